@@ -1,0 +1,119 @@
+// Model-folder discovery and the cross-shard tensor index.
+#include "io/tensor_store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "base/error.h"
+
+namespace qlm {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json read_json_file(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) fail(path.string(), ": cannot open");
+  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) fail(path.string(), ": not valid JSON");
+  return j;
+}
+
+bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+bool ends_with(const std::string& s, const char* p) {
+  size_t n = std::char_traits<char>::length(p);
+  return s.size() >= n && s.compare(s.size() - n, n, p) == 0;
+}
+
+}  // namespace
+
+std::vector<std::string> find_weight_files(const std::string& dir) {
+  fs::path root(dir);
+  if (!fs::is_directory(root)) fail(dir, ": not a folder (expected a model folder with config.json)");
+  fs::path index = root / "model.safetensors.index.json";
+  if (fs::exists(index)) {
+    json j = read_json_file(index);
+    if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
+      fail(index.string(), ": missing the 'weight_map' object");
+    std::set<std::string> names;
+    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
+      if (!it.value().is_string()) fail(index.string(), ": weight_map['", it.key(), "'] is not a file name");
+      std::string f = it.value().get<std::string>();
+      if (f.find('/') != std::string::npos || f == "..")
+        fail(index.string(), ": weight_map['", it.key(), "'] names a file outside the folder: ", f);
+      names.insert(f);
+    }
+    std::vector<std::string> files;
+    for (const auto& f : names) {
+      fs::path p = root / f;
+      if (!fs::exists(p)) fail(p.string(), ": missing (listed in model.safetensors.index.json)");
+      files.push_back(p.string());
+    }
+    return files;
+  }
+  if (fs::exists(root / "model.safetensors")) return {(root / "model.safetensors").string()};
+  std::vector<std::string> model_files, legacy_files;
+  for (const auto& e : fs::directory_iterator(root)) {
+    std::string name = e.path().filename().string();
+    if (!ends_with(name, ".safetensors")) continue;
+    if (starts_with(name, "model")) model_files.push_back(e.path().string());
+    else if (starts_with(name, "weights.")) legacy_files.push_back(e.path().string());
+  }
+  auto& files = model_files.empty() ? legacy_files : model_files;
+  if (files.empty()) fail(dir, ": no model.safetensors, model*.safetensors or weights.*.safetensors");
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TensorStore::TensorStore(const std::string& dir) : dir_(dir) {
+  for (const std::string& path : find_weight_files(dir)) {
+    files_.push_back(std::make_unique<SafetensorsFile>(path));
+    for (const TensorView& t : files_.back()->tensors()) {
+      auto [it, inserted] = by_name_.emplace(t.name, &t);
+      if (!inserted)
+        fail(path, ": tensor '", t.name, "' is also in ", *it->second->file);
+    }
+  }
+  // When an index names each tensor's file, hold it to its word.
+  fs::path index = fs::path(dir) / "model.safetensors.index.json";
+  if (fs::exists(index)) {
+    json j = read_json_file(index);
+    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
+      const TensorView* t = find(it.key());
+      std::string want = (fs::path(dir) / it.value().get<std::string>()).string();
+      if (t == nullptr) fail(want, ": tensor '", it.key(), "' listed in the index is missing");
+      if (*t->file != want)
+        fail(index.string(), ": tensor '", it.key(), "' is in ", *t->file, ", not ", want);
+    }
+  }
+}
+
+const TensorView* TensorStore::find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+const TensorView& TensorStore::get(const std::string& name) const {
+  const TensorView* t = find(name);
+  if (t == nullptr) fail(dir_, ": tensor '", name, "' is missing");
+  return *t;
+}
+
+std::vector<std::string> TensorStore::files() const {
+  std::vector<std::string> out;
+  for (const auto& f : files_) out.push_back(f->path());
+  return out;
+}
+
+uint64_t TensorStore::total_file_bytes() const {
+  uint64_t n = 0;
+  for (const auto& f : files_) n += f->file_size();
+  return n;
+}
+
+}  // namespace qlm

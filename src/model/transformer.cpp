@@ -1,0 +1,130 @@
+// The forward pass. Shapes in comments: T = tokens in this call, H = hidden size,
+// Dq = heads * head_dim, Dkv = kv_heads * head_dim, I = intermediate size, V = vocab.
+#include "model/transformer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/error.h"
+#include "kernels/kernel_table.h"
+#include "model/ops.h"
+
+namespace qlm {
+
+std::unique_ptr<Transformer> Transformer::load(const std::string& dir) {
+  ModelConfig cfg = load_model_config(dir);
+  auto store = std::make_unique<TensorStore>(dir);
+  return std::unique_ptr<Transformer>(new Transformer(std::move(cfg), std::move(store)));
+}
+
+Transformer::Transformer(ModelConfig cfg, std::unique_ptr<TensorStore> store)
+    : cfg_(std::move(cfg)), store_(std::move(store)), weights_(load_weights(cfg_, *store_)) {}
+
+ForwardScratch Transformer::make_scratch(int max_tokens) const {
+  ForwardScratch s;
+  s.max_tokens = max_tokens;
+  const size_t T = static_cast<size_t>(max_tokens);
+  s.x.resize(T * cfg_.hidden_size);
+  s.xn.resize(T * cfg_.hidden_size);
+  s.q.resize(T * cfg_.q_dim());
+  s.k.resize(T * cfg_.kv_dim());
+  s.v.resize(T * cfg_.kv_dim());
+  s.att.resize(T * cfg_.q_dim());
+  s.proj.resize(T * cfg_.hidden_size);
+  s.gate.resize(T * cfg_.intermediate_size);
+  s.up.resize(T * cfg_.intermediate_size);
+  s.rope_cos.resize(T * cfg_.head_dim / 2);
+  s.rope_sin.resize(T * cfg_.head_dim / 2);
+  return s;
+}
+
+void Transformer::forward(KVCache& cache, ForwardScratch& s, std::span<const int> tokens,
+                          float* logits, bool all_logits) const {
+  const KernelTable& K = kernels();
+  const int T = static_cast<int>(tokens.size());
+  const int64_t H = cfg_.hidden_size, Dq = cfg_.q_dim(), Dkv = cfg_.kv_dim();
+  const int64_t I = cfg_.intermediate_size, V = cfg_.vocab_size;
+  const int hd = cfg_.head_dim, half = hd / 2;
+  const int pos0 = cache.size();
+  QLM_CHECK(T > 0 && T <= s.max_tokens);
+  if (pos0 + T > cache.capacity())
+    fail("context length exceeded: ", pos0 + T, " tokens > ", cache.capacity());
+
+  for (int t = 0; t < T; ++t) {
+    if (tokens[t] < 0 || tokens[t] >= V) fail("token id ", tokens[t], " is outside the vocabulary [0, ", V, ")");
+    dequantize_row(weights_.embed, tokens[t], &s.x[t * H]);  // x: [T][H]
+    rope_angles(pos0 + t, hd, cfg_.rope_theta, &s.rope_cos[t * half], &s.rope_sin[t * half]);
+  }
+
+  for (int l = 0; l < cfg_.num_layers; ++l) {
+    const LayerWeights& L = weights_.layers[l];
+    for (int t = 0; t < T; ++t)
+      rms_norm(&s.x[t * H], L.attn_norm.data(), cfg_.rms_norm_eps, H, &s.xn[t * H]);
+    auto bias = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
+    K.matmul(L.q_proj, bias(L.q_bias), s.xn.data(), T, s.q.data());  // q: [T][Dq]
+    K.matmul(L.k_proj, bias(L.k_bias), s.xn.data(), T, s.k.data());  // k: [T][Dkv]
+    K.matmul(L.v_proj, bias(L.v_bias), s.xn.data(), T, s.v.data());  // v: [T][Dkv]
+    for (int t = 0; t < T; ++t) {
+      const float* c = &s.rope_cos[t * half];
+      const float* sn = &s.rope_sin[t * half];
+      for (int h = 0; h < cfg_.num_heads; ++h) rope_rotate_half(&s.q[t * Dq + h * hd], hd, c, sn);
+      for (int h = 0; h < cfg_.num_kv_heads; ++h) rope_rotate_half(&s.k[t * Dkv + h * hd], hd, c, sn);
+      std::copy_n(&s.k[t * Dkv], Dkv, cache.k(l, pos0 + t));
+      std::copy_n(&s.v[t * Dkv], Dkv, cache.v(l, pos0 + t));
+    }
+    attention(cache, s, l, T, pos0);                                  // att: [T][Dq]
+    K.matmul(L.o_proj, nullptr, s.att.data(), T, s.proj.data());      // proj: [T][H]
+    for (int64_t i = 0; i < T * H; ++i) s.x[i] += s.proj[i];
+
+    for (int t = 0; t < T; ++t)
+      rms_norm(&s.x[t * H], L.mlp_norm.data(), cfg_.rms_norm_eps, H, &s.xn[t * H]);
+    K.matmul(L.gate_proj, nullptr, s.xn.data(), T, s.gate.data());  // gate: [T][I]
+    K.matmul(L.up_proj, nullptr, s.xn.data(), T, s.up.data());      // up: [T][I]
+    silu_mul(s.gate.data(), s.up.data(), T * I);
+    K.matmul(L.down_proj, nullptr, s.gate.data(), T, s.proj.data());  // proj: [T][H]
+    for (int64_t i = 0; i < T * H; ++i) s.x[i] += s.proj[i];
+  }
+  cache.set_size(pos0 + T);
+
+  const int first = all_logits ? 0 : T - 1;
+  for (int t = first; t < T; ++t)
+    rms_norm(&s.x[t * H], weights_.final_norm.data(), cfg_.rms_norm_eps, H, &s.xn[(t - first) * H]);
+  K.matmul(weights_.lm_head, nullptr, s.xn.data(), T - first, logits);  // logits: [T'][V]
+}
+
+// Causal grouped-query attention: query head h reads KV head h / (heads / kv_heads).
+void Transformer::attention(KVCache& cache, ForwardScratch& s, int l, int T, int pos0) const {
+  const int hd = cfg_.head_dim, n_heads = cfg_.num_heads;
+  const int group = cfg_.num_heads / cfg_.num_kv_heads;
+  const int64_t Dq = cfg_.q_dim();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+#pragma omp parallel
+  {
+    thread_local std::vector<float> scores;
+    scores.resize(static_cast<size_t>(pos0 + T));
+#pragma omp for collapse(2) schedule(static)
+    for (int t = 0; t < T; ++t) {
+      for (int h = 0; h < n_heads; ++h) {
+        const int n_keys = pos0 + t + 1;  // causal: positions 0 .. pos0 + t
+        const int kv_off = (h / group) * hd;
+        const float* q = &s.q[t * Dq + h * hd];
+        for (int p = 0; p < n_keys; ++p) {
+          const float* k = cache.k(l, p) + kv_off;
+          float dot = 0.0f;
+          for (int i = 0; i < hd; ++i) dot += q[i] * k[i];
+          scores[p] = dot * scale;
+        }
+        softmax(scores.data(), n_keys);
+        float* out = &s.att[t * Dq + h * hd];
+        std::fill_n(out, hd, 0.0f);
+        for (int p = 0; p < n_keys; ++p) {
+          const float* v = cache.v(l, p) + kv_off;
+          const float w = scores[p];
+          for (int i = 0; i < hd; ++i) out[i] += w * v[i];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace qlm

@@ -1,0 +1,42 @@
+// The model's weights as views into the mapped files, checked against ModelConfig once at
+// load. Names are Hugging Face's; a module is quantized iff "<path>.scales" exists (MLX rule).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/model_config.h"
+#include "io/tensor_store.h"
+#include "quant/weight_matrix.h"
+
+namespace qlm {
+
+struct LayerWeights {
+  std::vector<float> attn_norm;           // [hidden]
+  WeightMatrix q_proj, k_proj, v_proj;    // [q_dim | kv_dim | kv_dim][hidden]
+  std::vector<float> q_bias, k_bias, v_bias;  // [q_dim | kv_dim | kv_dim], empty without bias
+  WeightMatrix o_proj;                    // [hidden][q_dim]
+  std::vector<float> mlp_norm;            // [hidden]
+  WeightMatrix gate_proj, up_proj;        // [intermediate][hidden]
+  WeightMatrix down_proj;                 // [hidden][intermediate]
+};
+
+struct ModelWeights {
+  WeightMatrix embed;  // [vocab][hidden]; embedding rows are dequantized on lookup
+  std::vector<LayerWeights> layers;
+  std::vector<float> final_norm;  // [hidden]
+  WeightMatrix lm_head;           // [vocab][hidden]; the embedding itself when tied
+
+  // Bytes of weights one decode step reads (all matrices once, embedding row aside).
+  size_t bytes_per_token() const;
+};
+
+// Builds the views; throws Error naming the tensor for a missing tensor or a wrong shape/dtype.
+ModelWeights load_weights(const ModelConfig& cfg, const TensorStore& store);
+
+// One matrix by module path: affine when "<path>.scales" exists, float otherwise.
+WeightMatrix load_matrix(const TensorStore& store, const ModelConfig& cfg,
+                         const std::string& module_path, int64_t rows, int64_t cols);
+
+}  // namespace qlm

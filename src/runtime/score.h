@@ -1,0 +1,18 @@
+// Teacher-forced scoring: the log-probability of each token given the tokens before it.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "model/transformer.h"
+
+namespace qlm {
+
+// Returns ids.size() - 1 values: out[i] = log p(ids[i + 1] | ids[0..i]).
+// Runs the prompt in chunks of `chunk` tokens (bounds the [chunk][vocab] logits buffer).
+std::vector<double> score_tokens(const Transformer& model, std::span<const int> ids, int chunk = 64);
+
+// log-softmax of logits[n] at index `target`, computed in double.
+double log_prob_of(const float* logits, int n, int target);
+
+}  // namespace qlm
