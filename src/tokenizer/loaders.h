@@ -1,0 +1,23 @@
+// Readers that turn a tokenizer folder into a TokenizerSpec: tokenizer.json, or the older
+// vocab.json + merges.txt layout, plus tokenizer_config.json for BOS/EOS and added tokens.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tokenizer/tokenizer_spec.h"
+
+namespace qlm::tok {
+
+TokenizerSpec load_tokenizer_json(const std::string& path);
+TokenizerSpec load_vocab_merges(const std::string& dir);
+
+// Reads a JSON file; throws qlm::Error naming the file if it is missing or malformed.
+nlohmann::json read_json_file(const std::string& path);
+
+// tokenizer_config.json fields: bos_token, eos_token, add_bos_token. The config's value
+// of add_bos_token wins only when the tokenizer itself says nothing.
+void apply_tokenizer_config(const nlohmann::json& config, TokenizerSpec& spec, bool add_bos_known);
+
+}  // namespace qlm::tok

@@ -1,0 +1,136 @@
+// Bad input must fail with a qlm::Error naming the problem: missing files, unsupported
+// models, malformed JSON, invalid UTF-8, out-of-range ids.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/error.h"
+#include "golden_corpus.h"
+
+namespace qlm::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A scratch folder holding one tokenizer.json, removed afterwards.
+class ScratchFolder {
+ public:
+  explicit ScratchFolder(const std::string& name) : path_(fs::temp_directory_path() / ("qlm_tok_" + name + "_" + std::to_string(::getpid()))) {
+    fs::create_directories(path_);
+  }
+  ~ScratchFolder() { fs::remove_all(path_); }
+  void write(const std::string& file, const std::string& text) const { std::ofstream(path_ / file) << text; }
+  std::string path() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+// Runs f, expects qlm::Error, and returns its message.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no qlm::Error thrown";
+  return {};
+}
+
+TEST(TokenizerErrors, MissingFolder) {
+  const std::string msg = error_of([] { Tokenizer::load("/nonexistent/qlm/tokenizer"); });
+  EXPECT_NE(msg.find("/nonexistent/qlm/tokenizer"), std::string::npos) << msg;
+}
+
+TEST(TokenizerErrors, FolderWithoutTokenizerFiles) {
+  ScratchFolder dir("empty");
+  const std::string msg = error_of([&] { Tokenizer::load(dir.path()); });
+  EXPECT_NE(msg.find("tokenizer.json"), std::string::npos) << msg;
+}
+
+TEST(TokenizerErrors, VocabWithoutMerges) {
+  ScratchFolder dir("nomerges");
+  dir.write("vocab.json", R"({"a": 0})");
+  const std::string msg = error_of([&] { Tokenizer::load(dir.path()); });
+  EXPECT_NE(msg.find("merges.txt"), std::string::npos) << msg;
+}
+
+TEST(TokenizerErrors, UnsupportedModelTypes) {
+  for (const std::string type : {"Unigram", "WordPiece", "WordLevel"}) {
+    ScratchFolder dir("model_" + type);
+    dir.write("tokenizer.json", R"({"model": {"type": ")" + type + R"(", "vocab": []}})");
+    const std::string msg = error_of([&] { Tokenizer::load(dir.path()); });
+    EXPECT_NE(msg.find(type), std::string::npos) << msg;
+    EXPECT_NE(msg.find("tokenizer.json"), std::string::npos) << msg;
+  }
+}
+
+TEST(TokenizerErrors, UnsupportedNormalizer) {
+  ScratchFolder dir("normalizer");
+  dir.write("tokenizer.json", R"({"normalizer": {"type": "BertNormalizer"},
+    "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}})");
+  const std::string msg = error_of([&] { Tokenizer::load(dir.path()); });
+  EXPECT_NE(msg.find("BertNormalizer"), std::string::npos) << msg;
+}
+
+TEST(TokenizerErrors, MalformedJson) {
+  ScratchFolder dir("badjson");
+  dir.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0,)");
+  const std::string msg = error_of([&] { Tokenizer::load(dir.path()); });
+  EXPECT_NE(msg.find("invalid JSON"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("tokenizer.json"), std::string::npos) << msg;
+}
+
+TEST(TokenizerErrors, MergeOfUnknownToken) {
+  ScratchFolder dir("badmerge");
+  dir.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}})");
+  const std::string msg = error_of([&] { Tokenizer::load(dir.path()); });
+  EXPECT_NE(msg.find("a b"), std::string::npos) << msg;
+}
+
+// A minimal valid tokenizer for input checks that need no shared data.
+class TinyTokenizer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "c": 2, "ab": 3},
+      "merges": ["a b"], "unk_token": null}})");
+    tok_ = Tokenizer::load(dir_.path());
+  }
+  ScratchFolder dir_{"tiny"};
+  std::unique_ptr<Tokenizer> tok_;
+};
+
+TEST_F(TinyTokenizer, EncodesWithMerges) {
+  EXPECT_EQ(tok_->encode("abc"), (std::vector<int>{3, 2}));
+  EXPECT_EQ(tok_->decode(std::vector<int>{3, 2}), "abc");
+}
+
+TEST_F(TinyTokenizer, InvalidUtf8NamesTheByte) {
+  const struct {
+    std::string text;
+    size_t byte;
+  } cases[] = {
+      {"ab\xFF" "cd", 2},          // never valid
+      {"abc\xE4\xB8", 3},          // truncated 3-byte character
+      {"a\xED\xA0\x80", 1},        // UTF-16 surrogate
+      {"\xC0\xAF", 0},             // overlong '/'
+      {"ok \xF4\x90\x80\x80", 3},  // above U+10FFFF
+      {"x\x80", 1},                // stray continuation byte
+  };
+  for (const auto& c : cases) {
+    const std::string msg = error_of([&] { tok_->encode(c.text); });
+    EXPECT_EQ(msg, "prompt is not valid UTF-8 at byte " + std::to_string(c.byte));
+  }
+}
+
+TEST_F(TinyTokenizer, OutOfRangeIdIsAnError) {
+  const std::string msg = error_of([&] { tok_->decode(std::vector<int>{0, 99}); });
+  EXPECT_NE(msg.find("99"), std::string::npos) << msg;
+  EXPECT_THROW(StreamDecoder(*tok_).push(-1), Error);
+  EXPECT_THROW(tok_->piece(4), Error);
+}
+
+}  // namespace
+}  // namespace qlm::test
