@@ -1,0 +1,56 @@
+// The object protocol and built-in library the evaluator calls into: attribute/item access
+// with Jinja's fallbacks, str/dict methods, filters and tests.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+
+#include "chat/value.h"
+
+namespace qlm::chat {
+
+// Binds call arguments to a Python-style signature: positional slots by order, then keywords
+// by name. Unknown keywords or surplus positionals throw, naming the callee.
+class Params {
+ public:
+  Params(const std::string& callee, CallArgs& args, std::initializer_list<const char*> names);
+  const Value* get(size_t index) const { return slots_[index]; }  // null when not passed
+  bool has(size_t index) const { return slots_[index] != nullptr; }
+
+ private:
+  std::vector<const Value*> slots_;
+};
+
+[[noreturn]] void fail_undefined(const Value& undefined);
+
+// obj.name: Jinja tries the attribute (a method here) first, then the item.
+Value get_attr(const Value& obj, const std::string& name);
+// obj[key]: Jinja tries the item first, then the attribute when the key is a string.
+Value get_item(const Value& obj, const Value& key);
+// Items of an iterable in iteration order (dict: keys; str: code points; Undefined: none).
+List iterate(const Value& v);
+
+bool is_known_filter(const std::string& name);
+bool is_known_test(const std::string& name);
+Value apply_filter(const std::string& name, const Value& operand, CallArgs& args);
+bool apply_test(const std::string& name, const Value& operand, CallArgs& args);
+
+// Python's `a in b`.
+bool contains(const Value& container, const Value& item);
+
+// Python's binary operators (+ - * / // % ** and Jinja's ~ concatenation).
+Value binary_op(const std::string& op, const Value& a, const Value& b);
+// Python's obj[start:stop:step] on a list or string; null bounds are omitted ones.
+Value slice_of(const Value& obj, const Value* start, const Value* stop, const Value* step);
+// Global functions (raise_exception, namespace, range, dict, strftime_now); Undefined if unknown.
+Value global_function(const std::string& name);
+
+// Python str methods shared by methods and filters (case mapping covers ASCII letters only).
+std::string str_upper(const std::string& s);
+std::string str_lower(const std::string& s);
+std::string str_title(const std::string& s);
+std::string str_capitalize(const std::string& s);
+std::string str_strip(const std::string& s, const Value* chars);
+std::string str_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count);
+
+}  // namespace qlm::chat

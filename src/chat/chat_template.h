@@ -1,0 +1,47 @@
+// Public chat-template API: parse a model's Jinja chat template once, render conversations the
+// way Hugging Face apply_chat_template does (python jinja2, trim_blocks + lstrip_blocks).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace qlm {
+
+namespace chat {
+struct Stmt;
+}
+
+class ChatTemplate {
+ public:
+  // Parses once; throws qlm::Error("chat template: unsupported construct '...' at line L") for
+  // anything outside the supported subset, so a template never renders wrongly in silence.
+  explicit ChatTemplate(std::string source);
+
+  // messages = [{"role": .., "content": .., ...}], tools = array or null, extra = other
+  // variables (bos_token, eos_token, enable_thinking, ...). Throws qlm::Error on render errors,
+  // including the template's own raise_exception(msg).
+  // nlohmann::json sorts object keys; pass ordered_json where tojson must keep the caller's
+  // key order (Python dicts keep insertion order, so Hugging Face's output does).
+  std::string render(const nlohmann::json& messages, bool add_generation_prompt,
+                     const nlohmann::json& tools = nullptr,
+                     const nlohmann::json& extra = nlohmann::json::object()) const;
+  std::string render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
+                     const nlohmann::ordered_json& tools = nullptr,
+                     const nlohmann::ordered_json& extra = nlohmann::ordered_json::object()) const;
+
+  const std::string& source() const { return source_; }
+
+ private:
+  std::string source_;
+  std::shared_ptr<const std::vector<std::unique_ptr<chat::Stmt>>> body_;
+};
+
+// The model folder's template: tokenizer_config.json "chat_template" (a string, or a list of
+// {name, template} whose "default" entry is used), else chat_template.jinja; nullopt if none.
+// Throws qlm::Error if a file exists but is malformed.
+std::optional<std::string> load_chat_template(const std::string& model_dir);
+
+}  // namespace qlm

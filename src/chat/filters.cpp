@@ -1,0 +1,328 @@
+// Jinja's built-in filters and tests that chat templates use, with Hugging Face's tojson
+// (json.dumps, ensure_ascii=False). Unknown names are rejected when the template is parsed.
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "base/error.h"
+#include "chat/builtins.h"
+
+namespace qlm::chat {
+namespace {
+
+const std::set<std::string>& filter_names() {
+  static const std::set<std::string> names = {
+      "abs", "capitalize", "count", "d", "default", "first", "float", "indent", "int", "items",
+      "join", "last", "length", "list", "lower", "map", "reject", "rejectattr", "replace",
+      "reverse", "safe", "select", "selectattr", "sort", "string", "sum", "title", "tojson",
+      "trim", "upper"};
+  return names;
+}
+
+const std::set<std::string>& test_names() {
+  static const std::set<std::string> names = {
+      "defined", "undefined", "none", "boolean", "false", "true", "integer", "float", "number",
+      "string", "mapping", "iterable", "sequence", "callable", "even", "odd", "divisibleby",
+      "eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=", "gt", "greaterthan",
+      ">", "ge", ">=", "in", "lower", "upper", "sameas"};
+  return names;
+}
+
+int64_t as_int(const Value* v, const char* what) {
+  if (!v || (v->kind != Kind::kInt && v->kind != Kind::kBool)) fail("chat template: ", what, " expects an integer");
+  return v->kind == Kind::kBool ? v->boolean : v->integer;
+}
+
+Value length_of(const Value& v) {
+  switch (v.kind) {
+    case Kind::kUndefined: return Value::from_int(0);
+    case Kind::kString: return Value::from_int(static_cast<int64_t>(code_point_count(v.text)));
+    case Kind::kList: return Value::from_int(static_cast<int64_t>(v.list->size()));
+    case Kind::kDict: return Value::from_int(static_cast<int64_t>(v.dict->items.size()));
+    default: fail("chat template: object of type '", type_name(v), "' has no len()");
+  }
+}
+
+// Jinja's attribute paths ("a.b", "0") resolve one part at a time through get_item.
+Value resolve_attribute(const Value& item, const std::string& path) {
+  Value cur = item;
+  size_t start = 0;
+  while (true) {
+    size_t dot = path.find('.', start);
+    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+    cur = get_item(cur, numeric ? Value::from_int(std::stoll(part)) : Value::from_string(part));
+    if (dot == std::string::npos) return cur;
+    start = dot + 1;
+  }
+}
+
+// select/reject/selectattr/rejectattr: args are [attribute,] [test name, test args...].
+Value select_items(const std::string& name, const Value& seq, CallArgs& args) {
+  bool by_attr = name == "selectattr" || name == "rejectattr";
+  bool keep = name == "select" || name == "selectattr";
+  std::vector<Value> rest = args.positional;
+  std::string attribute;
+  if (by_attr) {
+    if (rest.empty() || !rest[0].is_string()) fail("chat template: ", name, " needs an attribute name");
+    attribute = rest[0].text;
+    rest.erase(rest.begin());
+  }
+  std::string test;
+  if (!rest.empty()) {
+    if (!rest[0].is_string()) fail("chat template: ", name, " needs a test name");
+    test = rest[0].text;
+    if (!is_known_test(test)) fail("chat template: unsupported construct 'test ", test, "'");
+    rest.erase(rest.begin());
+  }
+  List out;
+  for (const Value& item : iterate(seq)) {
+    Value subject = by_attr ? resolve_attribute(item, attribute) : item;
+    bool passed;
+    if (test.empty()) {
+      passed = truthy(subject);
+    } else {
+      CallArgs test_args{rest, {}};
+      passed = apply_test(test, subject, test_args);
+    }
+    if (passed == keep) out.push_back(item);
+  }
+  return Value::from_list(std::move(out));
+}
+
+Value map_items(const Value& seq, CallArgs& args) {
+  List out;
+  const Value* attribute = nullptr;
+  const Value* fallback = nullptr;
+  for (const auto& [k, v] : args.keyword) {
+    if (k == "attribute") attribute = &v;
+    else if (k == "default") fallback = &v;
+    else fail("chat template: map() got an unexpected keyword argument '", k, "'");
+  }
+  if (attribute) {
+    if (!attribute->is_string()) fail("chat template: map(attribute=...) needs a string");
+    for (const Value& item : iterate(seq)) {
+      Value v = resolve_attribute(item, attribute->text);
+      out.push_back(v.is_undefined() && fallback ? *fallback : v);
+    }
+    return Value::from_list(std::move(out));
+  }
+  if (args.positional.empty() || !args.positional[0].is_string()) fail("chat template: map() needs a filter name or attribute=");
+  std::string filter = args.positional[0].text;
+  if (!is_known_filter(filter) || filter == "map") fail("chat template: unsupported construct 'filter ", filter, "'");
+  for (const Value& item : iterate(seq)) {
+    CallArgs filter_args{std::vector<Value>(args.positional.begin() + 1, args.positional.end()), {}};
+    out.push_back(apply_filter(filter, item, filter_args));
+  }
+  return Value::from_list(std::move(out));
+}
+
+Value tojson(const Value& v, CallArgs& args) {
+  Params p("tojson", args, {"ensure_ascii", "indent", "separators", "sort_keys"});
+  if (p.has(0) && truthy(*p.get(0))) fail("chat template: unsupported construct 'tojson(ensure_ascii=True)'");
+  JsonFormat format;
+  if (p.has(1) && !p.get(1)->is_none()) format.indent = static_cast<int>(as_int(p.get(1), "tojson(indent)"));
+  if (p.has(2) && !p.get(2)->is_none()) {
+    const Value& sep = *p.get(2);
+    if (!sep.is_list() || sep.list->size() != 2 || !(*sep.list)[0].is_string() || !(*sep.list)[1].is_string())
+      fail("chat template: tojson(separators) expects two strings");
+    format.custom_separators = true;
+    format.item_separator = (*sep.list)[0].text;
+    format.key_separator = (*sep.list)[1].text;
+  }
+  format.sort_keys = p.has(3) && truthy(*p.get(3));
+  return Value::from_string(to_json(v, format));
+}
+
+Value indent(const Value& v, CallArgs& args) {
+  Params p("indent", args, {"width", "first", "blank"});
+  std::string pad = p.has(0) && p.get(0)->is_string() ? p.get(0)->text
+                                                      : std::string(p.has(0) ? as_int(p.get(0), "indent") : 4, ' ');
+  bool first = p.has(1) && truthy(*p.get(1));
+  bool blank = p.has(2) && truthy(*p.get(2));
+  std::string s = to_str(v) + "\n";
+  std::vector<std::string> lines;  // str.splitlines on \n, \r\n and \r
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\n' || s[i] == '\r') {
+      lines.push_back(s.substr(start, i - start));
+      if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
+      start = i + 1;
+    }
+  }
+  std::string out = lines[0];
+  for (size_t i = 1; i < lines.size(); ++i) out += "\n" + ((blank || !lines[i].empty()) ? pad : "") + lines[i];
+  return Value::from_string(first ? pad + out : out);
+}
+
+Value sort_items(const Value& seq, CallArgs& args) {
+  Params p("sort", args, {"reverse", "case_sensitive", "attribute"});
+  bool reverse = p.has(0) && truthy(*p.get(0));
+  bool case_sensitive = p.has(1) && truthy(*p.get(1));
+  List items = iterate(seq);
+  auto key = [&](const Value& item) {
+    Value k = p.has(2) ? resolve_attribute(item, to_str(*p.get(2))) : item;
+    return (!case_sensitive && k.is_string()) ? Value::from_string(str_lower(k.text)) : k;
+  };
+  std::stable_sort(items.begin(), items.end(), [&](const Value& a, const Value& b) {
+    return reverse ? less_than(key(b), key(a)) : less_than(key(a), key(b));
+  });
+  return Value::from_list(std::move(items));
+}
+
+Value add_numbers(const Value& a, const Value& b) {
+  if (!a.is_number() || !b.is_number())
+    fail("chat template: sum(): unsupported operand type(s) for +: '", type_name(a), "' and '", type_name(b), "'");
+  if (a.kind == Kind::kFloat || b.kind == Kind::kFloat) return Value::from_float(a.as_double() + b.as_double());
+  return Value::from_int(static_cast<int64_t>(a.as_double()) + static_cast<int64_t>(b.as_double()));
+}
+
+}  // namespace
+
+bool is_known_filter(const std::string& name) { return filter_names().count(name) > 0; }
+bool is_known_test(const std::string& name) { return test_names().count(name) > 0; }
+
+Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
+  if (name == "tojson") return tojson(v, args);
+  if (name == "map") return map_items(v, args);
+  if (name == "select" || name == "reject" || name == "selectattr" || name == "rejectattr") return select_items(name, v, args);
+  if (name == "indent") return indent(v, args);
+  if (name == "sort") return sort_items(v, args);
+  if (name == "default" || name == "d") {
+    Params p(name, args, {"default_value", "boolean"});
+    bool use_default = v.is_undefined() || (p.has(1) && truthy(*p.get(1)) && !truthy(v));
+    if (!use_default) return v;
+    return p.has(0) ? *p.get(0) : Value::from_string("");
+  }
+  if (name == "replace") {
+    Params p(name, args, {"old", "new", "count"});
+    if (!p.has(0) || !p.has(1)) fail("chat template: replace() needs old and new");
+    int64_t count = p.has(2) && !p.get(2)->is_none() ? as_int(p.get(2), "replace(count)") : -1;
+    return Value::from_string(str_replace(to_str(v), to_str(*p.get(0)), to_str(*p.get(1)), count));
+  }
+  if (name == "join") {
+    Params p(name, args, {"d", "attribute"});
+    std::string sep = p.has(0) ? to_str(*p.get(0)) : "";
+    std::string out;
+    bool first = true;
+    for (const Value& item : iterate(v)) {
+      if (!first) out += sep;
+      first = false;
+      out += to_str(p.has(1) ? resolve_attribute(item, to_str(*p.get(1))) : item);
+    }
+    return Value::from_string(out);
+  }
+  if (name == "trim") {
+    Params p(name, args, {"chars"});
+    return Value::from_string(str_strip(to_str(v), p.get(0)));
+  }
+  if (name == "sum") {
+    Params p(name, args, {"attribute", "start"});
+    Value total = p.has(1) ? *p.get(1) : Value::from_int(0);
+    for (const Value& item : iterate(v)) total = add_numbers(total, p.has(0) ? resolve_attribute(item, to_str(*p.get(0))) : item);
+    return total;
+  }
+  if (name == "int" || name == "float") {
+    Params p(name, args, {"default"});
+    Value fallback = p.has(0) ? *p.get(0) : (name == "int" ? Value::from_int(0) : Value::from_float(0.0));
+    double d = 0;
+    if (v.is_number()) {
+      d = v.as_double();
+    } else if (v.is_string()) {
+      try {
+        size_t used = 0;
+        d = std::stod(v.text, &used);
+        if (used != v.text.size()) return fallback;
+      } catch (const std::exception&) {
+        return fallback;
+      }
+    } else {
+      return fallback;
+    }
+    return name == "int" ? Value::from_int(static_cast<int64_t>(d)) : Value::from_float(d);
+  }
+  Params p(name, args, {});  // the rest take no arguments
+  if (name == "length" || name == "count") return length_of(v);
+  if (name == "string") return Value::from_string(to_str(v));
+  if (name == "safe") return v;
+  if (name == "lower") return Value::from_string(str_lower(to_str(v)));
+  if (name == "upper") return Value::from_string(str_upper(to_str(v)));
+  if (name == "title") return Value::from_string(str_title(to_str(v)));
+  if (name == "capitalize") return Value::from_string(str_capitalize(to_str(v)));
+  if (name == "list") return Value::from_list(iterate(v));
+  if (name == "abs") {
+    if (v.kind == Kind::kFloat) return Value::from_float(std::fabs(v.number));
+    if (v.kind == Kind::kInt || v.kind == Kind::kBool) return Value::from_int(std::llabs(v.kind == Kind::kBool ? v.boolean : v.integer));
+    fail("chat template: bad operand type for abs(): '", type_name(v), "'");
+  }
+  if (name == "first" || name == "last") {
+    List items = iterate(v);
+    if (items.empty()) return Value::undefined("no " + name + " item, sequence was empty");
+    return name == "first" ? items.front() : items.back();
+  }
+  if (name == "reverse") {
+    if (v.is_string()) {
+      std::vector<std::string> cps = split_code_points(v.text);
+      std::string out;
+      for (auto it = cps.rbegin(); it != cps.rend(); ++it) out += *it;
+      return Value::from_string(out);
+    }
+    List items = iterate(v);
+    std::reverse(items.begin(), items.end());
+    return Value::from_list(std::move(items));
+  }
+  if (name == "items") {
+    if (v.is_undefined()) return Value::from_list({});
+    if (!v.is_dict()) fail("chat template: can only get item pairs from a mapping");
+    List out;
+    for (const auto& [k, val] : v.dict->items) out.push_back(Value::from_list({Value::from_string(k), val}, true));
+    return Value::from_list(std::move(out));
+  }
+  fail("chat template: unsupported construct 'filter ", name, "'");
+}
+
+bool apply_test(const std::string& name, const Value& v, CallArgs& args) {
+  if (name == "defined") return !v.is_undefined();
+  if (name == "undefined") return v.is_undefined();
+  if (name == "none") return v.is_none();
+  if (name == "boolean") return v.kind == Kind::kBool;
+  if (name == "false") return v.kind == Kind::kBool && !v.boolean;
+  if (name == "true") return v.kind == Kind::kBool && v.boolean;
+  if (name == "integer") return v.kind == Kind::kInt;
+  if (name == "float") return v.kind == Kind::kFloat;
+  if (name == "number") return v.is_number();
+  if (name == "string") return v.is_string();
+  if (name == "mapping") return v.is_dict();
+  if (name == "iterable" || name == "sequence") return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
+  if (name == "callable") return v.kind == Kind::kCallable;
+  if (name == "lower") return v.is_string() && str_lower(v.text) == v.text;
+  if (name == "upper") return v.is_string() && str_upper(v.text) == v.text;
+  if (name == "even" || name == "odd") {
+    int64_t i = as_int(&v, name.c_str());
+    return (((i % 2) + 2) % 2 == 0) == (name == "even");
+  }
+  Params p(name, args, {"other"});
+  if (!p.has(0)) fail("chat template: test '", name, "' needs an argument");
+  const Value& other = *p.get(0);
+  if (name == "divisibleby") {
+    int64_t d = as_int(&other, "divisibleby");
+    if (d == 0) fail("chat template: divisibleby 0");
+    return as_int(&v, "divisibleby") % d == 0;
+  }
+  if (name == "eq" || name == "equalto" || name == "==") return equals(v, other);
+  if (name == "ne" || name == "!=") return !equals(v, other);
+  if (name == "lt" || name == "lessthan" || name == "<") return less_than(v, other);
+  if (name == "gt" || name == "greaterthan" || name == ">") return less_than(other, v);
+  if (name == "le" || name == "<=") return !less_than(other, v);
+  if (name == "ge" || name == ">=") return !less_than(v, other);
+  if (name == "in") return contains(other, v);
+  if (name == "sameas") {
+    if (v.kind != other.kind) return false;
+    if (v.is_list()) return v.list == other.list;
+    if (v.is_dict()) return v.dict == other.dict;
+    return equals(v, other);  // None/bool/small values: Python identity coincides with equality
+  }
+  fail("chat template: unsupported construct 'test ", name, "'");
+}
+
+}  // namespace qlm::chat

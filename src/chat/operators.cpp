@@ -1,0 +1,186 @@
+// Python arithmetic, concatenation and slicing on template values, and the global functions
+// Hugging Face exposes to chat templates.
+#include <cmath>
+#include <ctime>
+
+#include "base/error.h"
+#include "chat/builtins.h"
+
+namespace qlm::chat {
+namespace {
+
+[[noreturn]] void type_error(const std::string& op, const Value& a, const Value& b) {
+  fail("chat template: unsupported operand type(s) for ", op, ": '", type_name(a), "' and '", type_name(b), "'");
+}
+
+int64_t int_of(const Value& v) { return v.kind == Kind::kBool ? v.boolean : v.integer; }
+
+Value repeat(const Value& seq, int64_t times) {
+  if (times < 0) times = 0;
+  if (seq.is_string()) {
+    if (seq.text.size() * static_cast<size_t>(times) > (size_t{64} << 20)) fail("chat template: string repetition too large");
+    std::string out;
+    for (int64_t i = 0; i < times; ++i) out += seq.text;
+    return Value::from_string(out);
+  }
+  if (seq.list->size() * static_cast<size_t>(times) > 1'000'000) fail("chat template: list repetition too large");
+  List out;
+  for (int64_t i = 0; i < times; ++i) out.insert(out.end(), seq.list->begin(), seq.list->end());
+  return Value::from_list(std::move(out), seq.is_tuple);
+}
+
+}  // namespace
+
+Value binary_op(const std::string& op, const Value& a, const Value& b) {
+  if (op == "~") return Value::from_string(to_str(a) + to_str(b));
+  if (a.is_undefined()) fail_undefined(a);
+  if (b.is_undefined()) fail_undefined(b);
+  if (a.is_number() && b.is_number()) {
+    bool floating = a.kind == Kind::kFloat || b.kind == Kind::kFloat;
+    double x = a.as_double(), y = b.as_double();
+    if (op == "+") return floating ? Value::from_float(x + y) : Value::from_int(int_of(a) + int_of(b));
+    if (op == "-") return floating ? Value::from_float(x - y) : Value::from_int(int_of(a) - int_of(b));
+    if (op == "*") return floating ? Value::from_float(x * y) : Value::from_int(int_of(a) * int_of(b));
+    if (op == "/") {
+      if (y == 0) fail("chat template: division by zero");
+      return Value::from_float(x / y);
+    }
+    if (op == "//" || op == "%") {
+      if (y == 0) fail("chat template: integer division or modulo by zero");
+      if (!floating) {
+        int64_t p = int_of(a), q = int_of(b);
+        int64_t div = p / q, mod = p % q;
+        if (mod != 0 && ((mod < 0) != (q < 0))) {  // Python floors toward negative infinity
+          --div;
+          mod += q;
+        }
+        return Value::from_int(op == "//" ? div : mod);
+      }
+      double mod = std::fmod(x, y);
+      if (mod != 0 && ((mod < 0) != (y < 0))) mod += y;
+      return Value::from_float(op == "//" ? std::floor(x / y) : mod);
+    }
+    if (op == "**") {
+      if (!floating && int_of(b) >= 0) {
+        int64_t result = 1, base = int_of(a);
+        for (int64_t i = 0; i < int_of(b); ++i) result *= base;
+        return Value::from_int(result);
+      }
+      return Value::from_float(std::pow(x, y));
+    }
+  }
+  if (op == "+" && a.is_string() && b.is_string()) return Value::from_string(a.text + b.text);
+  if (op == "+" && a.is_list() && b.is_list() && a.is_tuple == b.is_tuple) {
+    List out = *a.list;
+    out.insert(out.end(), b.list->begin(), b.list->end());
+    return Value::from_list(std::move(out), a.is_tuple);
+  }
+  if (op == "*" && (a.is_string() || a.is_list()) && (b.kind == Kind::kInt || b.kind == Kind::kBool)) return repeat(a, int_of(b));
+  if (op == "*" && (b.is_string() || b.is_list()) && (a.kind == Kind::kInt || a.kind == Kind::kBool)) return repeat(b, int_of(a));
+  if (op == "%" && a.is_string()) fail("chat template: unsupported construct 'string % formatting'");
+  if (op == "+" && a.is_string()) fail("chat template: can only concatenate str (not \"", type_name(b), "\") to str");
+  type_error(op, a, b);
+}
+
+Value slice_of(const Value& obj, const Value* start, const Value* stop, const Value* step) {
+  if (obj.is_undefined()) fail_undefined(obj);
+  auto bound = [](const Value* v) -> const Value* { return (v && !v->is_none()) ? v : nullptr; };
+  start = bound(start);
+  stop = bound(stop);
+  step = bound(step);
+  for (const Value* v : {start, stop, step})
+    if (v && v->kind != Kind::kInt && v->kind != Kind::kBool) fail("chat template: slice indices must be integers or None");
+  int64_t st = step ? int_of(*step) : 1;
+  if (st == 0) fail("chat template: slice step cannot be zero");
+  List items;
+  std::vector<std::string> cps;
+  int64_t n;
+  if (obj.is_list()) {
+    n = static_cast<int64_t>(obj.list->size());
+  } else if (obj.is_string()) {
+    cps = split_code_points(obj.text);
+    n = static_cast<int64_t>(cps.size());
+  } else {
+    fail("chat template: '", type_name(obj), "' object is not subscriptable");
+  }
+  // Python's slice.indices(): clamp into range, defaults depend on the step's sign.
+  auto clamp = [&](const Value* v, int64_t dflt) {
+    if (!v) return dflt;
+    int64_t i = int_of(*v);
+    if (i < 0) i += n;
+    if (st > 0) return std::min(std::max(i, int64_t{0}), n);
+    return std::min(std::max(i, int64_t{-1}), n - 1);
+  };
+  int64_t b = clamp(start, st > 0 ? 0 : n - 1);
+  int64_t e = clamp(stop, st > 0 ? n : -1);
+  std::string text;
+  for (int64_t i = b; st > 0 ? i < e : i > e; i += st) {
+    if (obj.is_list()) items.push_back((*obj.list)[i]);
+    else text += cps[i];
+  }
+  if (obj.is_string()) return Value::from_string(text);
+  return Value::from_list(std::move(items), obj.is_tuple);
+}
+
+Value global_function(const std::string& name) {
+  if (name == "raise_exception") {
+    return Value::from_function(name, [](CallArgs& args) -> Value {
+      Params p("raise_exception", args, {"message"});
+      fail("chat template: raise_exception: ", p.has(0) ? to_str(*p.get(0)) : std::string());
+    });
+  }
+  if (name == "namespace" || name == "dict") {
+    bool is_ns = name == "namespace";
+    return Value::from_function(name, [is_ns, name](CallArgs& args) {
+      Dict d;
+      if (args.positional.size() > 1) fail("chat template: ", name, "() takes at most one positional argument");
+      if (!args.positional.empty()) {
+        if (!args.positional[0].is_dict()) fail("chat template: ", name, "() positional argument must be a dict");
+        d = *args.positional[0].dict;
+      }
+      for (auto& [k, v] : args.keyword) d.set(k, v);
+      if (!is_ns) return Value::from_dict(std::move(d));
+      Value ns;
+      ns.kind = Kind::kNamespace;
+      ns.ns = std::make_shared<Dict>(std::move(d));
+      return ns;
+    });
+  }
+  if (name == "range") {
+    return Value::from_function(name, [](CallArgs& args) {
+      if (!args.keyword.empty() || args.positional.empty() || args.positional.size() > 3) fail("chat template: range() takes 1 to 3 integers");
+      for (const Value& v : args.positional)
+        if (v.kind != Kind::kInt && v.kind != Kind::kBool) fail("chat template: range() takes integers");
+      int64_t start = 0, stop, step = 1;
+      if (args.positional.size() == 1) {
+        stop = int_of(args.positional[0]);
+      } else {
+        start = int_of(args.positional[0]);
+        stop = int_of(args.positional[1]);
+        if (args.positional.size() == 3) step = int_of(args.positional[2]);
+      }
+      if (step == 0) fail("chat template: range() arg 3 must not be zero");
+      List out;
+      for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+        if (out.size() >= 1'000'000) fail("chat template: range() longer than 1000000 items");
+        out.push_back(Value::from_int(i));
+      }
+      return Value::from_list(std::move(out));
+    });
+  }
+  if (name == "strftime_now") {
+    return Value::from_function(name, [](CallArgs& args) {
+      Params p("strftime_now", args, {"format"});
+      if (!p.has(0) || !p.get(0)->is_string()) fail("chat template: strftime_now() needs a format string");
+      std::time_t now = std::time(nullptr);
+      std::tm local{};
+      localtime_r(&now, &local);
+      char buf[256];
+      size_t len = std::strftime(buf, sizeof buf, p.get(0)->text.c_str(), &local);
+      return Value::from_string(std::string(buf, len));
+    });
+  }
+  return Value::undefined("'" + name + "' is undefined");
+}
+
+}  // namespace qlm::chat
