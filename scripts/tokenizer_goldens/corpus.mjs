@@ -95,3 +95,28 @@ const normalization = [
 
 export const handWritten = [...specials, ...code, ...numbers, ...scripts, ...emoji, ...whitespace, ...words, ...normalization];
 export const specialStrings = specials;
+
+// Seeded random mixtures of the character classes the split regexes distinguish (letters,
+// digits, punctuation, each kind of whitespace, marks, CJK, emoji, apostrophes), to probe
+// regex edge cases nobody would write by hand.
+function mulberry32(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const atoms = [
+  "a", "Z", "é", "ß", "Ω", "ж", "字", "の", "한", "ا", "א", "7", "42", "٣", "½", "Ⅳ", ".", ",", "!", "?", "-", "_",
+  "'", "'s", "'LL", "'re", "\"", "(", ")", "#", "@", "$", "€", "+", "=", "/", "\\", "|", "~", "`", "^",
+  " ", "  ", "   ", "\t", "\n", "\r\n", "\r", "\n\n", " \n", "\u00a0", "\u3000", "\u2009", "\u202f", "\u2028",
+  "\u0301", "\u0308", "😀", "👍🏽", "🇯🇵", "\u200d", "\u200b", "→", "∑", "<", ">", "|", "<|", "|>", "im", "start",
+];
+const rand = mulberry32(20261127);
+export const randomMixtures = Array.from({ length: 150 }, () => {
+  const n = 1 + Math.floor(rand() * 24);
+  let s = "";
+  for (let i = 0; i < n; ++i) s += atoms[Math.floor(rand() * atoms.length)];
+  return s;
+});

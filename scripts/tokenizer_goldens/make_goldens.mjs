@@ -6,7 +6,7 @@ import { TokenizerLoader } from "@lenml/tokenizers";
 import fs from "fs";
 import path from "path";
 import { fileURLToPath } from "url";
-import { handWritten, specialStrings } from "./corpus.mjs";
+import { handWritten, randomMixtures, specialStrings } from "./corpus.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
@@ -73,7 +73,7 @@ for (const [name, t] of Object.entries(tokenizers)) {
   const plainTok = TokenizerLoader.fromPreTrained({ tokenizerJSON: plainJson, tokenizerConfig: t.config() });
   const encode = (tk, s) => Array.from(tk.encode(s, { add_special_tokens: false }));
 
-  const cases = [...fileCases(), ...handWritten.map((text) => ({ text }))].map((c) => ({ ...c, ids: encode(tok, caseText(c)) }));
+  const cases = [...fileCases(), ...handWritten.map((text) => ({ text })), ...randomMixtures.map((text) => ({ text }))].map((c) => ({ ...c, ids: encode(tok, caseText(c)) }));
   const plain = specialStrings.map((text) => ({ text, ids: encode(plainTok, text) }));
   const golden = {
     reference: `@lenml/tokenizers ${refVersion} (node ${process.version}), encode(text, {add_special_tokens: false})`,
