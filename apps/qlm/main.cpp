@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "qlm 0.1.0");
   qlm::cli::add_generate(app);
   qlm::cli::add_score(app);
+  qlm::cli::add_convert(app);
+  qlm::cli::add_inspect(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,38 @@
+// Quantizing float rows into the MLX affine layout. Two methods share the format:
+//  - rtn:    MLX's own round-to-nearest with a zero-preserving scale (bit-exact with MLX);
+//  - search: per group, searches scale/bias candidates and refits them by weighted least
+//            squares against the codes, minimising sum_i h_i (s q_i + b - w_i)^2 after the
+//            scale and bias are rounded to their storage type. h is an importance weight per
+//            input column (activation second moments; all ones when unknown).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "io/dtype.h"
+#include "io/model_config.h"
+
+namespace qlm {
+
+enum class QuantMethod { Rtn, Search };
+
+QuantMethod parse_quant_method(const std::string& name);  // "rtn" | "search"; throws Error
+const char* quant_method_name(QuantMethod m);
+
+struct QuantizeOptions {
+  QuantSpec spec;
+  QuantMethod method = QuantMethod::Search;
+  DType scale_dtype = DType::BF16;    // storage type of scales and biases (BF16, F16 or F32)
+  const float* importance = nullptr;  // [cols] or null (= uniform)
+};
+
+// Quantizes w[rows][cols] (cols % group_size == 0). Outputs: packed [rows][cols*bits/8] bytes,
+// scales and biases [rows][cols/group_size] elements of scale_dtype. Rows run in parallel.
+void quantize_rows(const float* w, int64_t rows, int64_t cols, const QuantizeOptions& opt,
+                   uint8_t* packed, uint8_t* scales, uint8_t* biases);
+
+// Rounds x to the nearest value representable in dtype (BF16/F16/F32).
+float round_to_dtype(float x, DType dtype);
+void store_scalar(DType dtype, float x, uint8_t* dst, int64_t index);
+
+}  // namespace qlm
