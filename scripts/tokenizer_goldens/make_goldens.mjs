@@ -64,6 +64,14 @@ const tokenizers = {
   },
 };
 
+// lstrip / rstrip added tokens (no shipped tokenizer uses them): stories260K with <s> made
+// lstrip and </s> rstrip; the C++ test applies the same overrides to a temporary copy.
+const stripOverrides = { "<s>": { lstrip: true }, "</s>": { rstrip: true } };
+const stripStrings = [
+  "a <s> b", "a   <s>", "</s>   b", "x\t\n<s>\n y", "<s> </s>", "  <s>  </s>  ", "a</s> b <s>c", "</s>", " <s>",
+  "Once upon a time </s> \n <s> there was", "<s><s> </s></s>", "no tokens here", "", "   ", "a \u00a0<s>",
+];
+
 fs.mkdirSync(outDir, { recursive: true });
 for (const [name, t] of Object.entries(tokenizers)) {
   const json = t.json();
@@ -87,4 +95,15 @@ for (const [name, t] of Object.entries(tokenizers)) {
   fs.writeFileSync(out, `{\n  "reference": ${JSON.stringify(golden.reference)},\n  "tokenizer": ${JSON.stringify(golden.tokenizer)},\n` +
     `  "cases": [\n${body(cases)}\n  ],\n  "plain_cases": [\n${body(plain)}\n  ]\n}\n`);
   console.log(`${out}: ${cases.length} cases, ${plain.length} plain cases`);
+}
+{
+  const json = tokenizers.stories260K.json();
+  json.added_tokens = json.added_tokens.map((a) => ({ ...a, ...(stripOverrides[a.content] ?? {}) }));
+  const tok = TokenizerLoader.fromPreTrained({ tokenizerJSON: json, tokenizerConfig: tokenizers.stories260K.config() });
+  const cases = stripStrings.map((text) => ({ text, ids: Array.from(tok.encode(text, { add_special_tokens: false })) }));
+  const out = path.join(outDir, "stories260K_strip.json");
+  fs.writeFileSync(out, JSON.stringify({
+    reference: `@lenml/tokenizers ${refVersion} (node ${process.version}), encode(text, {add_special_tokens: false})`,
+    tokenizer: tokenizers.stories260K.dir, added_token_overrides: stripOverrides, cases }, null, 1) + "\n");
+  console.log(`${out}: ${cases.length} cases`);
 }

@@ -1,6 +1,7 @@
 // Bad input must fail with a qlm::Error naming the problem: missing files, unsupported
 // models, malformed JSON, invalid UTF-8, out-of-range ids.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>

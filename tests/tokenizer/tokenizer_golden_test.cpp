@@ -1,6 +1,9 @@
 // Token ids against the JavaScript reference (goldens), for all four tokenizers, plus the
 // round trip decode(encode(s)) == s over the same corpus.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "golden_corpus.h"
 #include "tokenizer/utf8.h"
@@ -66,6 +69,38 @@ INSTANTIATE_TEST_SUITE_P(Tokenizers, GoldenTest, ::testing::ValuesIn(kGoldenName
                              if (ch == '.') ch = '_';
                            return name;
                          });
+
+}  // namespace
+}  // namespace qlm::test
+
+namespace qlm::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// lstrip/rstrip added tokens: stories260K's tokenizer.json with the golden file's overrides
+// applied, written to a temporary folder (no shipped tokenizer uses these flags).
+TEST(AddedTokenStrip, MatchesReference) {
+  if (!shared_data_present()) GTEST_SKIP() << "shared data not found at " << kSharedData;
+  const auto golden_json = nlohmann::json::parse(read_file(std::string(QLM_TOKENIZER_GOLDEN) + "/stories260K_strip.json"));
+  const std::string source = kSharedData + "/" + golden_json["tokenizer"].get<std::string>();
+  auto tokenizer_json = nlohmann::json::parse(read_file(source + "/tokenizer.json"));
+  for (auto& added : tokenizer_json["added_tokens"]) {
+    const auto& overrides = golden_json["added_token_overrides"];
+    if (overrides.contains(added["content"].get<std::string>())) added.update(overrides[added["content"].get<std::string>()]);
+  }
+  const fs::path dir = fs::temp_directory_path() / ("qlm_tok_strip_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "tokenizer.json") << tokenizer_json.dump();
+  fs::copy_file(source + "/tokenizer_config.json", dir / "tokenizer_config.json", fs::copy_options::overwrite_existing);
+  const auto tok = Tokenizer::load(dir.string());
+  fs::remove_all(dir);
+
+  const std::vector<GoldenCase> cases = parse_cases(golden_json["cases"]);
+  ASSERT_GE(cases.size(), 10u);
+  for (const GoldenCase& c : cases)
+    EXPECT_EQ(ids_string(tok->encode(c.text)), ids_string(c.ids)) << c.label;
+}
 
 }  // namespace
 }  // namespace qlm::test
