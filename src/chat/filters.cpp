@@ -151,7 +151,11 @@ Value indent(const Value& v, CallArgs& args) {
     }
   }
   std::string out = lines[0];
-  for (size_t i = 1; i < lines.size(); ++i) out += "\n" + ((blank || !lines[i].empty()) ? pad : "") + lines[i];
+  for (size_t i = 1; i < lines.size(); ++i) {
+    out += '\n';
+    if (blank || !lines[i].empty()) out += pad;
+    out += lines[i];
+  }
   return Value::from_string(first ? pad + out : out);
 }
 
