@@ -20,6 +20,7 @@ class Parser : public TokenReader {
   }
 
  private:
+  // Parses statements until a block tag whose name is in `ends` (consumed; its name returned
   // in end_tag, the tag's remaining tokens left for the caller) or the end of the template.
   Body parse_body(const std::set<std::string>& ends, std::string& end_tag) {
     Body body;
