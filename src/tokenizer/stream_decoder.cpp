@@ -10,7 +10,8 @@ StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special)
     : core_(tokenizer.core()), skip_special_(skip_special), strip_remaining_(core_.strip_leading_spaces()) {}
 
 std::string StreamDecoder::push(int id) {
-  core_.check_id(id);
+  // Ids without a token (padding rows of an embedding) decode to nothing, as in HF.
+  if (id < 0 || id >= core_.vocab_size()) return {};
   if (skip_special_ && core_.is_special(id)) return {};
   const int byte = core_.fallback_byte(id);
   std::string_view text = byte >= 0 ? std::string_view() : std::string_view(core_.token_bytes(id));

@@ -33,9 +33,11 @@ class Tokenizer {
   // Hugging Face does with split_special_tokens). Never adds BOS: see add_bos().
   // Throws qlm::Error("prompt is not valid UTF-8 at byte N") on invalid input.
   std::vector<int> encode(std::string_view text, bool allow_special = true) const;
+  // Ids outside [0, vocab_size()) decode to nothing (models pad their embedding past the
+  // vocabulary; HF skips such ids too).
   std::string decode(std::span<const int> ids, bool skip_special = false) const;
 
-  std::string piece(int id) const;  // the raw vocabulary string, for --verbose
+  std::string piece(int id) const;  // the raw vocabulary string, for --verbose; throws if no such id
   std::optional<int> token_to_id(std::string_view piece) const;
   int vocab_size() const;  // including added tokens
   std::optional<int> bos_id() const;

@@ -179,7 +179,7 @@ std::string TokenizerCore::decode(std::span<const int> ids, bool skip_special) c
     run.clear();
   };
   for (int id : ids) {
-    check_id(id);
+    if (id < 0 || id >= vocab_size()) continue;  // no token: HF skips it too
     if (skip_special && special_[id]) continue;
     if (fallback_byte_[id] >= 0) {
       run += static_cast<char>(fallback_byte_[id]);

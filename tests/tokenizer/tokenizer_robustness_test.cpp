@@ -48,3 +48,28 @@ INSTANTIATE_TEST_SUITE_P(Tokenizers, LongInputTest, ::testing::ValuesIn(kGoldenN
 
 }  // namespace
 }  // namespace qlm::test
+
+#include <thread>
+
+namespace qlm::test {
+namespace {
+
+// One Tokenizer is shared by server threads: the word cache and regex state must be safe.
+TEST(TokenizerThreads, ConcurrentEncodesAgreeWithReference) {
+  if (!shared_data_present()) GTEST_SKIP() << "shared data not found at " << kSharedData;
+  const Golden& g = golden("qwen3");
+  const Tokenizer& tok = shared_tokenizer(g.tokenizer_dir);
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < g.cases.size(); i += 2)
+        if (tok.encode(g.cases[i].text) != g.cases[i].ids) ++mismatches[t];
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+}
+
+}  // namespace
+}  // namespace qlm::test
