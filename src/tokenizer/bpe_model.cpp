@@ -11,12 +11,6 @@
 
 namespace qlm::tok {
 
-namespace {
-uint64_t pair_key(int left, int right) {
-  return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
-}
-}  // namespace
-
 BpeModel::BpeModel(const TokenizerSpec& spec)
     : byte_level_(spec.byte_level),
       ignore_merges_(spec.ignore_merges),
@@ -31,8 +25,7 @@ BpeModel::BpeModel(const TokenizerSpec& spec)
     const auto ia = find(a), ib = find(b), ij = find(a + b);
     if (!ia || !ib || !ij)
       fail(spec.source, ": merge \"", a, " ", b, "\" (rank ", rank, ") uses a token missing from the vocabulary");
-    // Duplicate merges keep their first (lowest) rank, as HF does.
-    merges_.try_emplace(pair_key(*ia, *ib), Merge{static_cast<int>(rank), *ij});
+    merges_.insert(*ia, *ib, Merge{static_cast<int>(rank), *ij});
   }
 
   if (spec.unk_token) {
@@ -58,11 +51,6 @@ std::optional<int> BpeModel::find(std::string_view piece) const {
   const auto it = vocab_.find(piece);
   if (it == vocab_.end()) return std::nullopt;
   return it->second;
-}
-
-const BpeModel::Merge* BpeModel::find_merge(int left, int right) const {
-  const auto it = merges_.find(pair_key(left, right));
-  return it == merges_.end() ? nullptr : &it->second;
 }
 
 void BpeModel::initial_symbols(std::string_view word, std::vector<Symbol>& symbols) const {
@@ -110,11 +98,12 @@ void BpeModel::merge_all(std::vector<Symbol>& symbols) const {
   auto later = [](const Candidate& a, const Candidate& b) {
     return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos;
   };
-  std::vector<Candidate> heap;
+  thread_local std::vector<Candidate> heap;  // reused: words are short and many
+  heap.clear();
   auto push_pair = [&](int pos) {
     const int next = symbols[pos].next;
     if (next < 0) return;
-    if (const Merge* m = find_merge(symbols[pos].id, symbols[next].id)) {
+    if (const Merge* m = merges_.find(symbols[pos].id, symbols[next].id)) {
       heap.push_back({m->rank, pos, m->new_id});
       std::push_heap(heap.begin(), heap.end(), later);
     }
@@ -127,7 +116,7 @@ void BpeModel::merge_all(std::vector<Symbol>& symbols) const {
     Symbol& left = symbols[top.pos];
     if (left.id < 0 || left.next < 0) continue;
     const int right_pos = left.next;
-    const Merge* m = find_merge(left.id, symbols[right_pos].id);
+    const Merge* m = merges_.find(left.id, symbols[right_pos].id);
     if (m == nullptr || m->new_id != top.new_id) continue;  // stale candidate
     left.id = top.new_id;
     left.next = symbols[right_pos].next;
@@ -166,8 +155,8 @@ void BpeModel::encode_word(std::string_view word, std::vector<int>& out) const {
     }
   }
   if (!whole) {
-    std::vector<Symbol> symbols;
-    symbols.reserve(word.size());
+    thread_local std::vector<Symbol> symbols;
+    symbols.clear();
     initial_symbols(word, symbols);
     merge_all(symbols);
     for (const Symbol& s : symbols)

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/merge_table.h"
 #include "tokenizer/string_map.h"
 #include "tokenizer/tokenizer_spec.h"
 
@@ -24,10 +25,7 @@ class BpeModel {
   std::optional<int> find(std::string_view piece) const;
 
  private:
-  struct Merge {
-    int rank;
-    int new_id;
-  };
+  using Merge = MergeTable::Merge;
   struct Symbol {
     int id;  // -1 once merged into its left neighbour
     int prev;
@@ -36,10 +34,9 @@ class BpeModel {
 
   void initial_symbols(std::string_view word, std::vector<Symbol>& symbols) const;
   void merge_all(std::vector<Symbol>& symbols) const;
-  const Merge* find_merge(int left, int right) const;
 
   StringMap<int> vocab_;
-  std::unordered_map<uint64_t, Merge> merges_;  // key: left id << 32 | right id
+  MergeTable merges_;
   bool byte_level_;
   bool ignore_merges_;
   bool byte_fallback_;

@@ -71,23 +71,45 @@ void append_lossy(std::string_view s, std::string& out) {
   out.append(s.substr(run));
 }
 
-std::string nfc(std::string_view s) {
-  bool may_change = false;
-  for (char c : s) {
-    if (static_cast<unsigned char>(c) >= 0xCC) {  // lead byte of U+0300 and above
-      may_change = true;
-      break;
-    }
-  }
-  if (!may_change) return std::string(s);
+namespace {
+void append_nfc(std::string_view s, std::string& result) {
   utf8proc_uint8_t* out = nullptr;
   const utf8proc_ssize_t n =
       utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
                    static_cast<utf8proc_ssize_t>(s.size()), &out,
                    static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
   if (n < 0) fail("NFC normalization failed: ", utf8proc_errmsg(n));
-  std::string result(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
+  result.append(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
   std::free(out);
+}
+}  // namespace
+
+// ASCII characters are starters that compose with nothing before them, so NFC never acts
+// across one: only runs of non-ASCII text (with the ASCII letter before them, which a
+// combining mark may compose with) that contain a character >= U+0300 go to utf8proc.
+std::string nfc(std::string_view s) {
+  std::string result;
+  size_t copied = 0, i = 0;
+  while (i < s.size()) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    bool may_change = false;
+    while (end < s.size() && static_cast<unsigned char>(s[end]) >= 0x80) {
+      may_change |= static_cast<unsigned char>(s[end]) >= 0xCC;  // lead byte of U+0300 and above
+      ++end;
+    }
+    if (may_change) {
+      const size_t start = i > copied ? i - 1 : i;  // include the preceding ASCII starter
+      result.append(s.substr(copied, start - copied));
+      append_nfc(s.substr(start, end - start), result);
+      copied = end;
+    }
+    i = end;
+  }
+  result.append(s.substr(copied));
   return result;
 }
 
