@@ -227,6 +227,8 @@ FEATURES = [
     ("raise_exception", "{% if messages | length == 0 %}{{ raise_exception('Conversation roles must alternate user/assistant') }}{% endif %}ok", {}),
     ("messages_loop", "{% for m in messages %}{{ m.role | upper }}: {{ m['content'] }}{% if not loop.last %}\n{% endif %}{% endfor %}{% if add_generation_prompt %}\nASSISTANT:{% endif %}", {"messages": [USER1, ASSIST1], "add_generation_prompt": True}),
     ("tools_loop", "{% if tools is not none %}{% for t in tools %}{{ t.function.name }}({{ t.function.parameters.properties | items | map('first') | join(', ') }}) {% endfor %}{% endif %}", {"tools": TOOLS}),
+    ("unicode_text", "{{ 'éà Ωμέγα straße'.upper() if false else 'éà Ωμέγα'.upper() }}|{{ 'ÉCOLE Über'.lower() }}|{{ 'élan vital ÿ'.title() }}|{{ 'éLAN'.capitalize() }}|{{ '\u3000 x\u00a0y \u2003'.strip() }}|{{ 'a\u00a0b\u3000c'.split() }}|{{ 'ab1' is lower }}{{ '123' is lower }}{{ 'AB' is upper }}|{{ ' 4 ' | int }}{{ '3.7' | int }}|{{ 'Hé' | upper }}{{ 'Hé' | lower }}|{{ '日本abc def'.title() }}|{{ 'x y z'.split(none, 1) }}|{{ ' a b '.split(' ') }}", {}),
+    ("loop_cycle", "{% for x in range(5) %}{{ loop.cycle('odd', 'even') }} {% endfor %}", {}),
     ("generation_prompt_false", "{{ add_generation_prompt }}{{ tools }}", {}),
 ]
 

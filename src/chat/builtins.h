@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <string>
 
+#include "chat/unicode_text.h"
 #include "chat/value.h"
 
 namespace qlm::chat {
@@ -45,11 +46,7 @@ Value slice_of(const Value& obj, const Value* start, const Value* stop, const Va
 // Global functions (raise_exception, namespace, range, dict, strftime_now); Undefined if unknown.
 Value global_function(const std::string& name);
 
-// Python str methods shared by methods and filters (case mapping covers ASCII letters only).
-std::string str_upper(const std::string& s);
-std::string str_lower(const std::string& s);
-std::string str_title(const std::string& s);
-std::string str_capitalize(const std::string& s);
+// Python str methods shared by methods and filters (case mapping: unicode_text.h).
 std::string str_strip(const std::string& s, const Value* chars);
 std::string str_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count);
 

@@ -152,7 +152,7 @@ class Evaluator {
     for (int64_t i = 0; i < n; ++i) {
       count_iteration();
       Dict loop;
-      loop.items.reserve(11);
+      loop.items.reserve(12);
       loop.set("index0", Value::from_int(i));
       loop.set("index", Value::from_int(i + 1));
       loop.set("revindex0", Value::from_int(n - i - 1));
@@ -164,6 +164,10 @@ class Evaluator {
       loop.set("depth0", Value::from_int(0));
       loop.set("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
       loop.set("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("there is no next item"));
+      loop.set("cycle", Value::from_function("loop.cycle", [i](CallArgs& args) {
+        if (args.positional.empty() || !args.keyword.empty()) fail("chat template: loop.cycle() needs positional arguments");
+        return args.positional[static_cast<size_t>(i) % args.positional.size()];
+      }));
       frames_.push_back(Frame{});
       assign("loop", Value::from_dict(std::move(loop)));
       assign_targets(s.targets, items[i], s.line);

@@ -166,7 +166,7 @@ Value sort_items(const Value& seq, CallArgs& args) {
   List items = iterate(seq);
   auto key = [&](const Value& item) {
     Value k = p.has(2) ? resolve_attribute(item, to_str(*p.get(2))) : item;
-    return (!case_sensitive && k.is_string()) ? Value::from_string(str_lower(k.text)) : k;
+    return (!case_sensitive && k.is_string()) ? Value::from_string(py_lower(k.text)) : k;
   };
   std::stable_sort(items.begin(), items.end(), [&](const Value& a, const Value& b) {
     return reverse ? less_than(key(b), key(a)) : less_than(key(a), key(b));
@@ -233,10 +233,11 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
     if (v.is_number()) {
       d = v.as_double();
     } else if (v.is_string()) {
+      std::string text = str_strip(v.text, nullptr);  // Python's int()/float() allow surrounding spaces
       try {
         size_t used = 0;
-        d = std::stod(v.text, &used);
-        if (used != v.text.size()) return fallback;
+        d = std::stod(text, &used);
+        if (used != text.size()) return fallback;
       } catch (const std::exception&) {
         return fallback;
       }
@@ -249,10 +250,10 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "length" || name == "count") return length_of(v);
   if (name == "string") return Value::from_string(to_str(v));
   if (name == "safe") return v;
-  if (name == "lower") return Value::from_string(str_lower(to_str(v)));
-  if (name == "upper") return Value::from_string(str_upper(to_str(v)));
-  if (name == "title") return Value::from_string(str_title(to_str(v)));
-  if (name == "capitalize") return Value::from_string(str_capitalize(to_str(v)));
+  if (name == "lower") return Value::from_string(py_lower(to_str(v)));
+  if (name == "upper") return Value::from_string(py_upper(to_str(v)));
+  if (name == "title") return Value::from_string(py_title(to_str(v)));
+  if (name == "capitalize") return Value::from_string(py_capitalize(to_str(v)));
   if (name == "list") return Value::from_list(iterate(v));
   if (name == "abs") {
     if (v.kind == Kind::kFloat) return Value::from_float(std::fabs(v.number));
@@ -299,8 +300,12 @@ bool apply_test(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "mapping") return v.is_dict();
   if (name == "iterable" || name == "sequence") return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
   if (name == "callable") return v.kind == Kind::kCallable;
-  if (name == "lower") return v.is_string() && str_lower(v.text) == v.text;
-  if (name == "upper") return v.is_string() && str_upper(v.text) == v.text;
+  if (name == "lower" || name == "upper") {  // str.islower/isupper: some cased letter, none of the other case
+    std::string s = to_str(v);
+    bool any_cased = false;
+    for (uint32_t cp : decode_utf8(s)) any_cased |= py_upper(encode_utf8({cp})) != py_lower(encode_utf8({cp}));
+    return any_cased && (name == "lower" ? py_lower(s) : py_upper(s)) == s;
+  }
   if (name == "even" || name == "odd") {
     int64_t i = as_int(&v, name.c_str());
     return (((i % 2) + 2) % 2 == 0) == (name == "even");

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "chat/unicode_text.h"
 
 namespace qlm::chat {
 namespace {
@@ -34,26 +35,6 @@ std::string rstrip(const std::string& s) {
   size_t end = s.size();
   while (end > 0 && is_space(s[end - 1])) --end;
   return s.substr(0, end);
-}
-
-// Python's unicode-escape decoding of a string literal body, restricted to the escapes that
-// can appear in templates; unknown escapes stay as written, as Python keeps them.
-void append_utf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
 }
 
 class Lexer {

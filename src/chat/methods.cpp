@@ -36,44 +36,39 @@ const std::string& need_string(const std::string& method, const Value* v) {
   return v->text;
 }
 
-bool is_py_space(const std::string& cp) {
-  return cp.size() == 1 && (cp[0] == ' ' || (cp[0] >= '\t' && cp[0] <= '\r') || (cp[0] >= 0x1c && cp[0] <= 0x1f));
-}
-
 // str.strip/lstrip/rstrip: chars=None strips whitespace, else any code point in chars.
 std::string strip(const std::string& s, const Value* chars, bool left, bool right) {
-  std::vector<std::string> cps = split_code_points(s);
-  std::vector<std::string> set;
+  std::vector<uint32_t> cps = decode_utf8(s);
+  std::vector<uint32_t> set;
   bool whitespace = !chars || chars->is_none();
-  if (!whitespace) set = split_code_points(need_string("strip", chars));
-  auto strippable = [&](const std::string& cp) {
+  if (!whitespace) set = decode_utf8(need_string("strip", chars));
+  auto strippable = [&](uint32_t cp) {
     return whitespace ? is_py_space(cp) : std::find(set.begin(), set.end(), cp) != set.end();
   };
   size_t b = 0, e = cps.size();
   if (left) while (b < e && strippable(cps[b])) ++b;
   if (right) while (e > b && strippable(cps[e - 1])) --e;
-  std::string out;
-  for (size_t i = b; i < e; ++i) out += cps[i];
-  return out;
+  return encode_utf8(std::vector<uint32_t>(cps.begin() + b, cps.begin() + e));
 }
 
 Value split(const std::string& s, const Value* sep_v, const Value* maxsplit_v) {
   int64_t maxsplit = (maxsplit_v && maxsplit_v->kind == Kind::kInt) ? maxsplit_v->integer : -1;
   List parts;
   if (!sep_v || sep_v->is_none()) {  // runs of whitespace, no empty parts
+    std::vector<uint32_t> cps = decode_utf8(s);
     size_t i = 0;
     while (true) {
-      while (i < s.size() && is_py_space(std::string(1, s[i]))) ++i;
-      if (i >= s.size()) break;
-      if (maxsplit >= 0 && static_cast<int64_t>(parts.size()) == maxsplit) {
-        size_t e = s.size();
-        while (e > i && is_py_space(std::string(1, s[e - 1]))) --e;
-        parts.push_back(Value::from_string(s.substr(i, e - i)));
-        break;
-      }
+      while (i < cps.size() && is_py_space(cps[i])) ++i;
+      if (i >= cps.size()) break;
       size_t j = i;
-      while (j < s.size() && !is_py_space(std::string(1, s[j]))) ++j;
-      parts.push_back(Value::from_string(s.substr(i, j - i)));
+      if (maxsplit >= 0 && static_cast<int64_t>(parts.size()) == maxsplit) {
+        j = cps.size();
+        while (j > i && is_py_space(cps[j - 1])) --j;
+      } else {
+        while (j < cps.size() && !is_py_space(cps[j])) ++j;
+      }
+      parts.push_back(Value::from_string(encode_utf8(std::vector<uint32_t>(cps.begin() + i, cps.begin() + j))));
+      if (j == cps.size() || (maxsplit >= 0 && static_cast<int64_t>(parts.size()) > maxsplit)) break;
       i = j;
     }
     return Value::from_list(std::move(parts));
@@ -126,34 +121,9 @@ std::string replace_all(const std::string& s, const std::string& from, const std
   return out + s.substr(start);
 }
 
-std::string ascii_case(std::string s, bool upper) {
-  for (char& c : s) {
-    if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-    if (!upper && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  }
-  return s;
-}
-
 }  // namespace
 
-// Shared with the filters: Python's str.upper/lower/title/capitalize (ASCII letters only).
-std::string str_upper(const std::string& s) { return ascii_case(s, true); }
-std::string str_lower(const std::string& s) { return ascii_case(s, false); }
-std::string str_capitalize(const std::string& s) {
-  std::string out = ascii_case(s, false);
-  if (!out.empty() && out[0] >= 'a' && out[0] <= 'z') out[0] = static_cast<char>(out[0] - 32);
-  return out;
-}
-std::string str_title(const std::string& s) {
-  std::string out = s;
-  bool prev_letter = false;
-  for (char& c : out) {
-    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (letter) c = prev_letter ? static_cast<char>(std::tolower(c)) : static_cast<char>(std::toupper(c));
-    prev_letter = letter;
-  }
-  return out;
-}
+// Shared with the filters.
 std::string str_strip(const std::string& s, const Value* chars) { return strip(s, chars, true, true); }
 std::string str_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
   return replace_all(s, from, to, count);
@@ -181,10 +151,10 @@ Value string_method(const std::string& s, const std::string& name, CallArgs& arg
   }
   if (name == "upper" || name == "lower" || name == "title" || name == "capitalize") {
     Params p(name, args, {});
-    if (name == "upper") return Value::from_string(str_upper(s));
-    if (name == "lower") return Value::from_string(str_lower(s));
-    if (name == "title") return Value::from_string(str_title(s));
-    return Value::from_string(str_capitalize(s));
+    if (name == "upper") return Value::from_string(py_upper(s));
+    if (name == "lower") return Value::from_string(py_lower(s));
+    if (name == "title") return Value::from_string(py_title(s));
+    return Value::from_string(py_capitalize(s));
   }
   if (name == "find" || name == "count") {
     Params p(name, args, {"sub"});

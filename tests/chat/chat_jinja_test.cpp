@@ -83,6 +83,9 @@ TEST(ChatJinja, RuntimeErrorsNameTheProblem) {
   EXPECT_NE(render_error("{% for x in none %}{% endfor %}").find("not iterable"), std::string::npos);
   EXPECT_NE(render_error("{% set x = 1 %}{% set x.a = 2 %}").find("namespace"), std::string::npos);
   EXPECT_NE(render_error("{{ 'x' | tojson(true) }}").find("ensure_ascii"), std::string::npos);
+  // Python maps these to several code points (SS, final sigma); refuse rather than differ.
+  EXPECT_NE(render_error("{{ 'straße'.upper() }}").find("unsupported construct 'upper/title case of U+df'"), std::string::npos);
+  EXPECT_NE(render_error("{{ 'ΣΑΣ' | lower }}").find("unsupported construct 'lower case of U+3a3'"), std::string::npos);
 }
 
 TEST(ChatJinja, ResourceLimits) {
