@@ -19,6 +19,7 @@ std::string render_impl(const std::vector<std::unique_ptr<chat::Stmt>>& body, co
   if (!messages.is_array()) fail("chat template: messages must be a JSON array");
   if (!extra.is_null() && !extra.is_object()) fail("chat template: extra variables must be a JSON object");
   chat::Dict vars;
+  vars.set("documents", chat::Value::none());  // Hugging Face always passes documents=None
   if (extra.is_object())
     for (auto it = extra.begin(); it != extra.end(); ++it) vars.set(it.key(), chat::from_json(it.value()));
   vars.set("messages", chat::from_json(messages));

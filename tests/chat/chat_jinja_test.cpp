@@ -116,6 +116,17 @@ TEST(ChatJinja, ParsedOnceRenderedManyTimes) {
   EXPECT_EQ(t.render(two, false), "2");  // namespaces are per render, not shared through the AST
 }
 
+TEST(ChatJinja, LongConversationRendersQuickly) {
+  std::string shared = QLM_SHARED_DATA;
+  std::optional<std::string> source = load_chat_template(shared + "/tokenizers/qwen3");
+  if (!source) GTEST_SKIP() << "shared test data absent: " << shared;
+  Json messages = Json::array();
+  for (int i = 0; i < 4000; ++i)
+    messages.push_back({{"role", i % 2 ? "assistant" : "user"}, {"content", "message number " + std::to_string(i)}});
+  std::string out = ChatTemplate(*source).render(messages, true);
+  EXPECT_NE(out.find("message number 3999<|im_end|>\n<|im_start|>assistant\n"), std::string::npos);
+}
+
 class TempDir {
  public:
   TempDir() : path_(std::filesystem::temp_directory_path() / ("qlm_chat_" + std::to_string(::getpid()))) {
