@@ -11,7 +11,8 @@ namespace {
 // Unicode White_Space, which Rust's char::is_whitespace (HF's lstrip/rstrip) uses.
 bool is_white_space(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
 }
 
 char32_t decode_at(std::string_view s, size_t i, size_t len) {
@@ -41,18 +42,24 @@ size_t skip_space_forward(std::string_view s, size_t start) {
   return start;
 }
 // Word characters for single_word: ASCII alphanumerics, '_' and any non-ASCII byte.
-bool is_word_byte(unsigned char c) { return c == '_' || c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
+bool is_word_byte(unsigned char c) {
+  return c == '_' || c >= 0x80 || (c >= '0' && c <= '9') ||
+         ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
 }  // namespace
 
 AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens) : tokens_(tokens) {
   std::erase_if(tokens_, [](const AddedToken& t) { return t.content.empty(); });
-  std::stable_sort(tokens_.begin(), tokens_.end(),
-                   [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
+  std::stable_sort(tokens_.begin(), tokens_.end(), [](const AddedToken& a, const AddedToken& b) {
+    return a.content.size() > b.content.size();
+  });
   for (size_t i = 0; i < tokens_.size(); ++i)
-    by_first_byte_[static_cast<unsigned char>(tokens_[i].content[0])].push_back(static_cast<int>(i));
+    by_first_byte_[static_cast<unsigned char>(tokens_[i].content[0])].push_back(
+        static_cast<int>(i));
 }
 
-void AddedTokenMatcher::split(std::string_view text, bool allow_special, std::vector<Piece>& out) const {
+void AddedTokenMatcher::split(std::string_view text, bool allow_special,
+                              std::vector<Piece>& out) const {
   size_t plain_start = 0;  // start of the plain text not yet emitted
   size_t i = 0;
   while (i < text.size()) {

@@ -21,8 +21,8 @@ class AddedTokenMatcher {
   void split(std::string_view text, bool allow_special, std::vector<Piece>& out) const;
 
  private:
-  std::vector<AddedToken> tokens_;           // sorted longest first
-  std::vector<int> by_first_byte_[256];      // indexes into tokens_, longest first
+  std::vector<AddedToken> tokens_;       // sorted longest first
+  std::vector<int> by_first_byte_[256];  // indexes into tokens_, longest first
 };
 
 }  // namespace qlm::tok

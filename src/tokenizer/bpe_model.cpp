@@ -24,7 +24,8 @@ BpeModel::BpeModel(const TokenizerSpec& spec)
     const auto& [a, b] = spec.merges[rank];
     const auto ia = find(a), ib = find(b), ij = find(a + b);
     if (!ia || !ib || !ij)
-      fail(spec.source, ": merge \"", a, " ", b, "\" (rank ", rank, ") uses a token missing from the vocabulary");
+      fail(spec.source, ": merge \"", a, " ", b, "\" (rank ", rank,
+           ") uses a token missing from the vocabulary");
     merges_.insert(*ia, *ib, Merge{static_cast<int>(rank), *ij});
   }
 
@@ -76,8 +77,9 @@ void BpeModel::initial_symbols(std::string_view word, std::vector<Symbol>& symbo
       add(*id);
       continue;
     }
-    if (byte_fallback_ &&
-        std::all_of(ch.begin(), ch.end(), [&](char c) { return byte_fallback_ids_[static_cast<unsigned char>(c)] >= 0; })) {
+    if (byte_fallback_ && std::all_of(ch.begin(), ch.end(), [&](char c) {
+          return byte_fallback_ids_[static_cast<unsigned char>(c)] >= 0;
+        })) {
       for (char c : ch) add(byte_fallback_ids_[static_cast<unsigned char>(c)]);
       continue;
     }

@@ -42,8 +42,8 @@ class BpeModel {
   bool byte_fallback_;
   bool fuse_unk_;
   int unk_id_ = -1;
-  int byte_symbol_ids_[256];     // byte-level: id of each byte's unicode character
-  int byte_fallback_ids_[256];   // SentencePiece: id of <0xXX>, -1 when absent
+  int byte_symbol_ids_[256];    // byte-level: id of each byte's unicode character
+  int byte_fallback_ids_[256];  // SentencePiece: id of <0xXX>, -1 when absent
 
   // Words repeat heavily in real text; caching them makes encoding regex-bound.
   static constexpr size_t kMaxCachedWordBytes = 256;

@@ -12,7 +12,9 @@ using nlohmann::json;
 
 namespace {
 
-std::string type_of(const json& node) { return node.is_object() ? node.value("type", std::string()) : std::string(); }
+std::string type_of(const json& node) {
+  return node.is_object() ? node.value("type", std::string()) : std::string();
+}
 
 // Flattens {"type": "Sequence", <key>: [...]} into a list of steps.
 std::vector<json> steps_of(const json& node, const char* key) {
@@ -30,11 +32,14 @@ void read_model(const json& model, const std::string& path, TokenizerSpec& spec)
   const std::string type = model.value("type", std::string("BPE"));
   if (type != "BPE") fail(path, ": model type \"", type, "\" is not supported (only BPE)");
   for (const char* affix : {"continuing_subword_prefix", "end_of_word_suffix"})
-    if (model.contains(affix) && model[affix].is_string() && !model[affix].get<std::string>().empty())
+    if (model.contains(affix) && model[affix].is_string() &&
+        !model[affix].get<std::string>().empty())
       fail(path, ": BPE ", affix, " is not supported");
-  if (model.contains("dropout") && model["dropout"].is_number() && model["dropout"].get<double>() > 0)
+  if (model.contains("dropout") && model["dropout"].is_number() &&
+      model["dropout"].get<double>() > 0)
     fail(path, ": BPE dropout is not supported");
-  for (const auto& [piece, id] : model.at("vocab").items()) spec.vocab.emplace_back(piece, id.get<int>());
+  for (const auto& [piece, id] : model.at("vocab").items())
+    spec.vocab.emplace_back(piece, id.get<int>());
   for (const json& merge : model.at("merges")) {
     if (merge.is_array()) {
       spec.merges.emplace_back(merge.at(0).get<std::string>(), merge.at(1).get<std::string>());
@@ -46,7 +51,8 @@ void read_model(const json& model, const std::string& path, TokenizerSpec& spec)
       fail(path, ": merge \"", line, "\" is not two tokens separated by one space");
     spec.merges.emplace_back(line.substr(0, space), line.substr(space + 1));
   }
-  if (model.contains("unk_token") && model["unk_token"].is_string()) spec.unk_token = model["unk_token"];
+  if (model.contains("unk_token") && model["unk_token"].is_string())
+    spec.unk_token = model["unk_token"];
   spec.byte_fallback = model.value("byte_fallback", false);
   spec.fuse_unk = model.value("fuse_unk", false);
   spec.ignore_merges = model.value("ignore_merges", false);
@@ -58,9 +64,11 @@ void read_normalizer(const json& node, const std::string& path, TokenizerSpec& s
     if (type == "NFC") {
       spec.normalizer.push_back({NormalizerKind::kNfc, "", ""});
     } else if (type == "Prepend") {
-      spec.normalizer.push_back({NormalizerKind::kPrepend, "", step.at("prepend").get<std::string>()});
+      spec.normalizer.push_back(
+          {NormalizerKind::kPrepend, "", step.at("prepend").get<std::string>()});
     } else if (type == "Replace") {
-      spec.normalizer.push_back({NormalizerKind::kReplace, string_pattern(step.at("pattern"), path + ": Replace normalizer"),
+      spec.normalizer.push_back({NormalizerKind::kReplace,
+                                 string_pattern(step.at("pattern"), path + ": Replace normalizer"),
                                  step.at("content").get<std::string>()});
     } else {
       fail(path, ": normalizer \"", type, "\" is not supported");
@@ -162,7 +170,8 @@ TokenizerSpec load_tokenizer_json(const std::string& path) {
     read_normalizer(root.value("normalizer", json()), path, spec);
     read_pre_tokenizer(root.value("pre_tokenizer", json()), path, spec);
     read_decoder(root.value("decoder", json()), path, spec);
-    if (!spec.byte_level && spec.decoder.byte_level) fail(path, ": ByteLevel decoder without a ByteLevel pre-tokenizer is not supported");
+    if (!spec.byte_level && spec.decoder.byte_level)
+      fail(path, ": ByteLevel decoder without a ByteLevel pre-tokenizer is not supported");
     const bool add_bos_known = read_post_processor(root.value("post_processor", json()), spec);
     for (const json& t : root.value("added_tokens", json::array())) {
       spec.added_tokens.push_back({.content = t.at("content").get<std::string>(),
@@ -174,7 +183,8 @@ TokenizerSpec load_tokenizer_json(const std::string& path) {
     }
     const std::string dir = path.substr(0, path.find_last_of('/') + 1);
     std::ifstream probe(dir + "tokenizer_config.json");
-    if (probe) apply_tokenizer_config(read_json_file(dir + "tokenizer_config.json"), spec, add_bos_known);
+    if (probe)
+      apply_tokenizer_config(read_json_file(dir + "tokenizer_config.json"), spec, add_bos_known);
   } catch (const json::exception& e) {
     fail(path, ": unexpected structure: ", e.what());
   }

@@ -10,7 +10,9 @@ namespace qlm::tok {
 using nlohmann::json;
 
 namespace {
-bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
+bool file_exists(const std::string& path) {
+  return std::ifstream(path).good();
+}
 
 void read_merges(const std::string& path, TokenizerSpec& spec) {
   std::ifstream in(path, std::ios::binary);
@@ -49,7 +51,8 @@ TokenizerSpec load_vocab_merges(const std::string& dir) {
   } else if (cls == "GPT2Tokenizer" || cls == "GPT2TokenizerFast") {
     spec.split_patterns.push_back(kGpt2SplitPattern);
   } else {
-    fail(config_path, ": tokenizer_class \"", cls, "\" without a tokenizer.json is not supported "
+    fail(config_path, ": tokenizer_class \"", cls,
+         "\" without a tokenizer.json is not supported "
          "(vocab.json + merges.txt is read for Qwen2Tokenizer and GPT2Tokenizer)");
   }
 
@@ -67,7 +70,8 @@ TokenizerSpec load_vocab_merges(const std::string& dir) {
       // No flags here: tokens named in special_tokens_map.json count as special.
       const json added = read_json_file(dir + "/added_tokens.json");
       const std::string map_path = dir + "/special_tokens_map.json";
-      const std::string specials = file_exists(map_path) ? read_json_file(map_path).dump() : std::string();
+      const std::string specials =
+          file_exists(map_path) ? read_json_file(map_path).dump() : std::string();
       for (const auto& [content, id] : added.items()) {
         const bool special = specials.find(json(content).dump()) != std::string::npos;
         spec.added_tokens.push_back({.content = content, .id = id.get<int>(), .special = special});

@@ -2,9 +2,8 @@
 // vocab.json + merges.txt layout, plus tokenizer_config.json for BOS/EOS and added tokens.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "tokenizer/tokenizer_spec.h"
 

@@ -34,16 +34,21 @@ RegexSplitter::RegexSplitter(const std::string& pattern) {
   pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE);  // optional: falls back to the interpreter
 }
 
-RegexSplitter::~RegexSplitter() { pcre2_code_free(code_); }
+RegexSplitter::~RegexSplitter() {
+  pcre2_code_free(code_);
+}
 
-RegexSplitter::RegexSplitter(RegexSplitter&& other) noexcept : code_(other.code_) { other.code_ = nullptr; }
+RegexSplitter::RegexSplitter(RegexSplitter&& other) noexcept : code_(other.code_) {
+  other.code_ = nullptr;
+}
 
 void RegexSplitter::split(std::string_view text, std::vector<std::string_view>& out) const {
   thread_local MatchData match;
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t pos = 0, last = 0;
   while (pos < text.size()) {
-    const int rc = pcre2_match(code_, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, match.data, nullptr);
+    const int rc =
+        pcre2_match(code_, subject, text.size(), pos, PCRE2_NO_UTF_CHECK, match.data, nullptr);
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) fail("pre-tokenizer regex failed: ", pcre2_message(rc));
     const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match.data);

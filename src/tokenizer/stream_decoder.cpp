@@ -7,7 +7,9 @@
 namespace qlm {
 
 StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special)
-    : core_(tokenizer.core()), skip_special_(skip_special), strip_remaining_(core_.strip_leading_spaces()) {}
+    : core_(tokenizer.core()),
+      skip_special_(skip_special),
+      strip_remaining_(core_.strip_leading_spaces()) {}
 
 std::string StreamDecoder::push(int id) {
   // Ids without a token (padding rows of an embedding) decode to nothing, as in HF.

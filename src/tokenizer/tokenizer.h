@@ -37,7 +37,8 @@ class Tokenizer {
   // vocabulary; HF skips such ids too).
   std::string decode(std::span<const int> ids, bool skip_special = false) const;
 
-  std::string piece(int id) const;  // the raw vocabulary string, for --verbose; throws if no such id
+  std::string piece(
+      int id) const;  // the raw vocabulary string, for --verbose; throws if no such id
   std::optional<int> token_to_id(std::string_view piece) const;
   int vocab_size() const;  // including added tokens
   std::optional<int> bos_id() const;

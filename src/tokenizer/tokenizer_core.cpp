@@ -41,7 +41,8 @@ std::string byte_level_bytes(const std::string& piece) {
     if (len == 1) {
       cp = static_cast<unsigned char>(piece[i]);
     } else if (len == 2) {
-      cp = ((static_cast<unsigned char>(piece[i]) & 0x1F) << 6) | (static_cast<unsigned char>(piece[i + 1]) & 0x3F);
+      cp = ((static_cast<unsigned char>(piece[i]) & 0x1F) << 6) |
+           (static_cast<unsigned char>(piece[i + 1]) & 0x3F);
     } else {
       return piece;
     }
@@ -65,7 +66,8 @@ int parse_fallback_byte(const std::string& piece) {
 }
 }  // namespace
 
-TokenizerCore::TokenizerCore(TokenizerSpec spec) : spec_(std::move(spec)), bpe_(spec_), added_(spec_.added_tokens) {
+TokenizerCore::TokenizerCore(TokenizerSpec spec)
+    : spec_(std::move(spec)), bpe_(spec_), added_(spec_.added_tokens) {
   for (const std::string& pattern : spec_.split_patterns) splitters_.emplace_back(pattern);
 
   int size = 0;
@@ -96,10 +98,12 @@ TokenizerCore::TokenizerCore(TokenizerSpec spec) : spec_(std::move(spec)), bpe_(
     std::string text = piece;
     for (const auto& [from, to] : spec_.decoder.replacements) replace_all(text, from, to);
     token_bytes_[id] = std::move(text);
-    if (spec_.decoder.byte_fallback) fallback_byte_[id] = static_cast<int16_t>(parse_fallback_byte(piece));
+    if (spec_.decoder.byte_fallback)
+      fallback_byte_[id] = static_cast<int16_t>(parse_fallback_byte(piece));
   }
 
-  auto id_of = [&](const std::optional<std::string>& token, const char* what) -> std::optional<int> {
+  auto id_of = [&](const std::optional<std::string>& token,
+                   const char* what) -> std::optional<int> {
     if (!token) return std::nullopt;
     const auto id = token_to_id(*token);
     if (!id) fail(spec_.source, ": ", what, " \"", *token, "\" is not a token of the vocabulary");
@@ -107,7 +111,8 @@ TokenizerCore::TokenizerCore(TokenizerSpec spec) : spec_(std::move(spec)), bpe_(
   };
   bos_id_ = id_of(spec_.bos_token, "bos_token");
   eos_id_ = id_of(spec_.eos_token, "eos_token");
-  if (spec_.add_bos && !bos_id_) fail(spec_.source, ": the tokenizer adds BOS but names no bos_token");
+  if (spec_.add_bos && !bos_id_)
+    fail(spec_.source, ": the tokenizer adds BOS but names no bos_token");
 }
 
 std::optional<int> TokenizerCore::token_to_id(std::string_view piece) const {
@@ -116,7 +121,8 @@ std::optional<int> TokenizerCore::token_to_id(std::string_view piece) const {
 }
 
 void TokenizerCore::check_id(int id) const {
-  if (id < 0 || id >= vocab_size()) fail("token id ", id, " is outside the vocabulary (size ", vocab_size(), ")");
+  if (id < 0 || id >= vocab_size())
+    fail("token id ", id, " is outside the vocabulary (size ", vocab_size(), ")");
 }
 
 std::string TokenizerCore::normalize(std::string_view text) const {
@@ -190,7 +196,8 @@ std::string TokenizerCore::decode(std::span<const int> ids, bool skip_special) c
   }
   flush_run();
   size_t start = 0;
-  while (start < raw.size() && static_cast<int>(start) < spec_.decoder.strip_leading_spaces && raw[start] == ' ')
+  while (start < raw.size() && static_cast<int>(start) < spec_.decoder.strip_leading_spaces &&
+         raw[start] == ' ')
     ++start;
   std::string out;
   out.reserve(raw.size() - start);

@@ -13,8 +13,8 @@ struct AddedToken {
   std::string content;
   int id = -1;
   bool special = false;
-  bool lstrip = false;  // the match also swallows whitespace on its left
-  bool rstrip = false;  // ... and on its right
+  bool lstrip = false;       // the match also swallows whitespace on its left
+  bool rstrip = false;       // ... and on its right
   bool single_word = false;  // matches only when not inside a word
 };
 
@@ -35,7 +35,7 @@ struct DecoderSpec {
 };
 
 struct TokenizerSpec {
-  std::string source;  // file the spec came from, for error messages
+  std::string source;                              // file the spec came from, for error messages
   std::vector<std::pair<std::string, int>> vocab;  // model vocabulary (piece, id)
   std::vector<std::pair<std::string, std::string>> merges;  // in rank order
   std::optional<std::string> unk_token;

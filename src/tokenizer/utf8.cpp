@@ -74,10 +74,9 @@ void append_lossy(std::string_view s, std::string& out) {
 namespace {
 void append_nfc(std::string_view s, std::string& result) {
   utf8proc_uint8_t* out = nullptr;
-  const utf8proc_ssize_t n =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
-                   static_cast<utf8proc_ssize_t>(s.size()), &out,
-                   static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+  const utf8proc_ssize_t n = utf8proc_map(
+      reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()),
+      &out, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
   if (n < 0) fail("NFC normalization failed: ", utf8proc_errmsg(n));
   result.append(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
   std::free(out);

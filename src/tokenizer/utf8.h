@@ -11,7 +11,8 @@ namespace qlm::tok {
 enum class Utf8Status { kValid, kIncomplete, kInvalid };
 
 // Classifies the sequence starting at s[i]. length: bytes of the character (kValid), of the
-// maximal invalid subpart, which Rust replaces by one U+FFFD (kInvalid), or available (kIncomplete).
+// maximal invalid subpart, which Rust replaces by one U+FFFD (kInvalid), or available
+// (kIncomplete).
 struct Utf8Step {
   Utf8Status status;
   size_t length;

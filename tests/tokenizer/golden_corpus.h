@@ -5,11 +5,10 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tokenizer/tokenizer.h"
 
@@ -29,7 +28,9 @@ struct Golden {
 
 inline const std::string kSharedData = QLM_SHARED_DATA;
 
-inline bool shared_data_present() { return std::ifstream(kSharedData + "/README.md").good(); }
+inline bool shared_data_present() {
+  return std::ifstream(kSharedData + "/README.md").good();
+}
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -79,7 +80,8 @@ inline const Golden& golden(const std::string& name) {
   static std::map<std::string, Golden> cache;
   auto [it, inserted] = cache.try_emplace(name);
   if (inserted) {
-    const auto json = nlohmann::json::parse(read_file(std::string(QLM_TOKENIZER_GOLDEN) + "/" + name + ".json"));
+    const auto json =
+        nlohmann::json::parse(read_file(std::string(QLM_TOKENIZER_GOLDEN) + "/" + name + ".json"));
     it->second.tokenizer_dir = kSharedData + "/" + json["tokenizer"].get<std::string>();
     it->second.cases = parse_cases(json["cases"]);
     it->second.plain_cases = parse_cases(json["plain_cases"]);

@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
       const std::vector<int> ids = tokenizer->encode(text);
       t1 = std::chrono::steady_clock::now();
       const double seconds = std::chrono::duration<double>(t1 - t0).count();
-      std::printf("encode %s: %zu bytes -> %zu tokens in %.3f s = %.1f MB/s\n", label, text.size(), ids.size(),
-                  seconds, text.size() / seconds / 1e6);
+      std::printf("encode %s: %zu bytes -> %zu tokens in %.3f s = %.1f MB/s\n", label, text.size(),
+                  ids.size(), seconds, text.size() / seconds / 1e6);
     }
   } catch (const qlm::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

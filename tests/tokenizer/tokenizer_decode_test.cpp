@@ -37,7 +37,8 @@ TEST_P(StreamTest, PushByPushEqualsFullDecodeWithoutReplacementChars) {
     if (joined == full && !saw_fffd) continue;
     if (++failures <= 5)
       ADD_FAILURE() << c.label << "\n  streamed: " << nlohmann::json(joined).dump()
-                    << (saw_fffd ? " (contains U+FFFD)" : "") << "\n  full:     " << nlohmann::json(full).dump();
+                    << (saw_fffd ? " (contains U+FFFD)" : "")
+                    << "\n  full:     " << nlohmann::json(full).dump();
   }
   EXPECT_EQ(failures, 0);
 }
@@ -78,12 +79,13 @@ TEST_P(StreamTest, UnfinishedCharacterBecomesReplacementAtFlush) {
   EXPECT_EQ(tok.decode(head), tail);
 }
 
-INSTANTIATE_TEST_SUITE_P(Tokenizers, StreamTest, ::testing::ValuesIn(kGoldenNames), [](const auto& info) {
-  std::string name = info.param;
-  for (char& ch : name)
-    if (ch == '.') ch = '_';
-  return name;
-});
+INSTANTIATE_TEST_SUITE_P(Tokenizers, StreamTest, ::testing::ValuesIn(kGoldenNames),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (char& ch : name)
+                             if (ch == '.') ch = '_';
+                           return name;
+                         });
 
 class FolderFacts : public ::testing::Test {
  protected:

@@ -17,11 +17,14 @@ namespace fs = std::filesystem;
 // A scratch folder holding one tokenizer.json, removed afterwards.
 class ScratchFolder {
  public:
-  explicit ScratchFolder(const std::string& name) : path_(fs::temp_directory_path() / ("qlm_tok_" + name + "_" + std::to_string(::getpid()))) {
+  explicit ScratchFolder(const std::string& name)
+      : path_(fs::temp_directory_path() / ("qlm_tok_" + name + "_" + std::to_string(::getpid()))) {
     fs::create_directories(path_);
   }
   ~ScratchFolder() { fs::remove_all(path_); }
-  void write(const std::string& file, const std::string& text) const { std::ofstream(path_ / file) << text; }
+  void write(const std::string& file, const std::string& text) const {
+    std::ofstream(path_ / file) << text;
+  }
   std::string path() const { return path_.string(); }
 
  private:
@@ -86,7 +89,8 @@ TEST(TokenizerErrors, MalformedJson) {
 
 TEST(TokenizerErrors, MergeOfUnknownToken) {
   ScratchFolder dir("badmerge");
-  dir.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}})");
+  dir.write("tokenizer.json",
+            R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}})");
   const std::string msg = error_of([&] { Tokenizer::load(dir.path()); });
   EXPECT_NE(msg.find("a b"), std::string::npos) << msg;
 }
@@ -95,7 +99,8 @@ TEST(TokenizerErrors, MergeOfUnknownToken) {
 class TinyTokenizer : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "c": 2, "ab": 3},
+    dir_.write("tokenizer.json",
+               R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "c": 2, "ab": 3},
       "merges": ["a b"], "unk_token": null}})");
     tok_ = Tokenizer::load(dir_.path());
   }
@@ -113,7 +118,9 @@ TEST_F(TinyTokenizer, InvalidUtf8NamesTheByte) {
     std::string text;
     size_t byte;
   } cases[] = {
-      {"ab\xFF" "cd", 2},          // never valid
+      {"ab\xFF"
+       "cd",
+       2},                         // never valid
       {"abc\xE4\xB8", 3},          // truncated 3-byte character
       {"a\xED\xA0\x80", 1},        // UTF-16 surrogate
       {"\xC0\xAF", 0},             // overlong '/'

@@ -51,7 +51,8 @@ TEST_P(GoldenTest, DecodeRoundTrips) {
   for (const GoldenCase& c : g.cases) {
     // SentencePiece-style: "▁" is prepended to each text segment between added tokens,
     // so only texts without added tokens come back unchanged (as with HF).
-    if (GetParam() == "stories260K" && tok.encode(c.text, false) != tok.encode(c.text, true)) continue;
+    if (GetParam() == "stories260K" && tok.encode(c.text, false) != tok.encode(c.text, true))
+      continue;
     const std::string expected = nfc ? tok::nfc(c.text) : c.text;
     const std::string got = tok.decode(tok.encode(c.text));
     if (got == expected) continue;
@@ -82,17 +83,20 @@ namespace fs = std::filesystem;
 // applied, written to a temporary folder (no shipped tokenizer uses these flags).
 TEST(AddedTokenStrip, MatchesReference) {
   if (!shared_data_present()) GTEST_SKIP() << "shared data not found at " << kSharedData;
-  const auto golden_json = nlohmann::json::parse(read_file(std::string(QLM_TOKENIZER_GOLDEN) + "/stories260K_strip.json"));
+  const auto golden_json = nlohmann::json::parse(
+      read_file(std::string(QLM_TOKENIZER_GOLDEN) + "/stories260K_strip.json"));
   const std::string source = kSharedData + "/" + golden_json["tokenizer"].get<std::string>();
   auto tokenizer_json = nlohmann::json::parse(read_file(source + "/tokenizer.json"));
   for (auto& added : tokenizer_json["added_tokens"]) {
     const auto& overrides = golden_json["added_token_overrides"];
-    if (overrides.contains(added["content"].get<std::string>())) added.update(overrides[added["content"].get<std::string>()]);
+    if (overrides.contains(added["content"].get<std::string>()))
+      added.update(overrides[added["content"].get<std::string>()]);
   }
   const fs::path dir = fs::temp_directory_path() / ("qlm_tok_strip_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::ofstream(dir / "tokenizer.json") << tokenizer_json.dump();
-  fs::copy_file(source + "/tokenizer_config.json", dir / "tokenizer_config.json", fs::copy_options::overwrite_existing);
+  fs::copy_file(source + "/tokenizer_config.json", dir / "tokenizer_config.json",
+                fs::copy_options::overwrite_existing);
   const auto tok = Tokenizer::load(dir.string());
   fs::remove_all(dir);
 

@@ -25,26 +25,34 @@ std::string repeat(std::string_view unit, size_t bytes) {
 TEST_P(LongInputTest, PathologicalRunsRoundTrip) {
   const Tokenizer& tok = shared_tokenizer(golden(GetParam()).tokenizer_dir);
   const std::vector<std::string> inputs = {
-      repeat(" ", 100000),        repeat("\n", 50000),      repeat(" \t", 50000),
-      repeat("a", 100000),        repeat("7", 50000),       repeat("!?", 50000),
-      repeat("\xE4\xBD\xA0", 30000), repeat("ab ", 30000) + "\n\n  x",
+      repeat(" ", 100000),
+      repeat("\n", 50000),
+      repeat(" \t", 50000),
+      repeat("a", 100000),
+      repeat("7", 50000),
+      repeat("!?", 50000),
+      repeat("\xE4\xBD\xA0", 30000),
+      repeat("ab ", 30000) + "\n\n  x",
       repeat("<|im_end|>", 2000),
   };
   for (const std::string& text : inputs) {
     const auto start = std::chrono::steady_clock::now();
     const std::vector<int> ids = tok.encode(text, false);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_LT(seconds, 5.0) << "input starting " << nlohmann::json(text.substr(0, 8)).dump();
-    EXPECT_EQ(tok.decode(ids), text) << "input starting " << nlohmann::json(text.substr(0, 8)).dump();
+    EXPECT_EQ(tok.decode(ids), text)
+        << "input starting " << nlohmann::json(text.substr(0, 8)).dump();
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Tokenizers, LongInputTest, ::testing::ValuesIn(kGoldenNames), [](const auto& info) {
-  std::string name = info.param;
-  for (char& ch : name)
-    if (ch == '.') ch = '_';
-  return name;
-});
+INSTANTIATE_TEST_SUITE_P(Tokenizers, LongInputTest, ::testing::ValuesIn(kGoldenNames),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (char& ch : name)
+                             if (ch == '.') ch = '_';
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace qlm::test
