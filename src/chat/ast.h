@@ -61,9 +61,9 @@ struct Stmt {
   std::vector<std::string> targets;  // kFor loop variables, kSet names (or the namespace name)
   std::string attr;                  // kSet: non-empty for {% set ns.attr = ... %}
   ExprPtr filter;                    // kFor: {% for x in xs if cond %}
-  std::vector<std::pair<ExprPtr, Body>> branches;  // kIf: (condition, body) per if/elif
-  Body body;                         // kFor, kSetBlock, kMacro
-  Body else_body;                    // kIf else, kFor else
+  std::vector<std::pair<ExprPtr, Body>> branches;       // kIf: (condition, body) per if/elif
+  Body body;                                            // kFor, kSetBlock, kMacro
+  Body else_body;                                       // kIf else, kFor else
   std::vector<std::pair<std::string, ExprPtr>> params;  // kMacro: name and default (may be null)
 };
 

@@ -48,6 +48,7 @@ Value global_function(const std::string& name);
 
 // Python str methods shared by methods and filters (case mapping: unicode_text.h).
 std::string str_strip(const std::string& s, const Value* chars);
-std::string str_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count);
+std::string str_replace(const std::string& s, const std::string& from, const std::string& to,
+                        int64_t count);
 
 }  // namespace qlm::chat

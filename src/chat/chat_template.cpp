@@ -17,11 +17,13 @@ template <class Json>
 std::string render_impl(const std::vector<std::unique_ptr<chat::Stmt>>& body, const Json& messages,
                         bool add_generation_prompt, const Json& tools, const Json& extra) {
   if (!messages.is_array()) fail("chat template: messages must be a JSON array");
-  if (!extra.is_null() && !extra.is_object()) fail("chat template: extra variables must be a JSON object");
+  if (!extra.is_null() && !extra.is_object())
+    fail("chat template: extra variables must be a JSON object");
   chat::Dict vars;
   vars.set("documents", chat::Value::none());  // Hugging Face always passes documents=None
   if (extra.is_object())
-    for (auto it = extra.begin(); it != extra.end(); ++it) vars.set(it.key(), chat::from_json(it.value()));
+    for (auto it = extra.begin(); it != extra.end(); ++it)
+      vars.set(it.key(), chat::from_json(it.value()));
   vars.set("messages", chat::from_json(messages));
   vars.set("tools", chat::from_json(tools));
   vars.set("add_generation_prompt", chat::Value::from_bool(add_generation_prompt));
@@ -68,8 +70,8 @@ std::optional<std::string> load_chat_template(const std::string& model_dir) {
       if (t.is_string()) return t.get<std::string>();
       if (t.is_array()) {
         for (const auto& entry : t)
-          if (entry.is_object() && entry.value("name", "") == "default" && entry.contains("template") &&
-              entry["template"].is_string())
+          if (entry.is_object() && entry.value("name", "") == "default" &&
+              entry.contains("template") && entry["template"].is_string())
             return entry["template"].get<std::string>();
         fail(config.string(), ": chat_template is a list without a \"default\" entry");
       }

@@ -30,7 +30,9 @@ class Evaluator {
   }
 
  private:
-  [[noreturn]] static void error(const std::string& what, int line) { fail("chat template: ", what, " at line ", line); }
+  [[noreturn]] static void error(const std::string& what, int line) {
+    fail("chat template: ", what, " at line ", line);
+  }
 
   void emit(const std::string& s) {
     if (out_.size() + s.size() > limits_.max_output_bytes)
@@ -59,7 +61,9 @@ class Evaluator {
     }
     List items = iterate(v);
     if (items.size() != targets.size())
-      error("cannot unpack " + std::to_string(items.size()) + " values into " + std::to_string(targets.size()) + " names", line);
+      error("cannot unpack " + std::to_string(items.size()) + " values into " +
+                std::to_string(targets.size()) + " names",
+            line);
     for (size_t i = 0; i < targets.size(); ++i) assign(targets[i], items[i]);
   }
 
@@ -86,13 +90,18 @@ class Evaluator {
 
   Flow exec(const Stmt& s) {
     switch (s.kind) {
-      case StmtKind::kText: emit(s.text); return Flow::kNormal;
-      case StmtKind::kPrint: emit(to_str(eval(*s.expr))); return Flow::kNormal;
+      case StmtKind::kText:
+        emit(s.text);
+        return Flow::kNormal;
+      case StmtKind::kPrint:
+        emit(to_str(eval(*s.expr)));
+        return Flow::kNormal;
       case StmtKind::kIf:
         for (const auto& [cond, body] : s.branches)
           if (truthy(eval(*cond))) return exec(body);
         return exec(s.else_body);
-      case StmtKind::kFor: return exec_for(s);
+      case StmtKind::kFor:
+        return exec_for(s);
       case StmtKind::kSet: {
         Value v = eval(*s.expr);
         if (s.attr.empty()) {
@@ -100,7 +109,10 @@ class Evaluator {
           return Flow::kNormal;
         }
         Value target = lookup(s.targets[0]);
-        if (target.kind != Kind::kNamespace) error("can only assign attributes of a namespace() ('" + s.targets[0] + "' is " + type_name(target) + ")", s.line);
+        if (target.kind != Kind::kNamespace)
+          error("can only assign attributes of a namespace() ('" + s.targets[0] + "' is " +
+                    type_name(target) + ")",
+                s.line);
         target.ns->set(s.attr, std::move(v));
         return Flow::kNormal;
       }
@@ -113,9 +125,13 @@ class Evaluator {
         assign(s.text, Value::from_string(std::move(captured)));
         return Flow::kNormal;
       }
-      case StmtKind::kMacro: assign(s.text, make_macro(s)); return Flow::kNormal;
-      case StmtKind::kBreak: return Flow::kBreak;
-      case StmtKind::kContinue: return Flow::kContinue;
+      case StmtKind::kMacro:
+        assign(s.text, make_macro(s));
+        return Flow::kNormal;
+      case StmtKind::kBreak:
+        return Flow::kBreak;
+      case StmtKind::kContinue:
+        return Flow::kContinue;
     }
     return Flow::kNormal;
   }
@@ -165,9 +181,10 @@ class Evaluator {
       loop.set("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
       loop.set("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("there is no next item"));
       loop.set("cycle", Value::from_function("loop.cycle", [i](CallArgs& args) {
-        if (args.positional.empty() || !args.keyword.empty()) fail("chat template: loop.cycle() needs positional arguments");
-        return args.positional[static_cast<size_t>(i) % args.positional.size()];
-      }));
+                 if (args.positional.empty() || !args.keyword.empty())
+                   fail("chat template: loop.cycle() needs positional arguments");
+                 return args.positional[static_cast<size_t>(i) % args.positional.size()];
+               }));
       frames_.push_back(Frame{});
       assign("loop", Value::from_dict(std::move(loop)));
       assign_targets(s.targets, items[i], s.line);
@@ -180,27 +197,34 @@ class Evaluator {
 
   Value make_macro(const Stmt& s) {
     const Stmt* def = &s;
-    return Value::from_function(s.text, [this, def](CallArgs& args) { return call_macro(*def, args); });
+    return Value::from_function(s.text,
+                                [this, def](CallArgs& args) { return call_macro(*def, args); });
   }
 
   Value call_macro(const Stmt& def, CallArgs& args) {
     if (++macro_depth_ > limits_.max_macro_depth)
       error("macro recursion deeper than " + std::to_string(limits_.max_macro_depth), def.line);
-    if (args.positional.size() > def.params.size()) error("macro '" + def.text + "' takes " + std::to_string(def.params.size()) + " arguments", def.line);
+    if (args.positional.size() > def.params.size())
+      error("macro '" + def.text + "' takes " + std::to_string(def.params.size()) + " arguments",
+            def.line);
     frames_.push_back(Frame{{}, true});
     for (size_t i = 0; i < def.params.size(); ++i) {
       const auto& [name, default_expr] = def.params[i];
       const Value* passed = i < args.positional.size() ? &args.positional[i] : nullptr;
       for (const auto& [k, v] : args.keyword)
         if (k == name) passed = &v;
-      if (passed) assign(name, *passed);
-      else if (default_expr) assign(name, eval(*default_expr));
-      else assign(name, Value::undefined("parameter '" + name + "' was not provided"));
+      if (passed)
+        assign(name, *passed);
+      else if (default_expr)
+        assign(name, eval(*default_expr));
+      else
+        assign(name, Value::undefined("parameter '" + name + "' was not provided"));
     }
     for (const auto& [k, v] : args.keyword) {
       bool known = false;
       for (const auto& param : def.params) known |= param.first == k;
-      if (!known) error("macro '" + def.text + "' got an unexpected keyword argument '" + k + "'", def.line);
+      if (!known)
+        error("macro '" + def.text + "' got an unexpected keyword argument '" + k + "'", def.line);
     }
     std::string saved = std::move(out_);
     out_.clear();
@@ -232,8 +256,10 @@ class Evaluator {
 
 Value Evaluator::eval(const Expr& e) {
   switch (e.kind) {
-    case ExprKind::kLiteral: return e.literal;
-    case ExprKind::kName: return lookup(e.name);
+    case ExprKind::kLiteral:
+      return e.literal;
+    case ExprKind::kName:
+      return lookup(e.name);
     case ExprKind::kList:
     case ExprKind::kTuple: {
       List items;
@@ -249,8 +275,10 @@ Value Evaluator::eval(const Expr& e) {
       }
       return Value::from_dict(std::move(d));
     }
-    case ExprKind::kGetAttr: return get_attr(eval(*e.args[0]), e.name);
-    case ExprKind::kGetItem: return get_item(eval(*e.args[0]), eval(*e.args[1]));
+    case ExprKind::kGetAttr:
+      return get_attr(eval(*e.args[0]), e.name);
+    case ExprKind::kGetItem:
+      return get_item(eval(*e.args[0]), eval(*e.args[1]));
     case ExprKind::kSlice: {
       Value obj = eval(*e.args[0]);
       Value parts[3];
@@ -262,7 +290,8 @@ Value Evaluator::eval(const Expr& e) {
     case ExprKind::kCall: {
       Value callee = eval(*e.args[0]);
       if (callee.is_undefined()) fail_undefined(callee);
-      if (callee.kind != Kind::kCallable) error(std::string("'") + type_name(callee) + "' object is not callable", e.line);
+      if (callee.kind != Kind::kCallable)
+        error(std::string("'") + type_name(callee) + "' object is not callable", e.line);
       CallArgs args = eval_args(e, 1);
       return (*callee.function)(args);
     }
@@ -276,17 +305,22 @@ Value Evaluator::eval(const Expr& e) {
       CallArgs args = eval_args(e, 1);
       return Value::from_bool(apply_test(e.name, operand, args) != e.negated);
     }
-    case ExprKind::kNot: return Value::from_bool(!truthy(eval(*e.args[0])));
+    case ExprKind::kNot:
+      return Value::from_bool(!truthy(eval(*e.args[0])));
     case ExprKind::kNeg:
     case ExprKind::kPos: {
       Value v = eval(*e.args[0]);
       if (v.is_undefined()) fail_undefined(v);
-      if (!v.is_number()) error(std::string("bad operand type for unary ") + (e.kind == ExprKind::kNeg ? "-" : "+") + ": '" + type_name(v) + "'", e.line);
+      if (!v.is_number())
+        error(std::string("bad operand type for unary ") + (e.kind == ExprKind::kNeg ? "-" : "+") +
+                  ": '" + type_name(v) + "'",
+              e.line);
       if (e.kind == ExprKind::kPos) return v.kind == Kind::kBool ? Value::from_int(v.boolean) : v;
       if (v.kind == Kind::kFloat) return Value::from_float(-v.number);
       return Value::from_int(-(v.kind == Kind::kBool ? v.boolean : v.integer));
     }
-    case ExprKind::kBinary: return binary_op(e.name, eval(*e.args[0]), eval(*e.args[1]));
+    case ExprKind::kBinary:
+      return binary_op(e.name, eval(*e.args[0]), eval(*e.args[1]));
     case ExprKind::kAnd: {
       Value a = eval(*e.args[0]);
       return truthy(a) ? eval(*e.args[1]) : a;
@@ -301,17 +335,25 @@ Value Evaluator::eval(const Expr& e) {
         Value right = eval(*e.args[i + 1]);
         const std::string& op = e.ops[i];
         bool ok;
-        if (op == "==") ok = equals(left, right);
-        else if (op == "!=") ok = !equals(left, right);
-        else if (op == "in") ok = contains(right, left);
-        else if (op == "notin") ok = !contains(right, left);
+        if (op == "==")
+          ok = equals(left, right);
+        else if (op == "!=")
+          ok = !equals(left, right);
+        else if (op == "in")
+          ok = contains(right, left);
+        else if (op == "notin")
+          ok = !contains(right, left);
         else {
           if (left.is_undefined()) fail_undefined(left);
           if (right.is_undefined()) fail_undefined(right);
-          if (op == "<") ok = less_than(left, right);
-          else if (op == ">") ok = less_than(right, left);
-          else if (op == "<=") ok = !less_than(right, left);
-          else ok = !less_than(left, right);
+          if (op == "<")
+            ok = less_than(left, right);
+          else if (op == ">")
+            ok = less_than(right, left);
+          else if (op == "<=")
+            ok = !less_than(right, left);
+          else
+            ok = !less_than(left, right);
         }
         if (!ok) return Value::from_bool(false);
         left = std::move(right);
@@ -321,7 +363,8 @@ Value Evaluator::eval(const Expr& e) {
     case ExprKind::kCondExpr:
       if (truthy(eval(*e.args[1]))) return eval(*e.args[0]);
       if (e.args[2]) return eval(*e.args[2]);
-      return Value::undefined("the inline if-expression evaluated to false and no else section was defined");
+      return Value::undefined(
+          "the inline if-expression evaluated to false and no else section was defined");
   }
   error("unknown expression", e.line);
 }

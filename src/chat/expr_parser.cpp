@@ -171,8 +171,10 @@ ExprPtr ExprParser::parse_primary() {
       while (cur().type == TokenType::kString) s += next().text;  // adjacent literals join
       return make_literal(Value::from_string(std::move(s)), line);
     }
-    case TokenType::kInt: return make_literal(Value::from_int(next().integer), line);
-    case TokenType::kFloat: return make_literal(Value::from_float(next().number), line);
+    case TokenType::kInt:
+      return make_literal(Value::from_int(next().integer), line);
+    case TokenType::kFloat:
+      return make_literal(Value::from_float(next().number), line);
     case TokenType::kOp:
       if (skip_op("(")) return parse_paren(line);
       if (skip_op("[")) {
@@ -200,7 +202,8 @@ ExprPtr ExprParser::parse_primary() {
         return e;
       }
       break;
-    default: break;
+    default:
+      break;
   }
   error("unexpected '" + describe(t) + "'", line);
 }
@@ -316,8 +319,9 @@ ExprPtr ExprParser::parse_filter_expr(ExprPtr node) {
       const Token& t = cur();
       if (is_op("(")) {
         parse_call_args(*e);
-      } else if ((t.type == TokenType::kName || t.type == TokenType::kString || t.type == TokenType::kInt ||
-                  t.type == TokenType::kFloat || is_op("[") || is_op("{")) &&
+      } else if ((t.type == TokenType::kName || t.type == TokenType::kString ||
+                  t.type == TokenType::kInt || t.type == TokenType::kFloat || is_op("[") ||
+                  is_op("{")) &&
                  !is_name("else") && !is_name("or") && !is_name("and")) {
         if (is_name("is")) error("cannot chain multiple tests with 'is'", t.line);
         e->args.push_back(parse_postfix(parse_primary()));

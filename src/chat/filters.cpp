@@ -12,34 +12,42 @@ namespace {
 
 const std::set<std::string>& filter_names() {
   static const std::set<std::string> names = {
-      "abs", "capitalize", "count", "d", "default", "first", "float", "indent", "int", "items",
-      "join", "last", "length", "list", "lower", "map", "reject", "rejectattr", "replace",
-      "reverse", "safe", "select", "selectattr", "sort", "string", "sum", "title", "tojson",
-      "trim", "upper"};
+      "abs",    "capitalize", "count",   "d",       "default", "first",  "float",      "indent",
+      "int",    "items",      "join",    "last",    "length",  "list",   "lower",      "map",
+      "reject", "rejectattr", "replace", "reverse", "safe",    "select", "selectattr", "sort",
+      "string", "sum",        "title",   "tojson",  "trim",    "upper"};
   return names;
 }
 
 const std::set<std::string>& test_names() {
   static const std::set<std::string> names = {
-      "defined", "undefined", "none", "boolean", "false", "true", "integer", "float", "number",
-      "string", "mapping", "iterable", "sequence", "callable", "even", "odd", "divisibleby",
-      "eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=", "gt", "greaterthan",
-      ">", "ge", ">=", "in", "lower", "upper", "sameas"};
+      "defined",  "undefined", "none",   "boolean", "false",       "true",
+      "integer",  "float",     "number", "string",  "mapping",     "iterable",
+      "sequence", "callable",  "even",   "odd",     "divisibleby", "eq",
+      "equalto",  "==",        "ne",     "!=",      "lt",          "lessthan",
+      "<",        "le",        "<=",     "gt",      "greaterthan", ">",
+      "ge",       ">=",        "in",     "lower",   "upper",       "sameas"};
   return names;
 }
 
 int64_t as_int(const Value* v, const char* what) {
-  if (!v || (v->kind != Kind::kInt && v->kind != Kind::kBool)) fail("chat template: ", what, " expects an integer");
+  if (!v || (v->kind != Kind::kInt && v->kind != Kind::kBool))
+    fail("chat template: ", what, " expects an integer");
   return v->kind == Kind::kBool ? v->boolean : v->integer;
 }
 
 Value length_of(const Value& v) {
   switch (v.kind) {
-    case Kind::kUndefined: return Value::from_int(0);
-    case Kind::kString: return Value::from_int(static_cast<int64_t>(code_point_count(v.text)));
-    case Kind::kList: return Value::from_int(static_cast<int64_t>(v.list->size()));
-    case Kind::kDict: return Value::from_int(static_cast<int64_t>(v.dict->items.size()));
-    default: fail("chat template: object of type '", type_name(v), "' has no len()");
+    case Kind::kUndefined:
+      return Value::from_int(0);
+    case Kind::kString:
+      return Value::from_int(static_cast<int64_t>(code_point_count(v.text)));
+    case Kind::kList:
+      return Value::from_int(static_cast<int64_t>(v.list->size()));
+    case Kind::kDict:
+      return Value::from_int(static_cast<int64_t>(v.dict->items.size()));
+    default:
+      fail("chat template: object of type '", type_name(v), "' has no len()");
   }
 }
 
@@ -49,8 +57,10 @@ Value resolve_attribute(const Value& item, const std::string& path) {
   size_t start = 0;
   while (true) {
     size_t dot = path.find('.', start);
-    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    bool numeric = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+    std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    bool numeric = !part.empty() && std::all_of(part.begin(), part.end(),
+                                                [](char c) { return c >= '0' && c <= '9'; });
     cur = get_item(cur, numeric ? Value::from_int(std::stoll(part)) : Value::from_string(part));
     if (dot == std::string::npos) return cur;
     start = dot + 1;
@@ -64,7 +74,8 @@ Value select_items(const std::string& name, const Value& seq, CallArgs& args) {
   std::vector<Value> rest = args.positional;
   std::string attribute;
   if (by_attr) {
-    if (rest.empty() || !rest[0].is_string()) fail("chat template: ", name, " needs an attribute name");
+    if (rest.empty() || !rest[0].is_string())
+      fail("chat template: ", name, " needs an attribute name");
     attribute = rest[0].text;
     rest.erase(rest.begin());
   }
@@ -95,9 +106,12 @@ Value map_items(const Value& seq, CallArgs& args) {
   const Value* attribute = nullptr;
   const Value* fallback = nullptr;
   for (const auto& [k, v] : args.keyword) {
-    if (k == "attribute") attribute = &v;
-    else if (k == "default") fallback = &v;
-    else fail("chat template: map() got an unexpected keyword argument '", k, "'");
+    if (k == "attribute")
+      attribute = &v;
+    else if (k == "default")
+      fallback = &v;
+    else
+      fail("chat template: map() got an unexpected keyword argument '", k, "'");
   }
   if (attribute) {
     if (!attribute->is_string()) fail("chat template: map(attribute=...) needs a string");
@@ -107,11 +121,14 @@ Value map_items(const Value& seq, CallArgs& args) {
     }
     return Value::from_list(std::move(out));
   }
-  if (args.positional.empty() || !args.positional[0].is_string()) fail("chat template: map() needs a filter name or attribute=");
+  if (args.positional.empty() || !args.positional[0].is_string())
+    fail("chat template: map() needs a filter name or attribute=");
   std::string filter = args.positional[0].text;
-  if (!is_known_filter(filter) || filter == "map") fail("chat template: unsupported construct 'filter ", filter, "'");
+  if (!is_known_filter(filter) || filter == "map")
+    fail("chat template: unsupported construct 'filter ", filter, "'");
   for (const Value& item : iterate(seq)) {
-    CallArgs filter_args{std::vector<Value>(args.positional.begin() + 1, args.positional.end()), {}};
+    CallArgs filter_args{std::vector<Value>(args.positional.begin() + 1, args.positional.end()),
+                         {}};
     out.push_back(apply_filter(filter, item, filter_args));
   }
   return Value::from_list(std::move(out));
@@ -119,12 +136,15 @@ Value map_items(const Value& seq, CallArgs& args) {
 
 Value tojson(const Value& v, CallArgs& args) {
   Params p("tojson", args, {"ensure_ascii", "indent", "separators", "sort_keys"});
-  if (p.has(0) && truthy(*p.get(0))) fail("chat template: unsupported construct 'tojson(ensure_ascii=True)'");
+  if (p.has(0) && truthy(*p.get(0)))
+    fail("chat template: unsupported construct 'tojson(ensure_ascii=True)'");
   JsonFormat format;
-  if (p.has(1) && !p.get(1)->is_none()) format.indent = static_cast<int>(as_int(p.get(1), "tojson(indent)"));
+  if (p.has(1) && !p.get(1)->is_none())
+    format.indent = static_cast<int>(as_int(p.get(1), "tojson(indent)"));
   if (p.has(2) && !p.get(2)->is_none()) {
     const Value& sep = *p.get(2);
-    if (!sep.is_list() || sep.list->size() != 2 || !(*sep.list)[0].is_string() || !(*sep.list)[1].is_string())
+    if (!sep.is_list() || sep.list->size() != 2 || !(*sep.list)[0].is_string() ||
+        !(*sep.list)[1].is_string())
       fail("chat template: tojson(separators) expects two strings");
     format.custom_separators = true;
     format.item_separator = (*sep.list)[0].text;
@@ -136,8 +156,9 @@ Value tojson(const Value& v, CallArgs& args) {
 
 Value indent(const Value& v, CallArgs& args) {
   Params p("indent", args, {"width", "first", "blank"});
-  std::string pad = p.has(0) && p.get(0)->is_string() ? p.get(0)->text
-                                                      : std::string(p.has(0) ? as_int(p.get(0), "indent") : 4, ' ');
+  std::string pad = p.has(0) && p.get(0)->is_string()
+                        ? p.get(0)->text
+                        : std::string(p.has(0) ? as_int(p.get(0), "indent") : 4, ' ');
   bool first = p.has(1) && truthy(*p.get(1));
   bool blank = p.has(2) && truthy(*p.get(2));
   std::string s = to_str(v) + "\n";
@@ -176,20 +197,27 @@ Value sort_items(const Value& seq, CallArgs& args) {
 
 Value add_numbers(const Value& a, const Value& b) {
   if (!a.is_number() || !b.is_number())
-    fail("chat template: sum(): unsupported operand type(s) for +: '", type_name(a), "' and '", type_name(b), "'");
-  if (a.kind == Kind::kFloat || b.kind == Kind::kFloat) return Value::from_float(a.as_double() + b.as_double());
+    fail("chat template: sum(): unsupported operand type(s) for +: '", type_name(a), "' and '",
+         type_name(b), "'");
+  if (a.kind == Kind::kFloat || b.kind == Kind::kFloat)
+    return Value::from_float(a.as_double() + b.as_double());
   return Value::from_int(static_cast<int64_t>(a.as_double()) + static_cast<int64_t>(b.as_double()));
 }
 
 }  // namespace
 
-bool is_known_filter(const std::string& name) { return filter_names().count(name) > 0; }
-bool is_known_test(const std::string& name) { return test_names().count(name) > 0; }
+bool is_known_filter(const std::string& name) {
+  return filter_names().count(name) > 0;
+}
+bool is_known_test(const std::string& name) {
+  return test_names().count(name) > 0;
+}
 
 Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "tojson") return tojson(v, args);
   if (name == "map") return map_items(v, args);
-  if (name == "select" || name == "reject" || name == "selectattr" || name == "rejectattr") return select_items(name, v, args);
+  if (name == "select" || name == "reject" || name == "selectattr" || name == "rejectattr")
+    return select_items(name, v, args);
   if (name == "indent") return indent(v, args);
   if (name == "sort") return sort_items(v, args);
   if (name == "default" || name == "d") {
@@ -223,17 +251,20 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "sum") {
     Params p(name, args, {"attribute", "start"});
     Value total = p.has(1) ? *p.get(1) : Value::from_int(0);
-    for (const Value& item : iterate(v)) total = add_numbers(total, p.has(0) ? resolve_attribute(item, to_str(*p.get(0))) : item);
+    for (const Value& item : iterate(v))
+      total = add_numbers(total, p.has(0) ? resolve_attribute(item, to_str(*p.get(0))) : item);
     return total;
   }
   if (name == "int" || name == "float") {
     Params p(name, args, {"default"});
-    Value fallback = p.has(0) ? *p.get(0) : (name == "int" ? Value::from_int(0) : Value::from_float(0.0));
+    Value fallback =
+        p.has(0) ? *p.get(0) : (name == "int" ? Value::from_int(0) : Value::from_float(0.0));
     double d = 0;
     if (v.is_number()) {
       d = v.as_double();
     } else if (v.is_string()) {
-      std::string text = str_strip(v.text, nullptr);  // Python's int()/float() allow surrounding spaces
+      std::string text =
+          str_strip(v.text, nullptr);  // Python's int()/float() allow surrounding spaces
       try {
         size_t used = 0;
         d = std::stod(text, &used);
@@ -257,7 +288,8 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "list") return Value::from_list(iterate(v));
   if (name == "abs") {
     if (v.kind == Kind::kFloat) return Value::from_float(std::fabs(v.number));
-    if (v.kind == Kind::kInt || v.kind == Kind::kBool) return Value::from_int(std::llabs(v.kind == Kind::kBool ? v.boolean : v.integer));
+    if (v.kind == Kind::kInt || v.kind == Kind::kBool)
+      return Value::from_int(std::llabs(v.kind == Kind::kBool ? v.boolean : v.integer));
     fail("chat template: bad operand type for abs(): '", type_name(v), "'");
   }
   if (name == "first" || name == "last") {
@@ -280,7 +312,8 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
     if (v.is_undefined()) return Value::from_list({});
     if (!v.is_dict()) fail("chat template: can only get item pairs from a mapping");
     List out;
-    for (const auto& [k, val] : v.dict->items) out.push_back(Value::from_list({Value::from_string(k), val}, true));
+    for (const auto& [k, val] : v.dict->items)
+      out.push_back(Value::from_list({Value::from_string(k), val}, true));
     return Value::from_list(std::move(out));
   }
   fail("chat template: unsupported construct 'filter ", name, "'");
@@ -298,12 +331,15 @@ bool apply_test(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "number") return v.is_number();
   if (name == "string") return v.is_string();
   if (name == "mapping") return v.is_dict();
-  if (name == "iterable" || name == "sequence") return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
+  if (name == "iterable" || name == "sequence")
+    return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined();
   if (name == "callable") return v.kind == Kind::kCallable;
-  if (name == "lower" || name == "upper") {  // str.islower/isupper: some cased letter, none of the other case
+  if (name == "lower" ||
+      name == "upper") {  // str.islower/isupper: some cased letter, none of the other case
     std::string s = to_str(v);
     bool any_cased = false;
-    for (uint32_t cp : decode_utf8(s)) any_cased |= py_upper(encode_utf8({cp})) != py_lower(encode_utf8({cp}));
+    for (uint32_t cp : decode_utf8(s))
+      any_cased |= py_upper(encode_utf8({cp})) != py_lower(encode_utf8({cp}));
     return any_cased && (name == "lower" ? py_lower(s) : py_upper(s)) == s;
   }
   if (name == "even" || name == "odd") {

@@ -10,10 +10,18 @@
 namespace qlm::chat {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_name_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool is_name_char(char c) {
+  return is_name_start(c) || is_digit(c);
+}
 
 // Jinja splits on \r\n, \r and \n, rejoins with \n, and drops one trailing newline.
 std::string normalize_newlines(const std::string& source) {
@@ -48,9 +56,13 @@ class Lexer {
   }
 
  private:
-  [[noreturn]] void error(const std::string& what) { fail("chat template: ", what, " at line ", line_); }
+  [[noreturn]] void error(const std::string& what) {
+    fail("chat template: ", what, " at line ", line_);
+  }
 
-  void emit(TokenType type, std::string text, int line) { tokens_.push_back(Token{type, std::move(text), 0, 0.0, line}); }
+  void emit(TokenType type, std::string text, int line) {
+    tokens_.push_back(Token{type, std::move(text), 0, 0.0, line});
+  }
 
   void advance_to(size_t new_pos) {
     for (size_t i = pos_; i < new_pos; ++i) line_ += src_[i] == '\n';
@@ -176,7 +188,8 @@ class Lexer {
     while (true) {
       if (pos_ >= src_.size()) {
         line_ = begin_line;
-        error(is_block ? "unexpected end of template inside '{%'" : "unexpected end of template inside '{{'");
+        error(is_block ? "unexpected end of template inside '{%'"
+                       : "unexpected end of template inside '{{'");
       }
       if (balance.empty()) {
         size_t len = 0;
@@ -217,7 +230,9 @@ class Lexer {
     size_t p = pos_;
     auto digits = [&] {
       size_t start = p;
-      while (p < src_.size() && (is_digit(src_[p]) || (src_[p] == '_' && p + 1 < src_.size() && is_digit(src_[p + 1])))) ++p;
+      while (p < src_.size() && (is_digit(src_[p]) ||
+                                 (src_[p] == '_' && p + 1 < src_.size() && is_digit(src_[p + 1]))))
+        ++p;
       return p > start;
     };
     digits();
@@ -244,7 +259,8 @@ class Lexer {
     if (is_float) {
       t.number = std::stod(spelled);
     } else {
-      if (spelled.size() > 1 && spelled[0] == '0' && spelled.find_first_not_of('0') != std::string::npos)
+      if (spelled.size() > 1 && spelled[0] == '0' &&
+          spelled.find_first_not_of('0') != std::string::npos)
         error("unsupported construct 'integer literal with leading zero or base prefix'");
       try {
         t.integer = std::stoll(spelled);
@@ -272,24 +288,50 @@ class Lexer {
       char e = src_[p + 1];
       p += 2;
       switch (e) {
-        case 'n': value += '\n'; break;
-        case 't': value += '\t'; break;
-        case 'r': value += '\r'; break;
-        case '\\': value += '\\'; break;
-        case '\'': value += '\''; break;
-        case '"': value += '"'; break;
-        case 'a': value += '\a'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case 'v': value += '\v'; break;
-        case '\n': break;  // line continuation
-        case 'x': case 'u': case 'U': {
+        case 'n':
+          value += '\n';
+          break;
+        case 't':
+          value += '\t';
+          break;
+        case 'r':
+          value += '\r';
+          break;
+        case '\\':
+          value += '\\';
+          break;
+        case '\'':
+          value += '\'';
+          break;
+        case '"':
+          value += '"';
+          break;
+        case 'a':
+          value += '\a';
+          break;
+        case 'b':
+          value += '\b';
+          break;
+        case 'f':
+          value += '\f';
+          break;
+        case 'v':
+          value += '\v';
+          break;
+        case '\n':
+          break;  // line continuation
+        case 'x':
+        case 'u':
+        case 'U': {
           size_t n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
           if (p + n > src_.size()) error("truncated \\" + std::string(1, e) + " escape");
           uint32_t cp = 0;
           for (size_t i = 0; i < n; ++i) {
             char h = src_[p + i];
-            int d = is_digit(h) ? h - '0' : (h >= 'a' && h <= 'f') ? h - 'a' + 10 : (h >= 'A' && h <= 'F') ? h - 'A' + 10 : -1;
+            int d = is_digit(h)              ? h - '0'
+                    : (h >= 'a' && h <= 'f') ? h - 'a' + 10
+                    : (h >= 'A' && h <= 'F') ? h - 'A' + 10
+                                             : -1;
             if (d < 0) error("truncated \\" + std::string(1, e) + " escape");
             cp = cp * 16 + d;
           }
@@ -300,7 +342,8 @@ class Lexer {
         default:
           if (e >= '0' && e <= '7') {  // up to three octal digits, as Python reads them
             uint32_t cp = e - '0';
-            for (int i = 0; i < 2 && p < src_.size() && src_[p] >= '0' && src_[p] <= '7'; ++i) cp = cp * 8 + (src_[p++] - '0');
+            for (int i = 0; i < 2 && p < src_.size() && src_[p] >= '0' && src_[p] <= '7'; ++i)
+              cp = cp * 8 + (src_[p++] - '0');
             append_utf8(cp, value);
             break;
           }
@@ -323,11 +366,14 @@ class Lexer {
       }
     }
     char c = src_[pos_];
-    if (!std::strchr("+-/*%~[](){}><=.:|,;", c)) error("unexpected char '" + std::string(1, c) + "'");
+    if (!std::strchr("+-/*%~[](){}><=.:|,;", c))
+      error("unexpected char '" + std::string(1, c) + "'");
     if (c == '{' || c == '(' || c == '[') balance.push_back(c == '{' ? '}' : c == '(' ? ')' : ']');
     if (c == '}' || c == ')' || c == ']') {
       if (balance.empty()) error("unexpected '" + std::string(1, c) + "'");
-      if (balance.back() != c) error("unexpected '" + std::string(1, c) + "', expected '" + std::string(1, balance.back()) + "'");
+      if (balance.back() != c)
+        error("unexpected '" + std::string(1, c) + "', expected '" +
+              std::string(1, balance.back()) + "'");
       balance.pop_back();
     }
     emit(TokenType::kOp, std::string(1, c), line_);
@@ -344,6 +390,8 @@ class Lexer {
 
 }  // namespace
 
-std::vector<Token> tokenize(const std::string& source) { return Lexer(source).run(); }
+std::vector<Token> tokenize(const std::string& source) {
+  return Lexer(source).run();
+}
 
 }  // namespace qlm::chat

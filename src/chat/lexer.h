@@ -8,7 +8,19 @@
 
 namespace qlm::chat {
 
-enum class TokenType { kData, kBlockBegin, kBlockEnd, kVarBegin, kVarEnd, kName, kString, kInt, kFloat, kOp, kEof };
+enum class TokenType {
+  kData,
+  kBlockBegin,
+  kBlockEnd,
+  kVarBegin,
+  kVarEnd,
+  kName,
+  kString,
+  kInt,
+  kFloat,
+  kOp,
+  kEof
+};
 
 struct Token {
   TokenType type;

@@ -19,7 +19,8 @@ Params::Params(const std::string& callee, CallArgs& args, std::initializer_list<
       if (key == n) break;
       ++i;
     }
-    if (i == names.size()) fail("chat template: ", callee, "() got an unexpected keyword argument '", key, "'");
+    if (i == names.size())
+      fail("chat template: ", callee, "() got an unexpected keyword argument '", key, "'");
     slots_[i] = &value;
   }
 }
@@ -32,7 +33,8 @@ namespace {
 
 const std::string& need_string(const std::string& method, const Value* v) {
   if (!v || !v->is_string())
-    fail("chat template: ", method, "() expects a string argument, got ", v ? type_name(*v) : "nothing");
+    fail("chat template: ", method, "() expects a string argument, got ",
+         v ? type_name(*v) : "nothing");
   return v->text;
 }
 
@@ -46,8 +48,10 @@ std::string strip(const std::string& s, const Value* chars, bool left, bool righ
     return whitespace ? is_py_space(cp) : std::find(set.begin(), set.end(), cp) != set.end();
   };
   size_t b = 0, e = cps.size();
-  if (left) while (b < e && strippable(cps[b])) ++b;
-  if (right) while (e > b && strippable(cps[e - 1])) --e;
+  if (left)
+    while (b < e && strippable(cps[b])) ++b;
+  if (right)
+    while (e > b && strippable(cps[e - 1])) --e;
   return encode_utf8(std::vector<uint32_t>(cps.begin() + b, cps.begin() + e));
 }
 
@@ -67,8 +71,10 @@ Value split(const std::string& s, const Value* sep_v, const Value* maxsplit_v) {
       } else {
         while (j < cps.size() && !is_py_space(cps[j])) ++j;
       }
-      parts.push_back(Value::from_string(encode_utf8(std::vector<uint32_t>(cps.begin() + i, cps.begin() + j))));
-      if (j == cps.size() || (maxsplit >= 0 && static_cast<int64_t>(parts.size()) > maxsplit)) break;
+      parts.push_back(
+          Value::from_string(encode_utf8(std::vector<uint32_t>(cps.begin() + i, cps.begin() + j))));
+      if (j == cps.size() || (maxsplit >= 0 && static_cast<int64_t>(parts.size()) > maxsplit))
+        break;
       i = j;
     }
     return Value::from_list(std::move(parts));
@@ -78,7 +84,9 @@ Value split(const std::string& s, const Value* sep_v, const Value* maxsplit_v) {
   size_t start = 0;
   while (true) {
     size_t at = s.find(sep, start);
-    if (at == std::string::npos || (maxsplit >= 0 && static_cast<int64_t>(parts.size()) == maxsplit)) break;
+    if (at == std::string::npos ||
+        (maxsplit >= 0 && static_cast<int64_t>(parts.size()) == maxsplit))
+      break;
     parts.push_back(Value::from_string(s.substr(start, at - start)));
     start = at + sep.size();
   }
@@ -97,7 +105,8 @@ bool starts_or_ends(const std::string& s, const Value* arg, bool starts, const c
   return starts ? s.compare(0, p.size(), p) == 0 : s.compare(s.size() - p.size(), p.size(), p) == 0;
 }
 
-std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
+std::string replace_all(const std::string& s, const std::string& from, const std::string& to,
+                        int64_t count) {
   std::string out;
   if (from.empty()) {  // Python inserts `to` between every code point and at both ends
     std::vector<std::string> cps = split_code_points(s);
@@ -124,8 +133,11 @@ std::string replace_all(const std::string& s, const std::string& from, const std
 }  // namespace
 
 // Shared with the filters.
-std::string str_strip(const std::string& s, const Value* chars) { return strip(s, chars, true, true); }
-std::string str_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
+std::string str_strip(const std::string& s, const Value* chars) {
+  return strip(s, chars, true, true);
+}
+std::string str_replace(const std::string& s, const std::string& from, const std::string& to,
+                        int64_t count) {
   return replace_all(s, from, to, count);
 }
 
@@ -147,7 +159,8 @@ Value string_method(const std::string& s, const std::string& name, CallArgs& arg
   if (name == "replace") {
     Params p(name, args, {"old", "new", "count"});
     int64_t count = p.has(2) && p.get(2)->kind == Kind::kInt ? p.get(2)->integer : -1;
-    return Value::from_string(replace_all(s, need_string(name, p.get(0)), need_string(name, p.get(1)), count));
+    return Value::from_string(
+        replace_all(s, need_string(name, p.get(0)), need_string(name, p.get(1)), count));
   }
   if (name == "upper" || name == "lower" || name == "title" || name == "capitalize") {
     Params p(name, args, {});
@@ -161,7 +174,8 @@ Value string_method(const std::string& s, const std::string& name, CallArgs& arg
     const std::string& sub = need_string(name, p.get(0));
     if (name == "find") {
       size_t at = s.find(sub);
-      return Value::from_int(at == std::string::npos ? -1 : static_cast<int64_t>(code_point_count(s.substr(0, at))));
+      return Value::from_int(
+          at == std::string::npos ? -1 : static_cast<int64_t>(code_point_count(s.substr(0, at))));
     }
     if (sub.empty()) return Value::from_int(static_cast<int64_t>(code_point_count(s)) + 1);
     int64_t n = 0;
@@ -173,7 +187,8 @@ Value string_method(const std::string& s, const std::string& name, CallArgs& arg
     std::string out;
     bool first = true;
     for (const Value& v : iterate(p.get(0) ? *p.get(0) : Value())) {
-      if (!v.is_string()) fail("chat template: join(): sequence item is ", type_name(v), ", expected str");
+      if (!v.is_string())
+        fail("chat template: join(): sequence item is ", type_name(v), ", expected str");
       if (!first) out += s;
       first = false;
       out += v.text;
@@ -194,15 +209,19 @@ Value dict_method(const Value& obj, const std::string& name, CallArgs& args) {
   Params p(name, args, {});
   List out;
   for (const auto& [k, v] : d.items) {
-    if (name == "keys") out.push_back(Value::from_string(k));
-    else if (name == "values") out.push_back(v);
-    else out.push_back(Value::from_list({Value::from_string(k), v}, true));
+    if (name == "keys")
+      out.push_back(Value::from_string(k));
+    else if (name == "values")
+      out.push_back(v);
+    else
+      out.push_back(Value::from_list({Value::from_string(k), v}, true));
   }
   return Value::from_list(std::move(out));
 }
 
-const char* const kStringMethods[] = {"startswith", "endswith", "strip", "lstrip", "rstrip", "split",
-                                      "replace", "upper", "lower", "title", "capitalize", "find", "count", "join"};
+const char* const kStringMethods[] = {"startswith", "endswith", "strip", "lstrip", "rstrip",
+                                      "split",      "replace",  "upper", "lower",  "title",
+                                      "capitalize", "find",     "count", "join"};
 const char* const kDictMethods[] = {"items", "keys", "values", "get"};
 
 template <size_t N>
@@ -216,20 +235,24 @@ bool in_list(const char* const (&list)[N], const std::string& name) {
 
 Value get_attr(const Value& obj, const std::string& name) {
   if (obj.is_undefined()) fail_undefined(obj);
-  if (!name.empty() && name[0] == '_') return Value::undefined("access to attribute '" + name + "' is unsafe");
+  if (!name.empty() && name[0] == '_')
+    return Value::undefined("access to attribute '" + name + "' is unsafe");
   if (obj.is_string() && in_list(kStringMethods, name)) {
-    return Value::from_function("str." + name, [obj, name](CallArgs& a) { return string_method(obj.text, name, a); });
+    return Value::from_function(
+        "str." + name, [obj, name](CallArgs& a) { return string_method(obj.text, name, a); });
   }
   if (obj.is_dict()) {
     if (in_list(kDictMethods, name))
-      return Value::from_function("dict." + name, [obj, name](CallArgs& a) { return dict_method(obj, name, a); });
+      return Value::from_function("dict." + name,
+                                  [obj, name](CallArgs& a) { return dict_method(obj, name, a); });
     if (const Value* v = obj.dict->find(name)) return *v;
     return Value::undefined("'dict object' has no attribute '" + name + "'");
   }
   if (obj.kind == Kind::kNamespace) {
     if (const Value* v = obj.ns->find(name)) return *v;
   }
-  return Value::undefined(std::string("'") + type_name(obj) + " object' has no attribute '" + name + "'");
+  return Value::undefined(std::string("'") + type_name(obj) + " object' has no attribute '" + name +
+                          "'");
 }
 
 Value get_item(const Value& obj, const Value& key) {
@@ -249,16 +272,20 @@ Value get_item(const Value& obj, const Value& key) {
       if (i < 0) i += n;
       if (i >= 0 && i < n) return Value::from_string(cps[i]);
     }
-    return Value::undefined(std::string("'") + type_name(obj) + " object' has no element " + std::to_string(key.integer));
+    return Value::undefined(std::string("'") + type_name(obj) + " object' has no element " +
+                            std::to_string(key.integer));
   }
   if (key.is_string()) return get_attr(obj, key.text);
-  return Value::undefined(std::string("'") + type_name(obj) + " object' has no element " + repr(key));
+  return Value::undefined(std::string("'") + type_name(obj) + " object' has no element " +
+                          repr(key));
 }
 
 List iterate(const Value& v) {
   switch (v.kind) {
-    case Kind::kUndefined: return {};
-    case Kind::kList: return *v.list;
+    case Kind::kUndefined:
+      return {};
+    case Kind::kList:
+      return *v.list;
     case Kind::kDict: {
       List keys;
       for (const auto& item : v.dict->items) keys.push_back(Value::from_string(item.first));
@@ -269,7 +296,8 @@ List iterate(const Value& v) {
       for (auto& cp : split_code_points(v.text)) chars.push_back(Value::from_string(std::move(cp)));
       return chars;
     }
-    default: fail("chat template: '", type_name(v), "' object is not iterable");
+    default:
+      fail("chat template: '", type_name(v), "' object is not iterable");
   }
 }
 

@@ -10,20 +10,25 @@ namespace qlm::chat {
 namespace {
 
 [[noreturn]] void type_error(const std::string& op, const Value& a, const Value& b) {
-  fail("chat template: unsupported operand type(s) for ", op, ": '", type_name(a), "' and '", type_name(b), "'");
+  fail("chat template: unsupported operand type(s) for ", op, ": '", type_name(a), "' and '",
+       type_name(b), "'");
 }
 
-int64_t int_of(const Value& v) { return v.kind == Kind::kBool ? v.boolean : v.integer; }
+int64_t int_of(const Value& v) {
+  return v.kind == Kind::kBool ? v.boolean : v.integer;
+}
 
 Value repeat(const Value& seq, int64_t times) {
   if (times < 0) times = 0;
   if (seq.is_string()) {
-    if (seq.text.size() * static_cast<size_t>(times) > (size_t{64} << 20)) fail("chat template: string repetition too large");
+    if (seq.text.size() * static_cast<size_t>(times) > (size_t{64} << 20))
+      fail("chat template: string repetition too large");
     std::string out;
     for (int64_t i = 0; i < times; ++i) out += seq.text;
     return Value::from_string(out);
   }
-  if (seq.list->size() * static_cast<size_t>(times) > 1'000'000) fail("chat template: list repetition too large");
+  if (seq.list->size() * static_cast<size_t>(times) > 1'000'000)
+    fail("chat template: list repetition too large");
   List out;
   for (int64_t i = 0; i < times; ++i) out.insert(out.end(), seq.list->begin(), seq.list->end());
   return Value::from_list(std::move(out), seq.is_tuple);
@@ -38,9 +43,12 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) {
     bool floating = a.kind == Kind::kFloat || b.kind == Kind::kFloat;
     double x = a.as_double(), y = b.as_double();
-    if (op == "+") return floating ? Value::from_float(x + y) : Value::from_int(int_of(a) + int_of(b));
-    if (op == "-") return floating ? Value::from_float(x - y) : Value::from_int(int_of(a) - int_of(b));
-    if (op == "*") return floating ? Value::from_float(x * y) : Value::from_int(int_of(a) * int_of(b));
+    if (op == "+")
+      return floating ? Value::from_float(x + y) : Value::from_int(int_of(a) + int_of(b));
+    if (op == "-")
+      return floating ? Value::from_float(x - y) : Value::from_int(int_of(a) - int_of(b));
+    if (op == "*")
+      return floating ? Value::from_float(x * y) : Value::from_int(int_of(a) * int_of(b));
     if (op == "/") {
       if (y == 0) fail("chat template: division by zero");
       return Value::from_float(x / y);
@@ -75,10 +83,16 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
     out.insert(out.end(), b.list->begin(), b.list->end());
     return Value::from_list(std::move(out), a.is_tuple);
   }
-  if (op == "*" && (a.is_string() || a.is_list()) && (b.kind == Kind::kInt || b.kind == Kind::kBool)) return repeat(a, int_of(b));
-  if (op == "*" && (b.is_string() || b.is_list()) && (a.kind == Kind::kInt || a.kind == Kind::kBool)) return repeat(b, int_of(a));
-  if (op == "%" && a.is_string()) fail("chat template: unsupported construct 'string % formatting'");
-  if (op == "+" && a.is_string()) fail("chat template: can only concatenate str (not \"", type_name(b), "\") to str");
+  if (op == "*" && (a.is_string() || a.is_list()) &&
+      (b.kind == Kind::kInt || b.kind == Kind::kBool))
+    return repeat(a, int_of(b));
+  if (op == "*" && (b.is_string() || b.is_list()) &&
+      (a.kind == Kind::kInt || a.kind == Kind::kBool))
+    return repeat(b, int_of(a));
+  if (op == "%" && a.is_string())
+    fail("chat template: unsupported construct 'string % formatting'");
+  if (op == "+" && a.is_string())
+    fail("chat template: can only concatenate str (not \"", type_name(b), "\") to str");
   type_error(op, a, b);
 }
 
@@ -89,7 +103,8 @@ Value slice_of(const Value& obj, const Value* start, const Value* stop, const Va
   stop = bound(stop);
   step = bound(step);
   for (const Value* v : {start, stop, step})
-    if (v && v->kind != Kind::kInt && v->kind != Kind::kBool) fail("chat template: slice indices must be integers or None");
+    if (v && v->kind != Kind::kInt && v->kind != Kind::kBool)
+      fail("chat template: slice indices must be integers or None");
   int64_t st = step ? int_of(*step) : 1;
   if (st == 0) fail("chat template: slice step cannot be zero");
   List items;
@@ -115,8 +130,10 @@ Value slice_of(const Value& obj, const Value* start, const Value* stop, const Va
   int64_t e = clamp(stop, st > 0 ? n : -1);
   std::string text;
   for (int64_t i = b; st > 0 ? i < e : i > e; i += st) {
-    if (obj.is_list()) items.push_back((*obj.list)[i]);
-    else text += cps[i];
+    if (obj.is_list())
+      items.push_back((*obj.list)[i]);
+    else
+      text += cps[i];
   }
   if (obj.is_string()) return Value::from_string(text);
   return Value::from_list(std::move(items), obj.is_tuple);
@@ -133,9 +150,11 @@ Value global_function(const std::string& name) {
     bool is_ns = name == "namespace";
     return Value::from_function(name, [is_ns, name](CallArgs& args) {
       Dict d;
-      if (args.positional.size() > 1) fail("chat template: ", name, "() takes at most one positional argument");
+      if (args.positional.size() > 1)
+        fail("chat template: ", name, "() takes at most one positional argument");
       if (!args.positional.empty()) {
-        if (!args.positional[0].is_dict()) fail("chat template: ", name, "() positional argument must be a dict");
+        if (!args.positional[0].is_dict())
+          fail("chat template: ", name, "() positional argument must be a dict");
         d = *args.positional[0].dict;
       }
       for (auto& [k, v] : args.keyword) d.set(k, v);
@@ -148,9 +167,11 @@ Value global_function(const std::string& name) {
   }
   if (name == "range") {
     return Value::from_function(name, [](CallArgs& args) {
-      if (!args.keyword.empty() || args.positional.empty() || args.positional.size() > 3) fail("chat template: range() takes 1 to 3 integers");
+      if (!args.keyword.empty() || args.positional.empty() || args.positional.size() > 3)
+        fail("chat template: range() takes 1 to 3 integers");
       for (const Value& v : args.positional)
-        if (v.kind != Kind::kInt && v.kind != Kind::kBool) fail("chat template: range() takes integers");
+        if (v.kind != Kind::kInt && v.kind != Kind::kBool)
+          fail("chat template: range() takes integers");
       int64_t start = 0, stop, step = 1;
       if (args.positional.size() == 1) {
         stop = int_of(args.positional[0]);
@@ -171,7 +192,8 @@ Value global_function(const std::string& name) {
   if (name == "strftime_now") {
     return Value::from_function(name, [](CallArgs& args) {
       Params p("strftime_now", args, {"format"});
-      if (!p.has(0) || !p.get(0)->is_string()) fail("chat template: strftime_now() needs a format string");
+      if (!p.has(0) || !p.get(0)->is_string())
+        fail("chat template: strftime_now() needs a format string");
       std::time_t now = std::time(nullptr);
       std::tm local{};
       localtime_r(&now, &local);

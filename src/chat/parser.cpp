@@ -27,7 +27,8 @@ class Parser : public TokenReader {
     while (true) {
       const Token& t = cur();
       if (t.type == TokenType::kEof) {
-        if (!ends.empty()) error("unexpected end of template, expected '" + *ends.begin() + "'", t.line);
+        if (!ends.empty())
+          error("unexpected end of template, expected '" + *ends.begin() + "'", t.line);
         return body;
       }
       if (t.type == TokenType::kData) {
@@ -39,12 +40,14 @@ class Parser : public TokenReader {
         ++state_.pos;
         auto s = std::make_unique<Stmt>(Stmt{StmtKind::kPrint, t.line});
         s->expr = expr_.parse_expression();
-        if (cur().type != TokenType::kVarEnd) error("expected '}}', got '" + describe(cur()) + "'", cur().line);
+        if (cur().type != TokenType::kVarEnd)
+          error("expected '}}', got '" + describe(cur()) + "'", cur().line);
         ++state_.pos;
         body.push_back(std::move(s));
       } else if (t.type == TokenType::kBlockBegin) {
         ++state_.pos;
-        if (cur().type != TokenType::kName) error("expected a statement name after '{%'", cur().line);
+        if (cur().type != TokenType::kName)
+          error("expected a statement name after '{%'", cur().line);
         std::string name = cur().text;
         if (ends.count(name)) {
           ++state_.pos;
@@ -74,7 +77,8 @@ class Parser : public TokenReader {
     if (name == "break" || name == "continue") {
       if (loop_depth_ == 0) error("'" + name + "' outside of a loop", line);
       expect_block_end();
-      return std::make_unique<Stmt>(Stmt{name == "break" ? StmtKind::kBreak : StmtKind::kContinue, line});
+      return std::make_unique<Stmt>(
+          Stmt{name == "break" ? StmtKind::kBreak : StmtKind::kContinue, line});
     }
     if (name == "generation") {
       // Hugging Face's extension marking assistant text for masks; it renders its body as is.
@@ -86,7 +90,8 @@ class Parser : public TokenReader {
       s->branches.emplace_back(make_literal(Value::from_bool(true), line), std::move(inner));
       return s;
     }
-    static const std::set<std::string> kStrayEnds = {"elif", "else", "endif", "endfor", "endset", "endmacro", "endgeneration"};
+    static const std::set<std::string> kStrayEnds = {"elif",   "else",     "endif",        "endfor",
+                                                     "endset", "endmacro", "endgeneration"};
     if (kStrayEnds.count(name)) error("unexpected '{% " + name + " %}'", line);
     unsupported(name, line);
   }
@@ -145,7 +150,7 @@ class Parser : public TokenReader {
   }
 
   StmtPtr parse_set(int line) {
-    if (cur().type == TokenType::kName && peek().type == TokenType::kOp && peek().text == "." ) {
+    if (cur().type == TokenType::kName && peek().type == TokenType::kOp && peek().text == ".") {
       auto s = std::make_unique<Stmt>(Stmt{StmtKind::kSet, line});
       s->targets.push_back(next().text);
       ++state_.pos;

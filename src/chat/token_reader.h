@@ -21,8 +21,12 @@ class TokenReader {
   explicit TokenReader(TokenState& state) : state_(state) {}
 
   const Token& cur() const { return state_.tokens[state_.pos]; }
-  const Token& peek(size_t n = 1) const { return state_.tokens[std::min(state_.pos + n, state_.tokens.size() - 1)]; }
-  Token next() { return state_.tokens[state_.pos < state_.tokens.size() - 1 ? state_.pos++ : state_.pos]; }
+  const Token& peek(size_t n = 1) const {
+    return state_.tokens[std::min(state_.pos + n, state_.tokens.size() - 1)];
+  }
+  Token next() {
+    return state_.tokens[state_.pos < state_.tokens.size() - 1 ? state_.pos++ : state_.pos];
+  }
 
   [[noreturn]] void error(const std::string& what, int line) const {
     fail("chat template: ", what, " at line ", line);
@@ -32,7 +36,9 @@ class TokenReader {
   }
 
   bool is_op(const char* op) const { return cur().type == TokenType::kOp && cur().text == op; }
-  bool is_name(const char* name) const { return cur().type == TokenType::kName && cur().text == name; }
+  bool is_name(const char* name) const {
+    return cur().type == TokenType::kName && cur().text == name;
+  }
   bool skip_op(const char* op) {
     if (!is_op(op)) return false;
     ++state_.pos;
@@ -44,22 +50,29 @@ class TokenReader {
     return true;
   }
   void expect_op(const char* op) {
-    if (!skip_op(op)) error(std::string("expected '") + op + "', got '" + describe(cur()) + "'", cur().line);
+    if (!skip_op(op))
+      error(std::string("expected '") + op + "', got '" + describe(cur()) + "'", cur().line);
   }
   std::string expect_name() {
-    if (cur().type != TokenType::kName) error("expected a name, got '" + describe(cur()) + "'", cur().line);
+    if (cur().type != TokenType::kName)
+      error("expected a name, got '" + describe(cur()) + "'", cur().line);
     return next().text;
   }
   void expect_block_end() {
-    if (cur().type != TokenType::kBlockEnd) error("expected '%}', got '" + describe(cur()) + "'", cur().line);
+    if (cur().type != TokenType::kBlockEnd)
+      error("expected '%}', got '" + describe(cur()) + "'", cur().line);
     ++state_.pos;
   }
   static std::string describe(const Token& t) {
     switch (t.type) {
-      case TokenType::kBlockEnd: return "%}";
-      case TokenType::kVarEnd: return "}}";
-      case TokenType::kEof: return "end of template";
-      default: return t.text;
+      case TokenType::kBlockEnd:
+        return "%}";
+      case TokenType::kVarEnd:
+        return "}}";
+      case TokenType::kEof:
+        return "end of template";
+      default:
+        return t.text;
     }
   }
 

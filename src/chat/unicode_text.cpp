@@ -29,24 +29,31 @@ uint32_t simple_lower(uint32_t cp) {
   return static_cast<uint32_t>(towlower_l(static_cast<wint_t>(cp), loc));
 }
 
-bool is_cased(uint32_t cp) { return simple_upper(cp) != cp || simple_lower(cp) != cp; }
+bool is_cased(uint32_t cp) {
+  return simple_upper(cp) != cp || simple_lower(cp) != cp;
+}
 
 // SpecialCasing.txt entries where Python maps one code point to several (upper/title case).
 bool has_special_upper(uint32_t cp) {
   return cp == 0xDF || cp == 0x149 || cp == 0x1F0 || cp == 0x390 || cp == 0x3B0 || cp == 0x587 ||
-         (cp >= 0x1E96 && cp <= 0x1E9A) || (cp >= 0x1F50 && cp <= 0x1FFF) || (cp >= 0xFB00 && cp <= 0xFB17);
+         (cp >= 0x1E96 && cp <= 0x1E9A) || (cp >= 0x1F50 && cp <= 0x1FFF) ||
+         (cp >= 0xFB00 && cp <= 0xFB17);
 }
 
 // İ lowers to i + combining dot; Σ lowers to ς at the end of a word (Final_Sigma).
-bool has_special_lower(uint32_t cp) { return cp == 0x130 || cp == 0x3A3; }
+bool has_special_lower(uint32_t cp) {
+  return cp == 0x130 || cp == 0x3A3;
+}
 
 uint32_t checked_upper(uint32_t cp) {
-  if (has_special_upper(cp)) fail("chat template: unsupported construct 'upper/title case of U+", std::hex, cp, "'");
+  if (has_special_upper(cp))
+    fail("chat template: unsupported construct 'upper/title case of U+", std::hex, cp, "'");
   return simple_upper(cp);
 }
 
 uint32_t checked_lower(uint32_t cp) {
-  if (has_special_lower(cp)) fail("chat template: unsupported construct 'lower case of U+", std::hex, cp, "'");
+  if (has_special_lower(cp))
+    fail("chat template: unsupported construct 'lower case of U+", std::hex, cp, "'");
   return simple_lower(cp);
 }
 
@@ -57,7 +64,11 @@ std::vector<uint32_t> decode_utf8(const std::string& s) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 0;
     if (len == 0 || i + len > s.size()) fail("chat template: invalid UTF-8 in a string");
     uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
     for (size_t k = 1; k < len; ++k) {
@@ -98,8 +109,8 @@ std::string encode_utf8(const std::vector<uint32_t>& cps) {
 
 bool is_py_space(uint32_t cp) {
   return (cp >= 0x09 && cp <= 0x0d) || (cp >= 0x1c && cp <= 0x20) || cp == 0x85 || cp == 0xa0 ||
-         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
-         cp == 0x205f || cp == 0x3000;
+         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
+         cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
 std::string py_upper(const std::string& s) {
@@ -126,7 +137,8 @@ std::string py_title(const std::string& s) {
 
 std::string py_capitalize(const std::string& s) {
   std::vector<uint32_t> cps = decode_utf8(s);
-  for (size_t i = 0; i < cps.size(); ++i) cps[i] = i == 0 ? checked_upper(cps[i]) : checked_lower(cps[i]);
+  for (size_t i = 0; i < cps.size(); ++i)
+    cps[i] = i == 0 ? checked_upper(cps[i]) : checked_lower(cps[i]);
   return encode_utf8(cps);
 }
 

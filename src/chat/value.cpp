@@ -39,16 +39,26 @@ double Value::as_double() const {
 
 const char* type_name(const Value& v) {
   switch (v.kind) {
-    case Kind::kUndefined: return "Undefined";
-    case Kind::kNone: return "NoneType";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
-    case Kind::kList: return v.is_tuple ? "tuple" : "list";
-    case Kind::kDict: return "dict";
-    case Kind::kNamespace: return "Namespace";
-    case Kind::kCallable: return "function";
+    case Kind::kUndefined:
+      return "Undefined";
+    case Kind::kNone:
+      return "NoneType";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kList:
+      return v.is_tuple ? "tuple" : "list";
+    case Kind::kDict:
+      return "dict";
+    case Kind::kNamespace:
+      return "Namespace";
+    case Kind::kCallable:
+      return "function";
   }
   return "?";
 }
@@ -56,15 +66,23 @@ const char* type_name(const Value& v) {
 bool truthy(const Value& v) {
   switch (v.kind) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return v.boolean;
-    case Kind::kInt: return v.integer != 0;
-    case Kind::kFloat: return v.number != 0.0;
-    case Kind::kString: return !v.text.empty();
-    case Kind::kList: return !v.list->empty();
-    case Kind::kDict: return !v.dict->items.empty();
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return v.boolean;
+    case Kind::kInt:
+      return v.integer != 0;
+    case Kind::kFloat:
+      return v.number != 0.0;
+    case Kind::kString:
+      return !v.text.empty();
+    case Kind::kList:
+      return !v.list->empty();
+    case Kind::kDict:
+      return !v.dict->items.empty();
     case Kind::kNamespace:
-    case Kind::kCallable: return true;
+    case Kind::kCallable:
+      return true;
   }
   return false;
 }
@@ -106,7 +124,9 @@ static std::string float_repr(double d) {
   return sign + mantissa + exp_buf;
 }
 
-std::string format_float(double d) { return float_repr(d); }
+std::string format_float(double d) {
+  return float_repr(d);
+}
 
 static std::string repr_string(const std::string& s) {
   bool has_single = s.find('\'') != std::string::npos;
@@ -159,25 +179,39 @@ static std::string repr_dict(const Dict& d) {
 
 std::string repr(const Value& v) {
   switch (v.kind) {
-    case Kind::kString: return repr_string(v.text);
-    case Kind::kList: return repr_sequence(v);
-    case Kind::kDict: return repr_dict(*v.dict);
-    default: return to_str(v);
+    case Kind::kString:
+      return repr_string(v.text);
+    case Kind::kList:
+      return repr_sequence(v);
+    case Kind::kDict:
+      return repr_dict(*v.dict);
+    default:
+      return to_str(v);
   }
 }
 
 std::string to_str(const Value& v) {
   switch (v.kind) {
-    case Kind::kUndefined: return "";
-    case Kind::kNone: return "None";
-    case Kind::kBool: return v.boolean ? "True" : "False";
-    case Kind::kInt: return std::to_string(v.integer);
-    case Kind::kFloat: return float_repr(v.number);
-    case Kind::kString: return v.text;
-    case Kind::kList: return repr_sequence(v);
-    case Kind::kDict: return repr_dict(*v.dict);
-    case Kind::kNamespace: return "<Namespace " + repr_dict(*v.ns) + ">";
-    case Kind::kCallable: return "<function " + v.text + ">";
+    case Kind::kUndefined:
+      return "";
+    case Kind::kNone:
+      return "None";
+    case Kind::kBool:
+      return v.boolean ? "True" : "False";
+    case Kind::kInt:
+      return std::to_string(v.integer);
+    case Kind::kFloat:
+      return float_repr(v.number);
+    case Kind::kString:
+      return v.text;
+    case Kind::kList:
+      return repr_sequence(v);
+    case Kind::kDict:
+      return repr_dict(*v.dict);
+    case Kind::kNamespace:
+      return "<Namespace " + repr_dict(*v.ns) + ">";
+    case Kind::kCallable:
+      return "<function " + v.text + ">";
   }
   return "";
 }
@@ -192,8 +226,10 @@ bool equals(const Value& a, const Value& b) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
     case Kind::kUndefined:
-    case Kind::kNone: return true;
-    case Kind::kString: return a.text == b.text;
+    case Kind::kNone:
+      return true;
+    case Kind::kString:
+      return a.text == b.text;
     case Kind::kList: {
       if (a.is_tuple != b.is_tuple || a.list->size() != b.list->size()) return false;
       for (size_t i = 0; i < a.list->size(); ++i)
@@ -208,9 +244,12 @@ bool equals(const Value& a, const Value& b) {
       }
       return true;
     }
-    case Kind::kNamespace: return a.ns == b.ns;
-    case Kind::kCallable: return a.function == b.function;
-    default: return false;
+    case Kind::kNamespace:
+      return a.ns == b.ns;
+    case Kind::kCallable:
+      return a.function == b.function;
+    default:
+      return false;
   }
 }
 
@@ -232,16 +271,21 @@ bool less_than(const Value& a, const Value& b) {
 template <class Json>
 static Value from_json_impl(const Json& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return Value::none();
-    case nlohmann::json::value_t::boolean: return Value::from_bool(j.template get<bool>());
-    case nlohmann::json::value_t::number_integer: return Value::from_int(j.template get<int64_t>());
+    case nlohmann::json::value_t::null:
+      return Value::none();
+    case nlohmann::json::value_t::boolean:
+      return Value::from_bool(j.template get<bool>());
+    case nlohmann::json::value_t::number_integer:
+      return Value::from_int(j.template get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: {
       uint64_t u = j.template get<uint64_t>();
       if (u > static_cast<uint64_t>(INT64_MAX)) return Value::from_float(static_cast<double>(u));
       return Value::from_int(static_cast<int64_t>(u));
     }
-    case nlohmann::json::value_t::number_float: return Value::from_float(j.template get<double>());
-    case nlohmann::json::value_t::string: return Value::from_string(j.template get<std::string>());
+    case nlohmann::json::value_t::number_float:
+      return Value::from_float(j.template get<double>());
+    case nlohmann::json::value_t::string:
+      return Value::from_string(j.template get<std::string>());
     case nlohmann::json::value_t::array: {
       List items;
       items.reserve(j.size());
@@ -251,21 +295,31 @@ static Value from_json_impl(const Json& j) {
     case nlohmann::json::value_t::object: {
       Dict d;
       d.items.reserve(j.size());
-      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(it.key(), from_json_impl(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it)
+        d.items.emplace_back(it.key(), from_json_impl(it.value()));
       return Value::from_dict(std::move(d));
     }
-    default: fail("chat template: unsupported JSON value (binary or discarded)");
+    default:
+      fail("chat template: unsupported JSON value (binary or discarded)");
   }
 }
 
-Value from_json(const nlohmann::ordered_json& j) { return from_json_impl(j); }
-Value from_json(const nlohmann::json& j) { return from_json_impl(j); }
+Value from_json(const nlohmann::ordered_json& j) {
+  return from_json_impl(j);
+}
+Value from_json(const nlohmann::json& j) {
+  return from_json_impl(j);
+}
 
 std::vector<std::string> split_code_points(const std::string& s) {
   std::vector<std::string> out;
   for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 1;
     len = std::min(len, s.size() - i);
     out.push_back(s.substr(i, len));
     i += len;

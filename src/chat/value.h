@@ -5,11 +5,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace qlm::chat {
 
@@ -31,7 +30,18 @@ struct CallArgs {
 };
 using Function = std::function<Value(CallArgs&)>;
 
-enum class Kind { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kNamespace, kCallable };
+enum class Kind {
+  kUndefined,
+  kNone,
+  kBool,
+  kInt,
+  kFloat,
+  kString,
+  kList,
+  kDict,
+  kNamespace,
+  kCallable
+};
 
 // Lists and dicts are immutable once built (the sandbox forbids mutation), so they are shared;
 // a namespace is the one mutable object ({% set ns.x = ... %}).
@@ -97,7 +107,9 @@ struct Value {
   bool is_list() const { return kind == Kind::kList; }
   bool is_dict() const { return kind == Kind::kDict; }
   // bool counts as a number, as in Python (True + 1 == 2).
-  bool is_number() const { return kind == Kind::kBool || kind == Kind::kInt || kind == Kind::kFloat; }
+  bool is_number() const {
+    return kind == Kind::kBool || kind == Kind::kInt || kind == Kind::kFloat;
+  }
   double as_double() const;
 
  private:

@@ -14,13 +14,27 @@ void append_json_string(const std::string& s, std::string& out) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -47,15 +61,26 @@ struct JsonWriter {
 
   void write(const Value& v, int level) {
     switch (v.kind) {
-      case Kind::kNone: out += "null"; return;
-      case Kind::kBool: out += v.boolean ? "true" : "false"; return;
-      case Kind::kInt: out += std::to_string(v.integer); return;
-      case Kind::kFloat:
-        if (std::isnan(v.number)) out += "NaN";
-        else if (std::isinf(v.number)) out += v.number > 0 ? "Infinity" : "-Infinity";
-        else out += format_float(v.number);
+      case Kind::kNone:
+        out += "null";
         return;
-      case Kind::kString: append_json_string(v.text, out); return;
+      case Kind::kBool:
+        out += v.boolean ? "true" : "false";
+        return;
+      case Kind::kInt:
+        out += std::to_string(v.integer);
+        return;
+      case Kind::kFloat:
+        if (std::isnan(v.number))
+          out += "NaN";
+        else if (std::isinf(v.number))
+          out += v.number > 0 ? "Infinity" : "-Infinity";
+        else
+          out += format_float(v.number);
+        return;
+      case Kind::kString:
+        append_json_string(v.text, out);
+        return;
       case Kind::kList: {
         if (v.list->empty()) {
           out += "[]";

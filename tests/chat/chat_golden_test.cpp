@@ -40,7 +40,8 @@ std::vector<size_t> case_indices() {
 class ChatGolden : public ::testing::TestWithParam<size_t> {};
 
 TEST(ChatGoldenFile, HasEnoughCases) {
-  ASSERT_GE(golden_cases().size(), 30u) << "missing or short " << QLM_CHAT_GOLDEN_DIR << "/chat_cases.json";
+  ASSERT_GE(golden_cases().size(), 30u)
+      << "missing or short " << QLM_CHAT_GOLDEN_DIR << "/chat_cases.json";
 }
 
 TEST_P(ChatGolden, MatchesJinja2) {
@@ -52,7 +53,9 @@ TEST_P(ChatGolden, MatchesJinja2) {
     std::string path = std::string(QLM_SHARED_DATA) + "/" + c["template_file"].get<std::string>();
     if (!std::filesystem::exists(path)) GTEST_SKIP() << "shared test data absent: " << path;
     std::string text = slurp(path);
-    source = c["template_key"].is_null() ? text : Json::parse(text)[c["template_key"].get<std::string>()].get<std::string>();
+    source = c["template_key"].is_null()
+                 ? text
+                 : Json::parse(text)[c["template_key"].get<std::string>()].get<std::string>();
   }
   ChatTemplate tmpl(source);
   bool gen = c["add_generation_prompt"].get<bool>();
@@ -61,11 +64,14 @@ TEST_P(ChatGolden, MatchesJinja2) {
       std::string out = tmpl.render(c["messages"], gen, c["tools"], c["extra"]);
       FAIL() << "expected an error, rendered: " << out;
     } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(c["expected_error"].get<std::string>()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(c["expected_error"].get<std::string>()),
+                std::string::npos)
+          << e.what();
     }
     return;
   }
-  EXPECT_EQ(tmpl.render(c["messages"], gen, c["tools"], c["extra"]), c["expected"].get<std::string>());
+  EXPECT_EQ(tmpl.render(c["messages"], gen, c["tools"], c["extra"]),
+            c["expected"].get<std::string>());
 }
 
 std::string case_name(const ::testing::TestParamInfo<size_t>& info) {

@@ -39,24 +39,31 @@ std::string render_error(const std::string& source, const Json& extra = Json::ob
 TEST(ChatJinja, UnsupportedStatementsFailAtParseWithLine) {
   EXPECT_EQ(parse_error("hello\n{% include 'other.jinja' %}"),
             "chat template: unsupported construct 'include' at line 2");
-  EXPECT_EQ(parse_error("{% extends 'base' %}"), "chat template: unsupported construct 'extends' at line 1");
-  for (const char* src : {"{% block b %}{% endblock %}", "{% import 'x' as y %}", "{% from 'x' import y %}",
-                          "{% call f() %}{% endcall %}", "{% filter upper %}x{% endfilter %}",
-                          "{% with a = 1 %}{% endwith %}", "{% do x %}", "{% autoescape true %}{% endautoescape %}"}) {
+  EXPECT_EQ(parse_error("{% extends 'base' %}"),
+            "chat template: unsupported construct 'extends' at line 1");
+  for (const char* src : {"{% block b %}{% endblock %}", "{% import 'x' as y %}",
+                          "{% from 'x' import y %}", "{% call f() %}{% endcall %}",
+                          "{% filter upper %}x{% endfilter %}", "{% with a = 1 %}{% endwith %}",
+                          "{% do x %}", "{% autoescape true %}{% endautoescape %}"}) {
     EXPECT_NE(parse_error(src).find("unsupported construct"), std::string::npos) << src;
   }
 }
 
 TEST(ChatJinja, UnknownFiltersAndTestsFailAtParse) {
-  EXPECT_EQ(parse_error("{{ x }}\n\n{{ x | frobnicate }}"), "chat template: unsupported construct 'filter frobnicate' at line 3");
-  EXPECT_EQ(parse_error("{% if x is prime %}{% endif %}"), "chat template: unsupported construct 'test prime' at line 1");
-  EXPECT_NE(parse_error("{% for x in xs recursive %}{% endfor %}").find("unsupported construct 'recursive for loop'"), std::string::npos);
+  EXPECT_EQ(parse_error("{{ x }}\n\n{{ x | frobnicate }}"),
+            "chat template: unsupported construct 'filter frobnicate' at line 3");
+  EXPECT_EQ(parse_error("{% if x is prime %}{% endif %}"),
+            "chat template: unsupported construct 'test prime' at line 1");
+  EXPECT_NE(parse_error("{% for x in xs recursive %}{% endfor %}")
+                .find("unsupported construct 'recursive for loop'"),
+            std::string::npos);
   EXPECT_NE(parse_error("{{ f(*args) }}").find("unsupported construct"), std::string::npos);
   EXPECT_EQ(parse_error("{{ '%s' % x }}"), "");  // parses; % on strings fails at render instead
 }
 
 TEST(ChatJinja, SyntaxErrors) {
-  EXPECT_NE(parse_error("{% if x %}never closed").find("unexpected end of template"), std::string::npos);
+  EXPECT_NE(parse_error("{% if x %}never closed").find("unexpected end of template"),
+            std::string::npos);
   EXPECT_NE(parse_error("{{ x ").find("unexpected end of template"), std::string::npos);
   EXPECT_NE(parse_error("{# open comment").find("missing end of comment"), std::string::npos);
   EXPECT_NE(parse_error("{% endfor %}").find("unexpected '{% endfor %}'"), std::string::npos);
@@ -66,51 +73,73 @@ TEST(ChatJinja, SyntaxErrors) {
 }
 
 TEST(ChatJinja, RaiseExceptionPropagatesItsMessage) {
-  std::string msg = render_error("line one\n{{ raise_exception('Only user and assistant roles are supported!') }}");
-  EXPECT_EQ(msg, "chat template: raise_exception: Only user and assistant roles are supported! at line 2");
+  std::string msg = render_error(
+      "line one\n{{ raise_exception('Only user and assistant roles are supported!') }}");
+  EXPECT_EQ(
+      msg,
+      "chat template: raise_exception: Only user and assistant roles are supported! at line 2");
 }
 
 TEST(ChatJinja, RuntimeErrorsNameTheProblem) {
   EXPECT_NE(render_error("{{ x.y.z }}").find("'x' is undefined"), std::string::npos);
-  EXPECT_NE(render_error("{{ d.a.b }}", Json{{"d", Json::object()}}).find("has no attribute 'a'"), std::string::npos);
+  EXPECT_NE(render_error("{{ d.a.b }}", Json{{"d", Json::object()}}).find("has no attribute 'a'"),
+            std::string::npos);
   EXPECT_NE(render_error("{{ 'a' + 1 }}").find("can only concatenate str"), std::string::npos);
-  EXPECT_NE(render_error("{{ none + 'a' }}").find("unsupported operand type(s) for +: 'NoneType' and 'str'"), std::string::npos);
+  EXPECT_NE(render_error("{{ none + 'a' }}")
+                .find("unsupported operand type(s) for +: 'NoneType' and 'str'"),
+            std::string::npos);
   EXPECT_NE(render_error("{{ 1 // 0 }}").find("by zero"), std::string::npos);
   EXPECT_NE(render_error("{{ 1 < 'a' }}").find("not supported"), std::string::npos);
-  EXPECT_NE(render_error("{{ '%s' % 1 }}").find("unsupported construct 'string % formatting'"), std::string::npos);
+  EXPECT_NE(render_error("{{ '%s' % 1 }}").find("unsupported construct 'string % formatting'"),
+            std::string::npos);
   EXPECT_NE(render_error("{{ x | tojson }}").find("not JSON serializable"), std::string::npos);
-  EXPECT_NE(render_error("{{ 'abc'.format(1) }}").find("'str object' has no attribute 'format'"), std::string::npos);
-  EXPECT_NE(render_error("{% for x in none %}{% endfor %}").find("not iterable"), std::string::npos);
+  EXPECT_NE(render_error("{{ 'abc'.format(1) }}").find("'str object' has no attribute 'format'"),
+            std::string::npos);
+  EXPECT_NE(render_error("{% for x in none %}{% endfor %}").find("not iterable"),
+            std::string::npos);
   EXPECT_NE(render_error("{% set x = 1 %}{% set x.a = 2 %}").find("namespace"), std::string::npos);
   EXPECT_NE(render_error("{{ 'x' | tojson(true) }}").find("ensure_ascii"), std::string::npos);
   // Python maps these to several code points (SS, final sigma); refuse rather than differ.
-  EXPECT_NE(render_error("{{ 'straße'.upper() }}").find("unsupported construct 'upper/title case of U+df'"), std::string::npos);
-  EXPECT_NE(render_error("{{ 'ΣΑΣ' | lower }}").find("unsupported construct 'lower case of U+3a3'"), std::string::npos);
+  EXPECT_NE(render_error("{{ 'straße'.upper() }}")
+                .find("unsupported construct 'upper/title case of U+df'"),
+            std::string::npos);
+  EXPECT_NE(render_error("{{ 'ΣΑΣ' | lower }}").find("unsupported construct 'lower case of U+3a3'"),
+            std::string::npos);
 }
 
 TEST(ChatJinja, ResourceLimits) {
-  EXPECT_NE(render_error("{% for i in range(1001) %}{% for j in range(1000) %}{% endfor %}{% endfor %}")
-                .find("more than 1000000 loop iterations"),
-            std::string::npos);
+  EXPECT_NE(
+      render_error("{% for i in range(1001) %}{% for j in range(1000) %}{% endfor %}{% endfor %}")
+          .find("more than 1000000 loop iterations"),
+      std::string::npos);
   EXPECT_NE(render_error("{% set s = 'x' * 1000000 %}{% for i in range(100) %}{{ s }}{% endfor %}")
                 .find("output exceeds the limit"),
             std::string::npos);
-  EXPECT_NE(render_error("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}").find("recursion"), std::string::npos);
+  EXPECT_NE(render_error("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}").find("recursion"),
+            std::string::npos);
   EXPECT_NE(render_error("{{ range(2000000) }}").find("range()"), std::string::npos);
 }
 
 TEST(ChatJinja, SortedJsonOverloadAndVariables) {
-  ChatTemplate t("{% for m in messages %}{{ m | tojson }}{% endfor %}{{ bos_token }}{{ add_generation_prompt }}{{ tools is none }}");
+  ChatTemplate t(
+      "{% for m in messages %}{{ m | tojson }}{% endfor %}{{ bos_token }}{{ add_generation_prompt "
+      "}}{{ tools is none }}");
   nlohmann::json messages = nlohmann::json::array({{{"role", "user"}, {"content", "hé"}}});
   // nlohmann::json keeps keys sorted, so content comes before role.
-  EXPECT_EQ(t.render(messages, true, nullptr, {{"bos_token", "<s>"}}), "{\"content\": \"hé\", \"role\": \"user\"}<s>TrueTrue");
+  EXPECT_EQ(t.render(messages, true, nullptr, {{"bos_token", "<s>"}}),
+            "{\"content\": \"hé\", \"role\": \"user\"}<s>TrueTrue");
   Json ordered = Json::array({{{"role", "user"}, {"content", "hé"}}});
   EXPECT_EQ(t.render(ordered, false), "{\"role\": \"user\", \"content\": \"hé\"}FalseTrue");
-  EXPECT_NE(error_of([&] { t.render(nlohmann::json::object(), false); }).find("messages must be a JSON array"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              t.render(nlohmann::json::object(), false);
+            }).find("messages must be a JSON array"),
+            std::string::npos);
 }
 
 TEST(ChatJinja, ParsedOnceRenderedManyTimes) {
-  ChatTemplate t("{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.n }}");
+  ChatTemplate t(
+      "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ "
+      "ns.n }}");
   Json two = Json::array({{{"role", "user"}}, {{"role", "assistant"}}});
   EXPECT_EQ(t.render(two, false), "2");
   EXPECT_EQ(t.render(two, false), "2");  // namespaces are per render, not shared through the AST
@@ -122,18 +151,22 @@ TEST(ChatJinja, LongConversationRendersQuickly) {
   if (!source) GTEST_SKIP() << "shared test data absent: " << shared;
   Json messages = Json::array();
   for (int i = 0; i < 4000; ++i)
-    messages.push_back({{"role", i % 2 ? "assistant" : "user"}, {"content", "message number " + std::to_string(i)}});
+    messages.push_back({{"role", i % 2 ? "assistant" : "user"},
+                        {"content", "message number " + std::to_string(i)}});
   std::string out = ChatTemplate(*source).render(messages, true);
   EXPECT_NE(out.find("message number 3999<|im_end|>\n<|im_start|>assistant\n"), std::string::npos);
 }
 
 class TempDir {
  public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("qlm_chat_" + std::to_string(::getpid()))) {
+  TempDir()
+      : path_(std::filesystem::temp_directory_path() / ("qlm_chat_" + std::to_string(::getpid()))) {
     std::filesystem::create_directories(path_);
   }
   ~TempDir() { std::filesystem::remove_all(path_); }
-  void write(const std::string& name, const std::string& text) const { std::ofstream(path_ / name) << text; }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(path_ / name) << text;
+  }
   std::string str() const { return path_.string(); }
 
  private:
@@ -149,21 +182,26 @@ TEST(ChatTemplateLoad, FindsTheTemplateInAModelFolder) {
   EXPECT_EQ(load_chat_template(dir.str()).value(), "from jinja file");
   dir.write("tokenizer_config.json", R"({"chat_template": "from config"})");
   EXPECT_EQ(load_chat_template(dir.str()).value(), "from config");
-  dir.write("tokenizer_config.json",
-            R"({"chat_template": [{"name": "tool_use", "template": "tools"}, {"name": "default", "template": "dflt"}]})");
+  dir.write(
+      "tokenizer_config.json",
+      R"({"chat_template": [{"name": "tool_use", "template": "tools"}, {"name": "default", "template": "dflt"}]})");
   EXPECT_EQ(load_chat_template(dir.str()).value(), "dflt");
-  dir.write("tokenizer_config.json", R"({"chat_template": [{"name": "tool_use", "template": "tools"}]})");
-  EXPECT_NE(error_of([&] { load_chat_template(dir.str()); }).find("without a \"default\" entry"), std::string::npos);
+  dir.write("tokenizer_config.json",
+            R"({"chat_template": [{"name": "tool_use", "template": "tools"}]})");
+  EXPECT_NE(error_of([&] { load_chat_template(dir.str()); }).find("without a \"default\" entry"),
+            std::string::npos);
   dir.write("tokenizer_config.json", "{not json");
-  EXPECT_NE(error_of([&] { load_chat_template(dir.str()); }).find("invalid JSON"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_chat_template(dir.str()); }).find("invalid JSON"),
+            std::string::npos);
 }
 
 TEST(ChatTemplateLoad, SharedDataFolders) {
   std::string shared = QLM_SHARED_DATA;
   if (!std::filesystem::exists(shared + "/tokenizers/qwen2.5/tokenizer_config.json"))
     GTEST_SKIP() << "shared test data absent: " << shared;
-  for (const char* dir : {"/tokenizers/qwen2.5", "/tokenizers/qwen3", "/tokenizers/llama3",
-                          "/configs/qwen2.5-1.5b-instruct-transformers5", "/configs/qwen2.5-7b-instruct-mlx-4bit"}) {
+  for (const char* dir :
+       {"/tokenizers/qwen2.5", "/tokenizers/qwen3", "/tokenizers/llama3",
+        "/configs/qwen2.5-1.5b-instruct-transformers5", "/configs/qwen2.5-7b-instruct-mlx-4bit"}) {
     std::optional<std::string> source = load_chat_template(shared + dir);
     ASSERT_TRUE(source.has_value()) << dir;
     ChatTemplate t(*source);  // every real template parses
