@@ -23,7 +23,7 @@ class Tokenizer {
   // added_tokens_decoder / added_tokens.json). Throws qlm::Error naming the file at fault.
   static std::unique_ptr<Tokenizer> load(const std::string& dir);
 
-  explicit Tokenizer(tok::TokenizerSpec spec);
+  explicit Tokenizer(tok::TokenizerSpec spec);  // what load() builds; loaders.h fills the spec
   ~Tokenizer();
   Tokenizer(const Tokenizer&) = delete;
   Tokenizer& operator=(const Tokenizer&) = delete;
@@ -37,8 +37,9 @@ class Tokenizer {
   // vocabulary; HF skips such ids too).
   std::string decode(std::span<const int> ids, bool skip_special = false) const;
 
-  std::string piece(
-      int id) const;  // the raw vocabulary string, for --verbose; throws if no such id
+  // The raw vocabulary string (e.g. "Ġworld", "▁the", "<0x0A>"), for --verbose; throws
+  // qlm::Error for an id with no token.
+  std::string piece(int id) const;
   std::optional<int> token_to_id(std::string_view piece) const;
   int vocab_size() const;  // including added tokens
   std::optional<int> bos_id() const;
@@ -46,7 +47,7 @@ class Tokenizer {
   bool add_bos() const;  // whether the model's tokenizer prepends bos_id() to encodings
   bool is_special(int id) const;
 
-  const tok::TokenizerCore& core() const { return *core_; }
+  const tok::TokenizerCore& core() const { return *core_; }  // internals, for StreamDecoder
 
  private:
   std::unique_ptr<tok::TokenizerCore> core_;
