@@ -64,14 +64,6 @@ const tokenizers = {
   },
 };
 
-// lstrip / rstrip added tokens (no shipped tokenizer uses them): stories260K with <s> made
-// lstrip and </s> rstrip; the C++ test applies the same overrides to a temporary copy.
-const stripOverrides = { "<s>": { lstrip: true }, "</s>": { rstrip: true } };
-const stripStrings = [
-  "a <s> b", "a   <s>", "</s>   b", "x\t\n<s>\n y", "<s> </s>", "  <s>  </s>  ", "a</s> b <s>c", "</s>", " <s>",
-  "Once upon a time </s> \n <s> there was", "<s><s> </s></s>", "no tokens here", "", "   ", "a \u00a0<s>",
-];
-
 fs.mkdirSync(outDir, { recursive: true });
 for (const [name, t] of Object.entries(tokenizers)) {
   const json = t.json();
@@ -96,14 +88,48 @@ for (const [name, t] of Object.entries(tokenizers)) {
     `  "cases": [\n${body(cases)}\n  ],\n  "plain_cases": [\n${body(plain)}\n  ]\n}\n`);
   console.log(`${out}: ${cases.length} cases, ${plain.length} plain cases`);
 }
-{
-  const json = tokenizers.stories260K.json();
-  json.added_tokens = json.added_tokens.map((a) => ({ ...a, ...(stripOverrides[a.content] ?? {}) }));
+// Variants of stories260K's tokenizer.json for features no shipped tokenizer uses; the C++
+// test applies the same overrides to a temporary copy of the file.
+const variants = [
+  {
+    // lstrip / rstrip added tokens.
+    name: "stories260K_strip",
+    added_token_overrides: { "<s>": { lstrip: true }, "</s>": { rstrip: true } },
+    cases: [
+      "a <s> b", "a   <s>", "</s>   b", "x\t\n<s>\n y", "<s> </s>", "  <s>  </s>  ", "a</s> b <s>c", "</s>", " <s>",
+      "Once upon a time </s> \n <s> there was", "<s><s> </s></s>", "no tokens here", "", "   ", "a \u00a0<s>",
+    ].map((text) => ({ text })),
+  },
+  {
+    // The non-legacy Llama / Mistral layout: no normalizer, a Metaspace pre-tokenizer that
+    // prepends "▁" only at the start of the input, and a Metaspace decoder.
+    // (transformers.js reads the older add_prefix_space flag, so it is set as well.)
+    name: "stories260K_metaspace",
+    tokenizer_json_overrides: {
+      normalizer: null,
+      pre_tokenizer: { type: "Metaspace", replacement: "\u2581", add_prefix_space: true, prepend_scheme: "first", split: false },
+      decoder: { type: "Metaspace", replacement: "\u2581", add_prefix_space: true, prepend_scheme: "first", split: false },
+    },
+    decode: true,
+    cases: [...fileCases().filter((c, i) => i % 6 === 0), ...handWritten.map((text) => ({ text })), ...randomMixtures.map((text) => ({ text }))],
+  },
+];
+for (const v of variants) {
+  const json = { ...tokenizers.stories260K.json(), ...(v.tokenizer_json_overrides ?? {}) };
+  json.added_tokens = json.added_tokens.map((a) => ({ ...a, ...(v.added_token_overrides?.[a.content] ?? {}) }));
   const tok = TokenizerLoader.fromPreTrained({ tokenizerJSON: json, tokenizerConfig: tokenizers.stories260K.config() });
-  const cases = stripStrings.map((text) => ({ text, ids: Array.from(tok.encode(text, { add_special_tokens: false })) }));
-  const out = path.join(outDir, "stories260K_strip.json");
-  fs.writeFileSync(out, JSON.stringify({
-    reference: `@lenml/tokenizers ${refVersion} (node ${process.version}), encode(text, {add_special_tokens: false})`,
-    tokenizer: tokenizers.stories260K.dir, added_token_overrides: stripOverrides, cases }, null, 1) + "\n");
+  const cases = v.cases.map((c) => {
+    const ids = Array.from(tok.encode(caseText(c), { add_special_tokens: false }));
+    const decoded = !v.decode ? {} : { decoded: ids.length === 0 ? "" : tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }) };
+    return { ...c, ids, ...decoded };
+  });
+  const out = path.join(outDir, `${v.name}.json`);
+  const header = { reference: `@lenml/tokenizers ${refVersion} (node ${process.version}), encode(text, {add_special_tokens: false})` +
+      (v.decode ? ", decode(ids, {skip_special_tokens: false, clean_up_tokenization_spaces: false})" : ""),
+    tokenizer: tokenizers.stories260K.dir };
+  if (v.added_token_overrides) header.added_token_overrides = v.added_token_overrides;
+  if (v.tokenizer_json_overrides) header.tokenizer_json_overrides = v.tokenizer_json_overrides;
+  const head = JSON.stringify(header, null, 2).slice(0, -2);
+  fs.writeFileSync(out, `${head},\n  "cases": [\n${cases.map((c) => "    " + JSON.stringify(c)).join(",\n")}\n  ]\n}\n`);
   console.log(`${out}: ${cases.length} cases`);
 }

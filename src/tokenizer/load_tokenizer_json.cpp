@@ -76,6 +76,19 @@ void read_normalizer(const json& node, const std::string& path, TokenizerSpec& s
   }
 }
 
+// prepend_scheme, or the older add_prefix_space flag it replaced (true meant "always").
+TokenizerSpec::PrependScheme prepend_scheme_of(const json& step, const std::string& path) {
+  using Scheme = TokenizerSpec::PrependScheme;
+  if (step.contains("prepend_scheme") && step["prepend_scheme"].is_string()) {
+    const std::string scheme = step["prepend_scheme"];
+    if (scheme == "always") return Scheme::kAlways;
+    if (scheme == "first") return Scheme::kFirst;
+    if (scheme == "never") return Scheme::kNever;
+    fail(path, ": Metaspace prepend_scheme \"", scheme, "\" is not one of always/first/never");
+  }
+  return step.value("add_prefix_space", true) ? Scheme::kAlways : Scheme::kNever;
+}
+
 void read_pre_tokenizer(const json& node, const std::string& path, TokenizerSpec& spec) {
   for (const json& step : steps_of(node, "pretokenizers")) {
     const std::string type = type_of(step);
@@ -97,6 +110,11 @@ void read_pre_tokenizer(const json& node, const std::string& path, TokenizerSpec
           fail(path, ": ByteLevel add_prefix_space after a Split pre-tokenizer is not supported");
         spec.byte_level_prefix_space = true;
       }
+    } else if (type == "Metaspace") {
+      spec.metaspace = true;
+      spec.metaspace_replacement = step.value("replacement", std::string("\u2581"));
+      spec.metaspace_prepend = prepend_scheme_of(step, path);
+      spec.metaspace_split = step.value("split", true);
     } else {
       fail(path, ": pre-tokenizer \"", type, "\" is not supported");
     }
@@ -112,6 +130,11 @@ void read_decoder(const json& node, const std::string& path, TokenizerSpec& spec
     } else if (type == "Replace") {
       d.replacements.emplace_back(string_pattern(step.at("pattern"), path + ": Replace decoder"),
                                   step.at("content").get<std::string>());
+    } else if (type == "Metaspace") {
+      d.metaspace_replacement = step.value("replacement", std::string("\u2581"));
+      d.replacements.emplace_back(d.metaspace_replacement, " ");
+      d.metaspace_drop_in_first =
+          prepend_scheme_of(step, path) != TokenizerSpec::PrependScheme::kNever;
     } else if (type == "ByteFallback") {
       d.byte_fallback = true;
     } else if (type == "Fuse") {
@@ -170,6 +193,8 @@ TokenizerSpec load_tokenizer_json(const std::string& path) {
     read_normalizer(root.value("normalizer", json()), path, spec);
     read_pre_tokenizer(root.value("pre_tokenizer", json()), path, spec);
     read_decoder(root.value("decoder", json()), path, spec);
+    if (spec.metaspace && (spec.byte_level || !spec.split_patterns.empty()))
+      fail(path, ": Metaspace combined with other pre-tokenizers is not supported");
     if (!spec.byte_level && spec.decoder.byte_level)
       fail(path, ": ByteLevel decoder without a ByteLevel pre-tokenizer is not supported");
     const bool add_bos_known = read_post_processor(root.value("post_processor", json()), spec);

@@ -16,9 +16,18 @@ std::string StreamDecoder::push(int id) {
   if (id < 0 || id >= core_.vocab_size()) return {};
   if (skip_special_ && core_.is_special(id)) return {};
   const int byte = core_.fallback_byte(id);
-  std::string_view text = byte >= 0 ? std::string_view() : std::string_view(core_.token_bytes(id));
   const char raw_byte = static_cast<char>(byte);
-  if (byte >= 0) text = std::string_view(&raw_byte, 1);
+  std::string first_text;  // the first token may decode differently (Metaspace decoder)
+  std::string_view text;
+  if (byte >= 0) {
+    text = std::string_view(&raw_byte, 1);
+  } else if (first_) {
+    first_text = core_.first_token_bytes(id);
+    text = first_text;
+  } else {
+    text = core_.token_bytes(id);
+  }
+  first_ = false;
   // The Strip decoder removes leading spaces of the whole output, i.e. of the first bytes.
   while (strip_remaining_ > 0 && !text.empty()) {
     if (text[0] != ' ') {

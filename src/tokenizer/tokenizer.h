@@ -71,6 +71,7 @@ class StreamDecoder {
   const tok::TokenizerCore& core_;
   bool skip_special_;
   int strip_remaining_;  // leading spaces still to strip (SentencePiece "Strip" decoder)
+  bool first_ = true;    // no token decoded yet
   std::string pending_;  // raw bytes not yet emitted
 };
 

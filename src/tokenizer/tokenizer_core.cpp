@@ -144,9 +144,38 @@ std::string TokenizerCore::normalize(std::string_view text) const {
   return s;
 }
 
-void TokenizerCore::encode_plain(std::string_view text, std::vector<int>& out) const {
-  const std::string normalized = normalize(text);
-  std::vector<std::string_view> pieces{normalized}, next;
+void TokenizerCore::split_metaspace(std::string& text, bool at_start,
+                                    std::vector<std::string_view>& pieces) const {
+  const std::string& mark = spec_.metaspace_replacement;
+  replace_all(text, " ", mark);
+  using Scheme = TokenizerSpec::PrependScheme;
+  const bool prepend = spec_.metaspace_prepend == Scheme::kAlways ||
+                       (spec_.metaspace_prepend == Scheme::kFirst && at_start);
+  if (prepend && text.compare(0, mark.size(), mark) != 0) text.insert(0, mark);
+  const std::string_view all = text;
+  if (!spec_.metaspace_split || mark.empty()) {
+    pieces.push_back(all);
+    return;
+  }
+  // MergedWithNext: every piece but the first starts with the mark.
+  size_t start = 0;
+  for (size_t hit = all.find(mark, 1); hit != std::string_view::npos;
+       hit = all.find(mark, hit + mark.size())) {
+    if (hit > start) pieces.push_back(all.substr(start, hit - start));
+    start = hit;
+  }
+  if (start < all.size()) pieces.push_back(all.substr(start));
+}
+
+void TokenizerCore::encode_plain(std::string_view text, bool at_start,
+                                 std::vector<int>& out) const {
+  std::string normalized = normalize(text);
+  std::vector<std::string_view> pieces, next;
+  if (spec_.metaspace) {
+    split_metaspace(normalized, at_start, pieces);
+  } else {
+    pieces.push_back(normalized);
+  }
   for (const RegexSplitter& splitter : splitters_) {
     next.clear();
     for (std::string_view p : pieces) splitter.split(p, next);
@@ -166,10 +195,18 @@ std::vector<int> TokenizerCore::encode(std::string_view text, bool allow_special
     if (part.id >= 0) {
       ids.push_back(part.id);
     } else {
-      encode_plain(part.text, ids);
+      encode_plain(part.text, part.text.data() == text.data(), ids);
     }
   }
   return ids;
+}
+
+std::string TokenizerCore::first_token_bytes(int id) const {
+  if (!spec_.decoder.metaspace_drop_in_first || fallback_byte_[id] >= 0) return token_bytes_[id];
+  std::string text = pieces_[id];
+  replace_all(text, spec_.decoder.metaspace_replacement, "");
+  for (const auto& [from, to] : spec_.decoder.replacements) replace_all(text, from, to);
+  return text;
 }
 
 std::string TokenizerCore::decode(std::span<const int> ids, bool skip_special) const {
@@ -184,15 +221,22 @@ std::string TokenizerCore::decode(std::span<const int> ids, bool skip_special) c
     }
     run.clear();
   };
+  bool first = true;  // first token after skipping: the Metaspace decoder treats it apart
   for (int id : ids) {
     if (id < 0 || id >= vocab_size()) continue;  // no token: HF skips it too
     if (skip_special && special_[id]) continue;
+    const bool is_first = first;
+    first = false;
     if (fallback_byte_[id] >= 0) {
       run += static_cast<char>(fallback_byte_[id]);
       continue;
     }
     flush_run();
-    raw += token_bytes_[id];
+    if (is_first) {
+      raw += first_token_bytes(id);
+    } else {
+      raw += token_bytes_[id];
+    }
   }
   flush_run();
   size_t start = 0;

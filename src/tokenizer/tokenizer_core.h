@@ -28,6 +28,8 @@ class TokenizerCore {
   // (byte-level map or Replace), and its raw byte if it is a <0xXX> fallback token.
   const std::string& token_bytes(int id) const { return token_bytes_[id]; }
   int fallback_byte(int id) const { return fallback_byte_[id]; }
+  // The first decoded token's bytes: the same, except that a Metaspace decoder drops "▁".
+  std::string first_token_bytes(int id) const;
   int strip_leading_spaces() const { return spec_.decoder.strip_leading_spaces; }
   bool byte_fallback_decoder() const { return spec_.decoder.byte_fallback; }
   void check_id(int id) const;  // throws qlm::Error when id is outside the vocabulary
@@ -41,7 +43,10 @@ class TokenizerCore {
   bool add_bos() const { return spec_.add_bos; }
 
  private:
-  void encode_plain(std::string_view text, std::vector<int>& out) const;
+  // at_start: the segment begins the input (Metaspace prepend_scheme "first").
+  void encode_plain(std::string_view text, bool at_start, std::vector<int>& out) const;
+  void split_metaspace(std::string& text, bool at_start,
+                       std::vector<std::string_view>& pieces) const;
   std::string normalize(std::string_view text) const;
 
   TokenizerSpec spec_;  // normalizer, decoder and flags (vocab and merges are moved out)

@@ -32,6 +32,10 @@ struct DecoderSpec {
   std::vector<std::pair<std::string, std::string>> replacements;
   bool byte_fallback = false;  // <0xXX> tokens are raw bytes
   int strip_leading_spaces = 0;
+  // Metaspace decoder: the replacement becomes a space, except in the first token, where HF
+  // drops it (when its prepend_scheme is not "never").
+  std::string metaspace_replacement;
+  bool metaspace_drop_in_first = false;
 };
 
 struct TokenizerSpec {
@@ -47,6 +51,15 @@ struct TokenizerSpec {
   std::vector<std::string> split_patterns;  // Split(Isolated) regexes, applied in order
   bool byte_level = false;  // ByteLevel pre-tokenizer: words are bytes mapped to unicode
   bool byte_level_prefix_space = false;
+
+  // Metaspace pre-tokenizer (non-legacy Llama/Mistral conversions): spaces become the
+  // replacement ("▁"), which is prepended to every segment (kAlways) or only to the one at
+  // the start of the input (kFirst); split cuts before each replacement.
+  enum class PrependScheme { kAlways, kFirst, kNever };
+  bool metaspace = false;
+  std::string metaspace_replacement;
+  PrependScheme metaspace_prepend = PrependScheme::kAlways;
+  bool metaspace_split = false;
 
   DecoderSpec decoder;
   std::vector<AddedToken> added_tokens;

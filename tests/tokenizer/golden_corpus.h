@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ struct GoldenCase {
   std::string label;  // where the text came from, for failure messages
   std::string text;
   std::vector<int> ids;
+  std::optional<std::string> decoded;  // the reference's decode(ids), where recorded
 };
 
 struct Golden {
@@ -71,6 +73,7 @@ inline std::vector<GoldenCase> parse_cases(const nlohmann::json& list) {
       g.label = file + ":" + std::to_string(line) + " (+" + std::to_string(count) + " lines)";
     }
     g.ids = c["ids"].get<std::vector<int>>();
+    if (c.contains("decoded")) g.decoded = c["decoded"].get<std::string>();
     cases.push_back(std::move(g));
   }
   return cases;

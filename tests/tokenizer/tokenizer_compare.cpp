@@ -2,9 +2,8 @@
 // qlm_tokenizer_compare FILE.json [shared_data_dir]. Prints mismatches; exit 1 if any.
 #include <cstdio>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "base/error.h"
 #include "tokenizer/tokenizer.h"
