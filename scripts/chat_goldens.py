@@ -228,6 +228,10 @@ FEATURES = [
     ("messages_loop", "{% for m in messages %}{{ m.role | upper }}: {{ m['content'] }}{% if not loop.last %}\n{% endif %}{% endfor %}{% if add_generation_prompt %}\nASSISTANT:{% endif %}", {"messages": [USER1, ASSIST1], "add_generation_prompt": True}),
     ("tools_loop", "{% if tools is not none %}{% for t in tools %}{{ t.function.name }}({{ t.function.parameters.properties | items | map('first') | join(', ') }}) {% endfor %}{% endif %}", {"tools": TOOLS}),
     ("unicode_text", "{{ 'éà Ωμέγα straße'.upper() if false else 'éà Ωμέγα'.upper() }}|{{ 'ÉCOLE Über'.lower() }}|{{ 'élan vital ÿ'.title() }}|{{ 'éLAN'.capitalize() }}|{{ '\u3000 x\u00a0y \u2003'.strip() }}|{{ 'a\u00a0b\u3000c'.split() }}|{{ 'ab1' is lower }}{{ '123' is lower }}{{ 'AB' is upper }}|{{ ' 4 ' | int }}{{ '3.7' | int }}|{{ 'Hé' | upper }}{{ 'Hé' | lower }}|{{ '日本abc def'.title() }}|{{ 'x y z'.split(none, 1) }}|{{ ' a b '.split(' ') }}", {}),
+    ("percent_format", "{{ '%s and %s' % ('a', 1) }}|{{ '%s' % 'x' }}|{{ '%d%%' % 5 }}|{{ 'x' % [] }}|{{ '%r' % 'q' }}|{{ '%s' % [1] }}|{{ '%s' % (1,) }}|{{ '%5s|%-4d|%05d|%.2f|%.1s' % ('ab', 7, -42, 3.14159, 'xyz') }}|{{ '%(a)s-%(b)d' % {'a': 'A', 'b': 2} }}", {}),
+    ("jinja_title_filter", "{{ \"hello-world's (x)[y] <z>\" | title }}|{{ 'ab cD' | title }}|{{ \"it's\".title() }}", {}),
+    ("scoping_quirks", "{% for i in [1] %}{% for j in [1] %}[{{ n }}]{% endfor %}{% set n = 5 %}{% endfor %}|{% for i in [1] %}{{ n }}{% set n = 5 %}{% endfor %}|{% if false %}{% set n = 1 %}{% endif %}[{{ n }}]|{% set b %}[{{ n }}]{% set n = 4 %}{% endset %}{{ b }}{{ n }}|{% macro m() %}{% for j in [1] %}[{{ n }}]{% endfor %}{% set n = 4 %}{% endmacro %}{{ m() }}|{% for i in [1, 2] %}{% if i == 2 %}[{{ k }}]{% endif %}{% set k = i %}{% endfor %}", {"n": 2, "k": 9}),
+    ("root_store_after_loop", "{% for i in [1] %}[{{ n }}]{% endfor %}{% set n = 5 %}{{ n }}", {"n": 2}),
     ("loop_cycle", "{% for x in range(5) %}{{ loop.cycle('odd', 'even') }} {% endfor %}", {}),
     ("generation_prompt_false", "{{ add_generation_prompt }}{{ tools }}", {}),
 ]

@@ -65,6 +65,16 @@ struct Stmt {
   Body body;                                            // kFor, kSetBlock, kMacro
   Body else_body;                                       // kIf else, kFor else
   std::vector<std::pair<std::string, ExprPtr>> params;  // kMacro: name and default (may be null)
+  // Names undefined at entry to this statement's scopes (see scopes.h): body = loop body,
+  // macro body or set-block body; else = loop else.
+  std::vector<std::string> body_undefined;
+  std::vector<std::string> else_undefined;
+};
+
+// A parsed template: its statements and the names undefined at its start (see scopes.h).
+struct Template {
+  Body body;
+  std::vector<std::string> undefined;
 };
 
 }  // namespace qlm::chat

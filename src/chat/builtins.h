@@ -41,6 +41,8 @@ bool contains(const Value& container, const Value& item);
 
 // Python's binary operators (+ - * / // % ** and Jinja's ~ concatenation).
 Value binary_op(const std::string& op, const Value& a, const Value& b);
+// Python's printf-style `format % arg` (format.cpp).
+Value percent_format(const std::string& format, const Value& arg);
 // Python's obj[start:stop:step] on a list or string; null bounds are omitted ones.
 Value slice_of(const Value& obj, const Value* start, const Value* stop, const Value* step);
 // Global functions (raise_exception, namespace, range, dict, strftime_now); Undefined if unknown.

@@ -14,7 +14,7 @@ namespace qlm {
 namespace {
 
 template <class Json>
-std::string render_impl(const std::vector<std::unique_ptr<chat::Stmt>>& body, const Json& messages,
+std::string render_impl(const chat::Template& tmpl, const Json& messages,
                         bool add_generation_prompt, const Json& tools, const Json& extra) {
   if (!messages.is_array()) fail("chat template: messages must be a JSON array");
   if (!extra.is_null() && !extra.is_object())
@@ -27,7 +27,7 @@ std::string render_impl(const std::vector<std::unique_ptr<chat::Stmt>>& body, co
   vars.set("messages", chat::from_json(messages));
   vars.set("tools", chat::from_json(tools));
   vars.set("add_generation_prompt", chat::Value::from_bool(add_generation_prompt));
-  return chat::render_template(body, vars);
+  return chat::render_template(tmpl, vars);
 }
 
 std::string read_file(const std::filesystem::path& path) {
@@ -42,17 +42,17 @@ std::string read_file(const std::filesystem::path& path) {
 
 ChatTemplate::ChatTemplate(std::string source)
     : source_(std::move(source)),
-      body_(std::make_shared<const chat::Body>(chat::parse_template(source_))) {}
+      template_(std::make_shared<const chat::Template>(chat::parse_template(source_))) {}
 
 std::string ChatTemplate::render(const nlohmann::json& messages, bool add_generation_prompt,
                                  const nlohmann::json& tools, const nlohmann::json& extra) const {
-  return render_impl(*body_, messages, add_generation_prompt, tools, extra);
+  return render_impl(*template_, messages, add_generation_prompt, tools, extra);
 }
 
 std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
                                  const nlohmann::ordered_json& tools,
                                  const nlohmann::ordered_json& extra) const {
-  return render_impl(*body_, messages, add_generation_prompt, tools, extra);
+  return render_impl(*template_, messages, add_generation_prompt, tools, extra);
 }
 
 std::optional<std::string> load_chat_template(const std::string& model_dir) {

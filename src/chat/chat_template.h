@@ -10,7 +10,7 @@
 namespace qlm {
 
 namespace chat {
-struct Stmt;
+struct Template;
 }
 
 class ChatTemplate {
@@ -35,7 +35,7 @@ class ChatTemplate {
 
  private:
   std::string source_;
-  std::shared_ptr<const std::vector<std::unique_ptr<chat::Stmt>>> body_;
+  std::shared_ptr<const chat::Template> template_;
 };
 
 // The model folder's template: tokenizer_config.json "chat_template" (a string, or a list of

@@ -24,6 +24,16 @@ class Evaluator {
     frames_.push_back(Frame{variables, false});
   }
 
+  // Enters a scope: its names that jinja compiles as undefined-at-entry shadow outer ones.
+  void push_scope(const std::vector<std::string>& undefined, bool isolated = false) {
+    frames_.push_back(Frame{{}, isolated});
+    declare_undefined(undefined);
+  }
+  void declare_undefined(const std::vector<std::string>& names) {
+    for (const std::string& name : names)
+      assign(name, Value::undefined("'" + name + "' is undefined"));
+  }
+
   std::string run(const Body& body) {
     exec(body);
     return std::move(out_);
@@ -119,11 +129,13 @@ class Evaluator {
       case StmtKind::kSetBlock: {
         std::string saved = std::move(out_);
         out_.clear();
-        exec(s.body);
+        push_scope(s.body_undefined);
+        Flow f = exec(s.body);
+        frames_.pop_back();
         std::string captured = std::move(out_);
         out_ = std::move(saved);
         assign(s.text, Value::from_string(std::move(captured)));
-        return Flow::kNormal;
+        return f;
       }
       case StmtKind::kMacro:
         assign(s.text, make_macro(s));
@@ -159,7 +171,7 @@ class Evaluator {
       items = std::move(kept);
     }
     if (items.empty()) {
-      frames_.push_back(Frame{});
+      push_scope(s.else_undefined);
       Flow f = exec(s.else_body);
       frames_.pop_back();
       return f == Flow::kNormal ? Flow::kNormal : f;
@@ -185,7 +197,7 @@ class Evaluator {
                    fail("chat template: loop.cycle() needs positional arguments");
                  return args.positional[static_cast<size_t>(i) % args.positional.size()];
                }));
-      frames_.push_back(Frame{});
+      push_scope(s.body_undefined);
       assign("loop", Value::from_dict(std::move(loop)));
       assign_targets(s.targets, items[i], s.line);
       Flow f = exec(s.body);
@@ -207,7 +219,7 @@ class Evaluator {
     if (args.positional.size() > def.params.size())
       error("macro '" + def.text + "' takes " + std::to_string(def.params.size()) + " arguments",
             def.line);
-    frames_.push_back(Frame{{}, true});
+    push_scope(def.body_undefined, true);
     for (size_t i = 0; i < def.params.size(); ++i) {
       const auto& [name, default_expr] = def.params[i];
       const Value* passed = i < args.positional.size() ? &args.positional[i] : nullptr;
@@ -371,8 +383,11 @@ Value Evaluator::eval(const Expr& e) {
 
 }  // namespace
 
-std::string render_template(const Body& body, const Dict& variables, const RenderLimits& limits) {
-  return Evaluator(variables, limits).run(body);
+std::string render_template(const Template& tmpl, const Dict& variables,
+                            const RenderLimits& limits) {
+  Evaluator evaluator(variables, limits);
+  evaluator.declare_undefined(tmpl.undefined);
+  return evaluator.run(tmpl.body);
 }
 
 }  // namespace qlm::chat

@@ -17,7 +17,7 @@ struct RenderLimits {
 };
 
 // `variables` become the template's top-level names (messages, tools, bos_token, ...).
-std::string render_template(const Body& body, const Dict& variables,
+std::string render_template(const Template& tmpl, const Dict& variables,
                             const RenderLimits& limits = {});
 
 }  // namespace qlm::chat

@@ -69,6 +69,7 @@ Value resolve_attribute(const Value& item, const std::string& path) {
 
 // select/reject/selectattr/rejectattr: args are [attribute,] [test name, test args...].
 Value select_items(const std::string& name, const Value& seq, CallArgs& args) {
+  if (!truthy(seq)) return Value::from_list({});  // jinja checks `if value:` first
   bool by_attr = name == "selectattr" || name == "rejectattr";
   bool keep = name == "select" || name == "selectattr";
   std::vector<Value> rest = args.positional;
@@ -102,6 +103,7 @@ Value select_items(const std::string& name, const Value& seq, CallArgs& args) {
 }
 
 Value map_items(const Value& seq, CallArgs& args) {
+  if (!truthy(seq)) return Value::from_list({});  // jinja checks `if value:` first
   List out;
   const Value* attribute = nullptr;
   const Value* fallback = nullptr;
@@ -195,6 +197,30 @@ Value sort_items(const Value& seq, CallArgs& args) {
   return Value::from_list(std::move(items));
 }
 
+// Jinja's title filter (not str.title): split on runs of [-\s({\[<], then upper-case each
+// piece's first character and lower-case the rest.
+std::string jinja_title(const std::string& s) {
+  std::vector<uint32_t> cps = decode_utf8(s);
+  auto is_sep = [](uint32_t c) {
+    return c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || is_py_space(c);
+  };
+  std::string out;
+  for (size_t i = 0; i < cps.size();) {
+    size_t j = i;
+    bool sep = is_sep(cps[i]);
+    while (j < cps.size() && is_sep(cps[j]) == sep) ++j;
+    std::vector<uint32_t> piece(cps.begin() + i, cps.begin() + j);
+    if (sep) {
+      out += encode_utf8(piece);
+    } else {
+      out += py_upper(encode_utf8({piece[0]}));
+      out += py_lower(encode_utf8(std::vector<uint32_t>(piece.begin() + 1, piece.end())));
+    }
+    i = j;
+  }
+  return out;
+}
+
 Value add_numbers(const Value& a, const Value& b) {
   if (!a.is_number() || !b.is_number())
     fail("chat template: sum(): unsupported operand type(s) for +: '", type_name(a), "' and '",
@@ -256,6 +282,7 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
     return total;
   }
   if (name == "int" || name == "float") {
+    if (v.is_undefined()) fail_undefined(v);  // int(Undefined) raises in jinja
     Params p(name, args, {"default"});
     Value fallback =
         p.has(0) ? *p.get(0) : (name == "int" ? Value::from_int(0) : Value::from_float(0.0));
@@ -283,7 +310,7 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "safe") return v;
   if (name == "lower") return Value::from_string(py_lower(to_str(v)));
   if (name == "upper") return Value::from_string(py_upper(to_str(v)));
-  if (name == "title") return Value::from_string(py_title(to_str(v)));
+  if (name == "title") return Value::from_string(jinja_title(to_str(v)));
   if (name == "capitalize") return Value::from_string(py_capitalize(to_str(v)));
   if (name == "list") return Value::from_list(iterate(v));
   if (name == "abs") {

@@ -307,7 +307,19 @@ bool contains(const Value& container, const Value& item) {
       fail("chat template: 'in <string>' requires string as left operand, not ", type_name(item));
     return container.text.find(item.text) != std::string::npos;
   }
-  if (container.is_dict()) return item.is_string() && container.dict->find(item.text) != nullptr;
+  if (container.is_dict()) {
+    // Python hashes the key first: lists, dicts and tuples holding them cannot be looked up.
+    std::function<const Value*(const Value&)> unhashable = [&](const Value& v) -> const Value* {
+      if (v.is_dict() || v.kind == Kind::kNamespace || (v.is_list() && !v.is_tuple)) return &v;
+      if (v.is_list())
+        for (const Value& e : *v.list)
+          if (const Value* bad = unhashable(e)) return bad;
+      return nullptr;
+    };
+    if (const Value* bad = unhashable(item))
+      fail("chat template: unhashable type: '", type_name(*bad), "'");
+    return item.is_string() && container.dict->find(item.text) != nullptr;
+  }
   if (container.is_undefined()) return false;
   for (const Value& v : iterate(container))
     if (equals(v, item)) return true;

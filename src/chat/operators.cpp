@@ -38,6 +38,7 @@ Value repeat(const Value& seq, int64_t times) {
 
 Value binary_op(const std::string& op, const Value& a, const Value& b) {
   if (op == "~") return Value::from_string(to_str(a) + to_str(b));
+  if (op == "%" && a.is_string()) return percent_format(a.text, b);
   if (a.is_undefined()) fail_undefined(a);
   if (b.is_undefined()) fail_undefined(b);
   if (a.is_number() && b.is_number()) {
@@ -64,9 +65,25 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
         }
         return Value::from_int(op == "//" ? div : mod);
       }
+      // CPython's float_divmod, signs of zeros included.
       double mod = std::fmod(x, y);
-      if (mod != 0 && ((mod < 0) != (y < 0))) mod += y;
-      return Value::from_float(op == "//" ? std::floor(x / y) : mod);
+      double div = (x - mod) / y;
+      if (mod != 0) {
+        if ((y < 0) != (mod < 0)) {
+          mod += y;
+          div -= 1.0;
+        }
+      } else {
+        mod = std::copysign(0.0, y);
+      }
+      double floordiv;
+      if (div != 0) {
+        floordiv = std::floor(div);
+        if (div - floordiv > 0.5) floordiv += 1.0;
+      } else {
+        floordiv = std::copysign(0.0, x / y);
+      }
+      return Value::from_float(op == "//" ? floordiv : mod);
     }
     if (op == "**") {
       if (!floating && int_of(b) >= 0) {
@@ -89,8 +106,6 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
   if (op == "*" && (b.is_string() || b.is_list()) &&
       (a.kind == Kind::kInt || a.kind == Kind::kBool))
     return repeat(b, int_of(a));
-  if (op == "%" && a.is_string())
-    fail("chat template: unsupported construct 'string % formatting'");
   if (op == "+" && a.is_string())
     fail("chat template: can only concatenate str (not \"", type_name(b), "\") to str");
   type_error(op, a, b);
@@ -115,6 +130,8 @@ Value slice_of(const Value& obj, const Value* start, const Value* stop, const Va
   } else if (obj.is_string()) {
     cps = split_code_points(obj.text);
     n = static_cast<int64_t>(cps.size());
+  } else if (obj.is_dict()) {  // jinja compiles slices to a plain Python subscript
+    fail("chat template: unhashable type: 'slice'");
   } else {
     fail("chat template: '", type_name(obj), "' object is not subscriptable");
   }

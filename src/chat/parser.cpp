@@ -5,6 +5,7 @@
 #include <set>
 
 #include "chat/expr_parser.h"
+#include "chat/scopes.h"
 #include "chat/token_reader.h"
 
 namespace qlm::chat {
@@ -207,9 +208,11 @@ class Parser : public TokenReader {
 
 }  // namespace
 
-Body parse_template(const std::string& source) {
+Template parse_template(const std::string& source) {
   TokenState state{tokenize(source), 0};
-  return Parser(state).parse_all();
+  Template t{Parser(state).parse_all(), {}};
+  t.undefined = resolve_scopes(t.body);
+  return t;
 }
 
 }  // namespace qlm::chat

@@ -8,6 +8,6 @@
 
 namespace qlm::chat {
 
-Body parse_template(const std::string& source);
+Template parse_template(const std::string& source);
 
 }  // namespace qlm::chat

@@ -179,6 +179,8 @@ static std::string repr_dict(const Dict& d) {
 
 std::string repr(const Value& v) {
   switch (v.kind) {
+    case Kind::kUndefined:
+      return "Undefined";
     case Kind::kString:
       return repr_string(v.text);
     case Kind::kList:
@@ -256,7 +258,7 @@ bool equals(const Value& a, const Value& b) {
 bool less_than(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) return a.as_double() < b.as_double();
   if (a.is_string() && b.is_string()) return a.text < b.text;  // UTF-8 bytes sort as code points
-  if (a.is_list() && b.is_list()) {
+  if (a.is_list() && b.is_list() && a.is_tuple == b.is_tuple) {
     const List& x = *a.list;
     const List& y = *b.list;
     for (size_t i = 0; i < x.size() && i < y.size(); ++i) {

@@ -90,8 +90,14 @@ TEST(ChatJinja, RuntimeErrorsNameTheProblem) {
             std::string::npos);
   EXPECT_NE(render_error("{{ 1 // 0 }}").find("by zero"), std::string::npos);
   EXPECT_NE(render_error("{{ 1 < 'a' }}").find("not supported"), std::string::npos);
-  EXPECT_NE(render_error("{{ '%s' % 1 }}").find("unsupported construct 'string % formatting'"),
-            std::string::npos);
+  EXPECT_NE(
+      render_error("{{ '%x' % 1 }}").find("unsupported construct 'string % formatting with '%x''"),
+      std::string::npos);
+  EXPECT_NE(render_error("{{ 'x' % 1 }}").find("not all arguments converted"), std::string::npos);
+  EXPECT_NE(
+      render_error("{{ d[1:] }}", Json{{"d", Json::object()}}).find("unhashable type: 'slice'"),
+      std::string::npos);
+  EXPECT_NE(render_error("{{ [1] in {} }}").find("unhashable type: 'list'"), std::string::npos);
   EXPECT_NE(render_error("{{ x | tojson }}").find("not JSON serializable"), std::string::npos);
   EXPECT_NE(render_error("{{ 'abc'.format(1) }}").find("'str object' has no attribute 'format'"),
             std::string::npos);

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""Differential fuzzing of qlm's template interpreter against python3-jinja2 (HF settings).
+
+Generates random templates that mix text, whitespace, tag modifiers (- and +), comments, raw
+blocks, loops, sets and expressions; renders them with both and reports every difference.
+    /usr/bin/python3 tests/chat/chat_fuzz.py build/chat/tests/chat/qlm_chat_render [count] [seed]
+"""
+import json
+import random
+import subprocess
+import sys
+
+sys.path.insert(0, __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..", "scripts"))
+import chat_goldens  # noqa: E402  (the same HF-configured environment as the goldens)
+
+WS = ["", " ", "  ", "\n", "\n\n", "\t", " \n  ", "\n  ", "  \n", "\r\n", " \t \n\t"]
+TEXT = ["a", "b", "xy", "{", "}", "%", "#", "-", "é", "日本"]
+
+
+def ws(r):
+    return r.choice(WS)
+
+
+def mod(r):
+    return r.choice(["", "", "-", "+"])
+
+
+def vmod(r):
+    return r.choice(["", "", "-"])
+
+
+def expr(r, depth=0):
+    choices = ["'s'", "1", "2.5", "none", "true", "xs", "d", "n", "'a b'", "xs[0]", "d.k", "xs|length",
+               "'x' ~ n", "n + 1", "n * 2 - 3", "n // 2", "n % 3", "-n", "[1, 'a']", "{'k': n}",
+               "xs[::-1]", "'abc'[1:]", "missing", "missing|default('dflt')", "d|tojson", "xs|join(',')",
+               "'  pad  '|trim", "'A'|lower", "n is even", "n is defined", "'b' in 'abc'", "not n",
+               "n if n > 1 else 'small'", "xs|first", "xs|last", "d.items()|list", "'a,b'.split(',')",
+               "n == 2 and 'y' or 'z'", "(n, 's')", "1.0 / 4", "'q\"q'", "\"it's\""]
+    e = r.choice(choices)
+    if depth < 1 and r.random() < 0.3:
+        e = f"({e}) ~ ({expr(r, depth + 1)})"
+    return e
+
+
+def block(r, depth):
+    parts = []
+    for _ in range(r.randint(1, 4)):
+        k = r.random()
+        if k < 0.25:
+            parts.append(ws(r) + r.choice(TEXT) + ws(r))
+        elif k < 0.45:
+            parts.append(f"{ws(r)}{{{{{vmod(r)} {expr(r)} {vmod(r)}}}}}{ws(r)}")
+        elif k < 0.55:
+            parts.append(f"{ws(r)}{{#{vmod(r)} note {vmod(r)}#}}{ws(r)}")
+        elif k < 0.7 and depth < 3:
+            cond = r.choice(["true", "false", "n > 1", "xs", "missing", "n is odd"])
+            inner = block(r, depth + 1)
+            els = f"{ws(r)}{{%{mod(r)} else {mod(r)}%}}{block(r, depth + 1)}" if r.random() < 0.5 else ""
+            parts.append(f"{ws(r)}{{%{mod(r)} if {cond} {mod(r)}%}}{inner}{els}{ws(r)}{{%{mod(r)} endif {mod(r)}%}}{ws(r)}")
+        elif k < 0.82 and depth < 3:
+            seq = r.choice(["xs", "[1, 2]", "'ab'", "d", "range(3)", "[]"])
+            tail = f"{{%{mod(r)} else {mod(r)}%}}E" if r.random() < 0.3 else ""
+            parts.append(f"{ws(r)}{{%{mod(r)} for v in {seq} {mod(r)}%}}{ws(r)}{{{{ v }}}}{{{{ loop.index }}}}"
+                         f"{block(r, depth + 1)}{tail}{ws(r)}{{%{mod(r)} endfor {mod(r)}%}}{ws(r)}")
+        elif k < 0.9:
+            parts.append(f"{ws(r)}{{%{mod(r)} set n = {r.choice(['n + 1', '5', 'n * 2'])} {mod(r)}%}}{ws(r)}")
+        else:
+            parts.append(f"{ws(r)}{{%{mod(r)} raw {mod(r)}%}}{ws(r)}{{{{ raw }}}}{ws(r)}{{%{mod(r)} endraw {mod(r)}%}}{ws(r)}")
+    return "".join(parts)
+
+
+ATOMS = ["0", "1", "-2", "7", "2.5", "-0.5", "1e3", "true", "false", "none", "''", "'ab'", "'Ab c'", "'é日'",
+         "[]", "[1, 2]", "['x', 'y']", "(1, 'a')", "{}", "{'k': 1, 'j': 'v'}", "missing", "xs", "d", "n", "s"]
+# No "**": jinja folds a negative literal to "-0.5" and emits `-0.5 ** y`, which Python
+# evaluates as -(0.5 ** y); qlm follows the grammar instead.
+BINOPS = ["+", "-", "*", "/", "//", "%", "~", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "and", "or"]
+UNARY = ["not {}", "-{}", "({})|string", "({})|length", "({})|tojson", "({})|list", "({})|first", "({})|last",
+         "({})|trim", "({})|upper", "({})|lower", "({}) is defined", "({}) is none", "({}) is string",
+         "({}) is number", "({}) is mapping", "({}) is iterable", "({})|default('D')", "({})|join('+')",
+         "({})|int", "({})|float", "({})|abs", "({})|reverse|list", "({})|items|list", "({})|sort|list",
+         "({})[0]", "({})[1:]", "({})[::-1]", "({})[-1]", "({}).k", "({})['j']", "({})|count", "({})|capitalize",
+         "({}).split()", "({}).strip('a')", "({}).startswith('a')", "({}).upper()", "({}).replace('a', 'b')",
+         "({}).items()|list", "({}).get('k')", "({})|sum", "({})|selectattr('k')|list", "({})|map('string')|list",
+         "[{}]", "({}, 1)", "{{'key': {}}}", "({}) if n else 0", "'%s' ~ ({})"]
+
+
+# jinja compiles `x[a:b]` to a plain Python subscript (TypeError on an int or dict), but its
+# constant folder evaluates slices of literals through environment.getitem, which returns
+# Undefined instead. qlm raises in both cases: stricter, never a silent difference.
+FOLDED_SLICE_ERRORS = ("object is not subscriptable", "unhashable type: 'slice'")
+
+
+def random_expr(r, depth=0):
+    if depth > 2 or r.random() < 0.3:
+        return r.choice(ATOMS)
+    if r.random() < 0.5:
+        return f"({random_expr(r, depth + 1)}) {r.choice(BINOPS)} ({random_expr(r, depth + 1)})"
+    return r.choice(UNARY).format(random_expr(r, depth + 1))
+
+
+def main():
+    tool = sys.argv[1]
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    r = random.Random(seed)
+    variables = {"xs": [3, 1, 2], "d": {"k": "v", "z": [1, None]}, "n": 2, "s": " Mixed Case "}
+    cases = []
+    for _ in range(count):
+        if r.random() < 0.5:
+            source = block(r, 0) + r.choice(["", "\n", "\n\n", " "])
+        else:
+            source = "".join(f"{{{{ {random_expr(r)} }}}}|" for _ in range(r.randint(1, 3)))
+        try:
+            expected = {"output": chat_goldens.render(source, [], False, None, variables)}
+        except Exception as e:  # noqa: BLE001 - any jinja failure must be a qlm failure too
+            expected = {"error": f"{type(e).__name__}: {e}"}
+        cases.append((source, expected))
+    payload = [{"source": s, "extra": variables} for s, _ in cases]
+    got = json.loads(subprocess.run([tool], input=json.dumps(payload), capture_output=True, text=True, check=True).stdout)
+    bad = tolerated = 0
+    for (source, want), have in zip(cases, got):
+        if "output" in want and any(m in have.get("error", "") for m in FOLDED_SLICE_ERRORS):
+            tolerated += 1  # see FOLDED_SLICE_ERRORS
+            continue
+        if ("error" in want) != ("error" in have) or want.get("output") != have.get("output"):
+            bad += 1
+            if bad <= 10:
+                print(f"--- MISMATCH\nsource: {source!r}\njinja2: {want}\nqlm:    {have}")
+    print(f"{count - bad - tolerated}/{count} agree, {tolerated} tolerated, {bad} differ")
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
