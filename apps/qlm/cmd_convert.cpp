@@ -17,7 +17,7 @@ extern "C" void on_signal(int) { g_cancel.store(true); }
 struct ConvertFlags {
   std::string hf_path, out, quantize = "q4", method = "search", recipe, dtype;
   int group_size = 64;
-  bool force = false, quiet = false;
+  bool force = false, quiet = false, no_importance = false;
 };
 
 void run_convert(const ConvertFlags& f) {
@@ -35,6 +35,7 @@ void run_convert(const ConvertFlags& f) {
   }
   o.force = f.force;
   o.progress = !f.quiet;
+  o.importance = !f.no_importance;
   o.cancel = &g_cancel;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -63,6 +64,8 @@ void add_convert(CLI::App& app) {
   cmd->add_option("--recipe", f->recipe, "Mixed precision, e.g. mixed_4_6 (per-module overrides MLX reads)");
   cmd->add_option("--dtype", f->dtype, "Float type of scales, biases and unquantized tensors (default: source's bf16/f16, else bf16)");
   cmd->add_flag("--force", f->force, "Replace an existing output folder (only after the new one is complete)");
+  cmd->add_flag("--no-importance", f->no_importance,
+                "search: plain MSE per group, without the data-free activation-importance weights");
   cmd->add_flag("--quiet", f->quiet, "No progress line");
   cmd->callback([f] { run_convert(*f); });
 }

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   qlm::cli::add_score(app);
   qlm::cli::add_convert(app);
   qlm::cli::add_inspect(app);
+  qlm::cli::add_perplexity(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

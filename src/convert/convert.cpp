@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "base/progress.h"
 #include "base/timer.h"
+#include "convert/importance.h"
 #include "convert/plan.h"
 #include "io/model_config.h"
 
@@ -79,7 +80,7 @@ class Converter {
  public:
   Converter(const ConvertOptions& opt, const ModelConfig& cfg, const TensorStore& store, ConvertPlan& plan,
             const fs::path& tmp)
-      : opt_(opt), cfg_(cfg), plan_(plan), tmp_(tmp) {
+      : opt_(opt), cfg_(cfg), store_(store), plan_(plan), tmp_(tmp) {
     const size_t n = plan.shards.size();
     for (size_t i = 0; i < n; ++i) {
       std::string name = n == 1 ? "model.safetensors"
@@ -132,6 +133,16 @@ class Converter {
     return {w, w->index_of(name)};
   }
 
+  // A scale or bias that overflowed its storage type (F16 above 65504) would corrupt the model.
+  static void check_scales_finite(const TensorView& v, DType dt, const uint8_t* s, const uint8_t* b, size_t n) {
+    std::vector<float> tmp(n);
+    for (const uint8_t* p : {s, b}) {
+      convert_to_f32(dt, p, tmp.data(), n);
+      for (float x : tmp)
+        if (!std::isfinite(x)) fail(*v.file, ": tensor '", v.name, "': a scale or bias overflows ", dtype_name(dt), "; use --dtype bf16");
+    }
+  }
+
   static int64_t block_rows(int64_t cols) { return std::max<int64_t>(1, (int64_t{4} << 20) / std::max<int64_t>(cols, 1)); }
 
   void write_float(const PlannedTensor& t) {
@@ -151,7 +162,11 @@ class Converter {
       check_cancel();
       const int64_t n = std::min(step, rows - r);
       read_rows(v, r, n, cols, DType::F32, buf.data());
-      for (int64_t i = 0; i < n * cols; ++i) store_scalar(out.dtype, buf[i], enc.data(), i);
+      for (int64_t i = 0; i < n * cols; ++i) {
+        if (out.dtype == DType::F16 && std::isfinite(buf[i]) && std::fabs(buf[i]) > 65504.0f)
+          fail(*v.file, ": tensor '", v.name, "' has a value (", buf[i], ") beyond F16's range; use --dtype bf16");
+        store_scalar(out.dtype, buf[i], enc.data(), i);
+      }
       w->write(idx, static_cast<uint64_t>(r * cols) * dtype_size(out.dtype), enc.data(),
                static_cast<uint64_t>(n * cols) * dtype_size(out.dtype));
     }
@@ -171,7 +186,10 @@ class Converter {
     std::vector<float> buf(static_cast<size_t>(std::min(rows, step) * cols));
     std::vector<uint8_t> packed(static_cast<size_t>(std::min(rows, step)) * row_bytes);
     std::vector<uint8_t> scales(static_cast<size_t>(std::min(rows, step)) * sb_row), biases(scales.size());
-    QuantizeOptions qo{.spec = t.spec, .method = opt_.method, .scale_dtype = dt};
+    std::vector<float> importance;
+    if (opt_.method != QuantMethod::Rtn && opt_.importance) importance = data_free_importance(cfg_, store_, t.module);
+    QuantizeOptions qo{.spec = t.spec, .method = opt_.method, .scale_dtype = dt,
+                       .importance = importance.empty() ? nullptr : importance.data()};
     for (int64_t r = 0; r < rows; r += step) {
       check_cancel();
       const int64_t n = std::min(step, rows - r);
@@ -180,6 +198,7 @@ class Converter {
         if (!std::isfinite(buf[i]))
           fail(*v.file, ": tensor '", v.name, "' has a non-finite value (NaN or Inf) in row ", r + i / cols);
       quantize_rows(buf.data(), n, cols, qo, packed.data(), scales.data(), biases.data());
+      check_scales_finite(v, dt, scales.data(), biases.data(), static_cast<size_t>(n) * (cols / g));
       ww->write(iw, r * row_bytes, packed.data(), n * row_bytes);
       ws->write(is, r * sb_row, scales.data(), n * sb_row);
       wb->write(ib, r * sb_row, biases.data(), n * sb_row);
@@ -188,6 +207,7 @@ class Converter {
 
   const ConvertOptions& opt_;
   const ModelConfig& cfg_;
+  const TensorStore& store_;
   ConvertPlan& plan_;
   fs::path tmp_;
   std::vector<ShardWriter> shards_;

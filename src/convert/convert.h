@@ -23,6 +23,7 @@ struct ConvertOptions {
   bool force = false;                  // replace an existing output folder
   const std::atomic<bool>* cancel = nullptr;  // set by a signal handler to stop cleanly
   bool progress = true;
+  bool importance = true;  // search: weigh errors by data-free activation estimates
 };
 
 struct ConvertReport {
