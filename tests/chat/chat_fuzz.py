@@ -3,14 +3,18 @@
 
 Generates random templates that mix text, whitespace, tag modifiers (- and +), comments, raw
 blocks, loops, sets and expressions; renders them with both and reports every difference.
-    /usr/bin/python3 tests/chat/chat_fuzz.py build/chat/tests/chat/qlm_chat_render [count] [seed]
+    /usr/bin/python3 tests/chat/chat_fuzz.py build/chat/tests/chat/qlm_chat_render [all]
+    /usr/bin/python3 tests/chat/chat_fuzz.py TOOL templates [count] [seed]       # syntax, whitespace, scoping
+    /usr/bin/python3 tests/chat/chat_fuzz.py TOOL conversations [count] [seed]   # the real templates
+    /usr/bin/python3 tests/chat/chat_fuzz.py TOOL floats [count] [seed]          # float repr and tojson
 """
 import json
+import os
 import random
 import subprocess
 import sys
 
-sys.path.insert(0, __import__("os").path.join(__import__("os").path.dirname(__file__), "..", "..", "scripts"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import chat_goldens  # noqa: E402  (the same HF-configured environment as the goldens)
 
 WS = ["", " ", "  ", "\n", "\n\n", "\t", " \n  ", "\n  ", "  \n", "\r\n", " \t \n\t"]
@@ -98,11 +102,78 @@ def random_expr(r, depth=0):
     return r.choice(UNARY).format(random_expr(r, depth + 1))
 
 
-def main():
-    tool = sys.argv[1]
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-    r = random.Random(seed)
+CONTENTS = ["", " ", "hi", "  padded  ", "line1\nline2", "日本語 🗼", "quote ' and \" and \\", "<think>\nr\n</think>\n\nans",
+            "<tool_response>\nx\n</tool_response>", "{{ x }} {% y %}", "\t\r\n", "</think>", "a</think>b<think>c"]
+
+
+def random_message(r):
+    role = r.choice(["user", "user", "assistant", "assistant", "system", "tool"])
+    m = {"role": role, "content": r.choice(CONTENTS)}
+    if r.random() < 0.05:
+        m["content"] = r.choice([None, [{"type": "text", "text": "hi"}], 42])
+    if role == "assistant" and r.random() < 0.3:
+        calls = []
+        for _ in range(r.randint(1, 2)):
+            args = r.choice([{"city": "Paris"}, {"q": r.choice(CONTENTS), "n": r.choice([1, 2.5, None, True])}, "{\"raw\": 1}", {}])
+            call = {"name": r.choice(["get_weather", "search"]), "arguments": args}
+            calls.append({"type": "function", "function": call} if r.random() < 0.8 else call)
+        m["tool_calls"] = calls
+    if role == "assistant" and r.random() < 0.2:
+        m["reasoning_content"] = r.choice(CONTENTS + [None])
+    return m
+
+
+def conversation_cases(r, count):
+    templates = [chat_goldens.load_template(p, k) for p, k in chat_goldens.TEMPLATES.values()]
+    cases = []
+    for _ in range(count):
+        messages = [random_message(r) for _ in range(r.randint(1, 6))]
+        tools = r.choice([None, [], chat_goldens.TOOLS])
+        extra = r.choice([{}, {"bos_token": "<s>"}, {"enable_thinking": False}, {"enable_thinking": True}])
+        cases.append({"source": r.choice(templates), "messages": messages, "add_generation_prompt": r.random() < 0.5,
+                      "tools": tools, "extra": extra})
+    return cases
+
+
+def float_cases(r, count):
+    values = []
+    for _ in range(count):
+        k = r.random()
+        if k < 0.3:
+            values.append(r.uniform(-1e6, 1e6))
+        elif k < 0.6:
+            values.append(r.random() * 10 ** r.randint(-30, 30))
+        elif k < 0.8:
+            values.append(float(r.randint(-10 ** 17, 10 ** 17)))
+        else:
+            values.append(round(r.uniform(-100, 100), r.randint(0, 6)))
+    return [{"source": "{% for x in xs %}{{ x }} {{ x|tojson }} {{ [x]|tojson(indent=1) }};{% endfor %}",
+             "extra": {"xs": values}}]
+
+
+def check(tool, cases):
+    """Renders `cases` with jinja2 and qlm; returns (agree, tolerated, differ) counts."""
+    wants = []
+    for c in cases:
+        try:
+            wants.append({"output": chat_goldens.render(c["source"], c.get("messages", []), c.get("add_generation_prompt", False),
+                                                        c.get("tools"), c.get("extra", {}))})
+        except Exception as e:  # noqa: BLE001 - any jinja failure must be a qlm failure too
+            wants.append({"error": f"{type(e).__name__}: {e}"})
+    got = json.loads(subprocess.run([tool], input=json.dumps(cases), capture_output=True, text=True, check=True).stdout)
+    bad = tolerated = 0
+    for c, want, have in zip(cases, wants, got):
+        if "output" in want and any(m in have.get("error", "") for m in FOLDED_SLICE_ERRORS):
+            tolerated += 1
+            continue
+        if ("error" in want) != ("error" in have) or want.get("output") != have.get("output"):
+            bad += 1
+            if bad <= 5:
+                print(f"--- MISMATCH\ncase: {json.dumps(c, ensure_ascii=False)[:600]}\njinja2: {want}\nqlm:    {have}")
+    return len(cases) - bad - tolerated, tolerated, bad
+
+
+def template_cases(r, count):
     variables = {"xs": [3, 1, 2], "d": {"k": "v", "z": [1, None]}, "n": 2, "s": " Mixed Case "}
     cases = []
     for _ in range(count):
@@ -110,24 +181,29 @@ def main():
             source = block(r, 0) + r.choice(["", "\n", "\n\n", " "])
         else:
             source = "".join(f"{{{{ {random_expr(r)} }}}}|" for _ in range(r.randint(1, 3)))
-        try:
-            expected = {"output": chat_goldens.render(source, [], False, None, variables)}
-        except Exception as e:  # noqa: BLE001 - any jinja failure must be a qlm failure too
-            expected = {"error": f"{type(e).__name__}: {e}"}
-        cases.append((source, expected))
-    payload = [{"source": s, "extra": variables} for s, _ in cases]
-    got = json.loads(subprocess.run([tool], input=json.dumps(payload), capture_output=True, text=True, check=True).stdout)
-    bad = tolerated = 0
-    for (source, want), have in zip(cases, got):
-        if "output" in want and any(m in have.get("error", "") for m in FOLDED_SLICE_ERRORS):
-            tolerated += 1  # see FOLDED_SLICE_ERRORS
-            continue
-        if ("error" in want) != ("error" in have) or want.get("output") != have.get("output"):
-            bad += 1
-            if bad <= 10:
-                print(f"--- MISMATCH\nsource: {source!r}\njinja2: {want}\nqlm:    {have}")
-    print(f"{count - bad - tolerated}/{count} agree, {tolerated} tolerated, {bad} differ")
-    sys.exit(1 if bad else 0)
+        cases.append({"source": source, "extra": variables})
+    return cases
+
+
+MODES = {"templates": template_cases, "conversations": conversation_cases, "floats": float_cases}
+
+
+def main():
+    tool = sys.argv[1]
+    mode = sys.argv[2] if len(sys.argv) > 2 else "all"
+    if mode == "all":  # the quick run ctest does
+        runs = [("templates", 2000), ("conversations", 500), ("floats", 1000)]
+        seed = 1
+    else:
+        runs = [(mode, int(sys.argv[3]) if len(sys.argv) > 3 else 2000)]
+        seed = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    failed = False
+    for name, count in runs:
+        cases = MODES[name](random.Random(seed), count)
+        agree, tolerated, bad = check(tool, cases)
+        print(f"{name}: {agree}/{len(cases)} agree, {tolerated} tolerated, {bad} differ")
+        failed |= bad > 0
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
