@@ -140,6 +140,7 @@ ExprPtr ExprParser::parse_pow() {
 
 ExprPtr ExprParser::parse_unary(bool with_filter) {
   int line = cur().line;
+  NestingGuard guard(state_, line);
   ExprPtr node;
   if (skip_op("-")) {
     node = unary(ExprKind::kNeg, parse_unary(false), line);

@@ -61,7 +61,8 @@ Value resolve_attribute(const Value& item, const std::string& path) {
         path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     bool numeric = !part.empty() && std::all_of(part.begin(), part.end(),
                                                 [](char c) { return c >= '0' && c <= '9'; });
-    cur = get_item(cur, numeric ? Value::from_int(std::stoll(part)) : Value::from_string(part));
+    cur = get_item(cur, numeric && part.size() < 18 ? Value::from_int(std::stoll(part))
+                                                    : Value::from_string(part));
     if (dot == std::string::npos) return cur;
     start = dot + 1;
   }

@@ -64,6 +64,7 @@ class Parser : public TokenReader {
 
   StmtPtr parse_statement() {
     int line = cur().line;
+    NestingGuard guard(state_, line);
     std::string name = next().text;
     if (name == "if") return parse_if(line);
     if (name == "for") return parse_for(line);

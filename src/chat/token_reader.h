@@ -14,6 +14,23 @@ namespace qlm::chat {
 struct TokenState {
   std::vector<Token> tokens;  // ends with kEof
   size_t pos = 0;
+  int depth = 0;  // current nesting of expressions and blocks
+};
+
+// Bounds parser recursion so a hostile template cannot overflow the stack.
+class NestingGuard {
+ public:
+  static constexpr int kMaxDepth = 200;
+  NestingGuard(TokenState& state, int line) : state_(state) {
+    if (++state_.depth > kMaxDepth)
+      fail("chat template: nesting deeper than ", kMaxDepth, " levels at line ", line);
+  }
+  ~NestingGuard() { --state_.depth; }
+  NestingGuard(const NestingGuard&) = delete;
+  NestingGuard& operator=(const NestingGuard&) = delete;
+
+ private:
+  TokenState& state_;
 };
 
 class TokenReader {

@@ -270,8 +270,13 @@ bool less_than(const Value& a, const Value& b) {
        type_name(b), "'");
 }
 
+// Nesting beyond this is refused: the conversion (and tojson later) recurse once per level.
+constexpr int kMaxJsonDepth = 256;
+
 template <class Json>
-static Value from_json_impl(const Json& j) {
+static Value from_json_impl(const Json& j, int depth) {
+  if (depth > kMaxJsonDepth)
+    fail("chat template: input JSON nested deeper than ", kMaxJsonDepth, " levels");
   switch (j.type()) {
     case nlohmann::json::value_t::null:
       return Value::none();
@@ -281,7 +286,8 @@ static Value from_json_impl(const Json& j) {
       return Value::from_int(j.template get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: {
       uint64_t u = j.template get<uint64_t>();
-      if (u > static_cast<uint64_t>(INT64_MAX)) return Value::from_float(static_cast<double>(u));
+      if (u > static_cast<uint64_t>(INT64_MAX))
+        fail("chat template: integer ", u, " in input JSON is out of range");
       return Value::from_int(static_cast<int64_t>(u));
     }
     case nlohmann::json::value_t::number_float:
@@ -291,14 +297,14 @@ static Value from_json_impl(const Json& j) {
     case nlohmann::json::value_t::array: {
       List items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(from_json_impl(e));
+      for (const auto& e : j) items.push_back(from_json_impl(e, depth + 1));
       return Value::from_list(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       Dict d;
       d.items.reserve(j.size());
       for (auto it = j.begin(); it != j.end(); ++it)
-        d.items.emplace_back(it.key(), from_json_impl(it.value()));
+        d.items.emplace_back(it.key(), from_json_impl(it.value(), depth + 1));
       return Value::from_dict(std::move(d));
     }
     default:
@@ -307,10 +313,10 @@ static Value from_json_impl(const Json& j) {
 }
 
 Value from_json(const nlohmann::ordered_json& j) {
-  return from_json_impl(j);
+  return from_json_impl(j, 0);
 }
 Value from_json(const nlohmann::json& j) {
-  return from_json_impl(j);
+  return from_json_impl(j, 0);
 }
 
 std::vector<std::string> split_code_points(const std::string& s) {

@@ -13,7 +13,9 @@ import os
 import random
 import subprocess
 import sys
+import warnings
 
+warnings.filterwarnings("ignore", category=SyntaxWarning)  # jinja compiles `1[0]` as Python does
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import chat_goldens  # noqa: E402  (the same HF-configured environment as the goldens)
 

@@ -124,6 +124,15 @@ TEST(ChatJinja, ResourceLimits) {
   EXPECT_NE(render_error("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}").find("recursion"),
             std::string::npos);
   EXPECT_NE(render_error("{{ range(2000000) }}").find("range()"), std::string::npos);
+  Json deep = Json::array();
+  for (int i = 0; i < 1000; ++i) deep = Json::array({deep});
+  EXPECT_NE(render_error("{{ x }}", Json{{"x", deep}}).find("nested deeper"), std::string::npos);
+  EXPECT_NE(parse_error("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}")
+                .find("nesting deeper"),
+            std::string::npos);
+  std::string deep_ifs;
+  for (int i = 0; i < 1000; ++i) deep_ifs += "{% if true %}";
+  EXPECT_NE(parse_error(deep_ifs).find("nesting deeper"), std::string::npos);
 }
 
 TEST(ChatJinja, SortedJsonOverloadAndVariables) {
