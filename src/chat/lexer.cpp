@@ -10,8 +10,33 @@
 namespace qlm::chat {
 namespace {
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+// Byte length of the whitespace code point (Python's str.isspace, which is what jinja's `\s`
+// and str.rstrip use) starting at p, or 0.
+size_t space_at(const std::string& s, size_t p) {
+  if (p >= s.size()) return 0;
+  unsigned char c = static_cast<unsigned char>(s[p]);
+  if (c < 0x80) return is_py_space(c) ? 1 : 0;
+  size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : 0;  // whitespace is 2 or 3 bytes
+  if (len == 0 || p + len > s.size()) return 0;
+  std::vector<uint32_t> cp = decode_utf8(s.substr(p, len));
+  return cp.size() == 1 && is_py_space(cp[0]) ? len : 0;
+}
+
+size_t skip_spaces(const std::string& s, size_t p) {
+  while (size_t n = space_at(s, p)) p += n;
+  return p;
+}
+
+// Start of the whitespace run that ends at `end`.
+size_t spaces_before(const std::string& s, size_t end) {
+  while (end > 0) {
+    size_t start = end - 1;
+    while (start > 0 && end - start < 3 && (static_cast<unsigned char>(s[start]) & 0xc0) == 0x80)
+      --start;
+    if (space_at(s, start) != end - start) break;
+    end = start;
+  }
+  return end;
 }
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
@@ -40,9 +65,7 @@ std::string normalize_newlines(const std::string& source) {
 }
 
 std::string rstrip(const std::string& s) {
-  size_t end = s.size();
-  while (end > 0 && is_space(s[end - 1])) --end;
-  return s.substr(0, end);
+  return s.substr(0, spaces_before(s, s.size()));
 }
 
 class Lexer {
@@ -79,7 +102,7 @@ class Lexer {
       size_t l_pos = nl == std::string::npos ? 0 : nl + 1;
       if (l_pos > 0 || line_starting_) {
         bool all_space = l_pos < text.size();
-        for (size_t i = l_pos; i < text.size(); ++i) all_space &= is_space(text[i]);
+        all_space &= skip_spaces(text, l_pos) == text.size();
         if (all_space) text.resize(l_pos);
       }
     }
@@ -91,7 +114,7 @@ class Lexer {
     if (src_.compare(p, 3, std::string("+") + close) == 0) return 3;
     if (src_.compare(p, 3, std::string("-") + close) == 0) {
       size_t q = p + 3;
-      while (q < src_.size() && is_space(src_[q])) ++q;
+      q = skip_spaces(src_, q);
       return q - p;
     }
     if (src_.compare(p, 2, close) == 0) return (p + 2 < src_.size() && src_[p + 2] == '\n') ? 3 : 2;
@@ -145,14 +168,14 @@ class Lexer {
   // {% raw %}...{% endraw %}: the body is data, untouched by the expression lexer.
   bool try_raw(size_t tag, const std::string& text, char sign) {
     size_t p = tag + 2 + (sign ? 1 : 0);
-    while (p < src_.size() && is_space(src_[p])) ++p;
+    p = skip_spaces(src_, p);
     if (src_.compare(p, 3, "raw") != 0) return false;
     p += 3;
-    while (p < src_.size() && is_space(src_[p])) ++p;
+    p = skip_spaces(src_, p);
     size_t begin_end;
     if (src_.compare(p, 3, "-%}") == 0) {
       begin_end = p + 3;
-      while (begin_end < src_.size() && is_space(src_[begin_end])) ++begin_end;
+      begin_end = skip_spaces(src_, begin_end);
     } else if (src_.compare(p, 2, "%}") == 0) {
       begin_end = p + 2;  // no trim_blocks on the raw opener, as in jinja2
     } else {
@@ -166,10 +189,10 @@ class Lexer {
       if (q == std::string::npos) break;
       size_t r = q + 2;
       char end_sign = (r < src_.size() && (src_[r] == '-' || src_[r] == '+')) ? src_[r++] : '\0';
-      while (r < src_.size() && is_space(src_[r])) ++r;
+      r = skip_spaces(src_, r);
       if (src_.compare(r, 6, "endraw") != 0) continue;
       r += 6;
-      while (r < src_.size() && is_space(src_[r])) ++r;
+      r = skip_spaces(src_, r);
       size_t len = match_block_end(r, "%}");
       if (!len) continue;
       data_line_ = line_;
@@ -197,7 +220,7 @@ class Lexer {
           len = match_block_end(pos_, "%}");
         } else if (src_.compare(pos_, 3, "-}}") == 0) {
           len = 3;
-          while (pos_ + len < src_.size() && is_space(src_[pos_ + len])) ++len;
+          len = skip_spaces(src_, pos_ + len) - pos_;
         } else if (src_.compare(pos_, 2, "}}") == 0) {
           len = 2;
         }
@@ -209,8 +232,8 @@ class Lexer {
         }
       }
       char c = src_[pos_];
-      if (is_space(c)) {
-        advance_to(pos_ + 1);
+      if (size_t n = space_at(src_, pos_)) {
+        advance_to(pos_ + n);
       } else if (is_digit(c)) {
         lex_number();
       } else if (is_name_start(c)) {

@@ -19,7 +19,7 @@ warnings.filterwarnings("ignore", category=SyntaxWarning)  # jinja compiles `1[0
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import chat_goldens  # noqa: E402  (the same HF-configured environment as the goldens)
 
-WS = ["", " ", "  ", "\n", "\n\n", "\t", " \n  ", "\n  ", "  \n", "\r\n", " \t \n\t"]
+WS = ["", " ", "  ", "\n", "\n\n", "\t", " \n  ", "\n  ", "  \n", "\r\n", " \t \n\t", "\u00a0", "\u3000\n ", "\x1f", "\u2003"]
 TEXT = ["a", "b", "xy", "{", "}", "%", "#", "-", "é", "日本"]
 
 
