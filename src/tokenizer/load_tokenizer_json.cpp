@@ -217,15 +217,18 @@ TokenizerSpec load_tokenizer_json(const std::string& path) {
 }
 
 void apply_tokenizer_config(const json& config, TokenizerSpec& spec, bool add_bos_known) {
-  auto token_name = [&](const char* key) -> std::optional<std::string> {
-    if (!config.contains(key)) return std::nullopt;
+  // A token is named by a string or by an AddedToken object {"content": ...}; null = none.
+  auto read_token = [&](const char* key, std::optional<std::string>& out) {
+    if (!config.contains(key)) return;
     const json& v = config[key];
-    if (v.is_string()) return v.get<std::string>();
-    if (v.is_object() && v.contains("content")) return v["content"].get<std::string>();
-    return std::nullopt;
+    if (v.is_string()) {
+      out = v.get<std::string>();
+    } else if (v.is_object() && v.contains("content")) {
+      out = v["content"].get<std::string>();
+    }
   };
-  if (auto bos = token_name("bos_token")) spec.bos_token = bos;
-  if (auto eos = token_name("eos_token")) spec.eos_token = eos;
+  read_token("bos_token", spec.bos_token);
+  read_token("eos_token", spec.eos_token);
   if (!add_bos_known && config.contains("add_bos_token") && config["add_bos_token"].is_boolean())
     spec.add_bos = config["add_bos_token"].get<bool>();
 }

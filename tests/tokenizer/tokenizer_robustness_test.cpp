@@ -69,10 +69,12 @@ TEST(TokenizerThreads, ConcurrentEncodesAgreeWithReference) {
   const Tokenizer& tok = shared_tokenizer(g.tokenizer_dir);
   std::vector<int> mismatches(4, 0);
   std::vector<std::thread> threads;
+  const std::vector<GoldenCase>* cases = &g.cases;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
-      for (size_t i = t; i < g.cases.size(); i += 2)
-        if (tok.encode(g.cases[i].text) != g.cases[i].ids) ++mismatches[t];
+    int* misses = &mismatches[t];
+    threads.emplace_back([cases, &tok, misses, t] {
+      for (size_t i = t; i < cases->size(); i += 2)
+        if (tok.encode((*cases)[i].text) != (*cases)[i].ids) ++*misses;
     });
   }
   for (auto& th : threads) th.join();
