@@ -57,6 +57,8 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool ad
 
 std::optional<std::string> load_chat_template(const std::string& model_dir) {
   namespace fs = std::filesystem;
+  fs::path jinja = fs::path(model_dir) / "chat_template.jinja";
+  if (fs::exists(jinja)) return read_file(jinja);
   fs::path config = fs::path(model_dir) / "tokenizer_config.json";
   if (fs::exists(config)) {
     nlohmann::json j;
@@ -78,8 +80,6 @@ std::optional<std::string> load_chat_template(const std::string& model_dir) {
       fail(config.string(), ": chat_template must be a string or a list of {name, template}");
     }
   }
-  fs::path jinja = fs::path(model_dir) / "chat_template.jinja";
-  if (fs::exists(jinja)) return read_file(jinja);
   return std::nullopt;
 }
 

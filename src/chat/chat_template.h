@@ -38,9 +38,10 @@ class ChatTemplate {
   std::shared_ptr<const chat::Template> template_;
 };
 
-// The model folder's template: tokenizer_config.json "chat_template" (a string, or a list of
-// {name, template} whose "default" entry is used), else chat_template.jinja; nullopt if none.
-// Throws qlm::Error if a file exists but is malformed.
+// The model folder's template: chat_template.jinja if present (transformers lets that file
+// override the config, see its test_chat_template_file_priority), else tokenizer_config.json
+// "chat_template" (a string, or a list of {name, template} whose "default" entry is used);
+// nullopt if neither. Throws qlm::Error if the file holding the template is malformed.
 std::optional<std::string> load_chat_template(const std::string& model_dir);
 
 }  // namespace qlm
