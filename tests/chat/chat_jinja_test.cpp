@@ -191,10 +191,8 @@ class TempDir {
 TEST(ChatTemplateLoad, FindsTheTemplateInAModelFolder) {
   TempDir dir;
   EXPECT_FALSE(load_chat_template(dir.str()).has_value());
-  dir.write("chat_template.jinja", "from jinja file");
-  EXPECT_EQ(load_chat_template(dir.str()).value(), "from jinja file");
   dir.write("tokenizer_config.json", R"({"eos_token": "x"})");
-  EXPECT_EQ(load_chat_template(dir.str()).value(), "from jinja file");
+  EXPECT_FALSE(load_chat_template(dir.str()).has_value());
   dir.write("tokenizer_config.json", R"({"chat_template": "from config"})");
   EXPECT_EQ(load_chat_template(dir.str()).value(), "from config");
   dir.write(
@@ -208,6 +206,9 @@ TEST(ChatTemplateLoad, FindsTheTemplateInAModelFolder) {
   dir.write("tokenizer_config.json", "{not json");
   EXPECT_NE(error_of([&] { load_chat_template(dir.str()); }).find("invalid JSON"),
             std::string::npos);
+  // As in transformers, a chat_template.jinja file overrides the config's template.
+  dir.write("chat_template.jinja", "from jinja file");
+  EXPECT_EQ(load_chat_template(dir.str()).value(), "from jinja file");
 }
 
 TEST(ChatTemplateLoad, SharedDataFolders) {
