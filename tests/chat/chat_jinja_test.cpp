@@ -151,6 +151,12 @@ TEST(ChatJinja, SortedJsonOverloadAndVariables) {
             std::string::npos);
 }
 
+TEST(ChatJinja, HuggingFaceGenerationBlockRendersItsBody) {
+  // transformers' AssistantTracker extension only marks spans; the text is unchanged.
+  EXPECT_EQ(render("a{% generation %}b{{ 1 + 1 }}{% endgeneration %}c"), "ab2c");
+  EXPECT_NE(parse_error("{% generation %}x").find("unexpected end of template"), std::string::npos);
+}
+
 TEST(ChatJinja, ParsedOnceRenderedManyTimes) {
   ChatTemplate t(
       "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ "
