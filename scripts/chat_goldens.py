@@ -233,6 +233,7 @@ FEATURES = [
     ("scoping_quirks", "{% for i in [1] %}{% for j in [1] %}[{{ n }}]{% endfor %}{% set n = 5 %}{% endfor %}|{% for i in [1] %}{{ n }}{% set n = 5 %}{% endfor %}|{% if false %}{% set n = 1 %}{% endif %}[{{ n }}]|{% set b %}[{{ n }}]{% set n = 4 %}{% endset %}{{ b }}{{ n }}|{% macro m() %}{% for j in [1] %}[{{ n }}]{% endfor %}{% set n = 4 %}{% endmacro %}{{ m() }}|{% for i in [1, 2] %}{% if i == 2 %}[{{ k }}]{% endif %}{% set k = i %}{% endfor %}", {"n": 2, "k": 9}),
     ("root_store_after_loop", "{% for i in [1] %}[{{ n }}]{% endfor %}{% set n = 5 %}{{ n }}", {"n": 2}),
     ("unicode_whitespace_control", "a\n\u00a0\u3000{% if true %}\nb\u2003\n\u00a0 {%- if true -%} \u3000\n c{{\u00a0'd'\u3000-}}\u00a0e\n{% endif %}{% endif %}", {}),
+    ("int_float_filters", "{% for x in xs %}{{ x|int }},{{ x|float }},{{ x|int(-1) }};{% endfor %}", {"xs": [" 1_000 ", "0x1A", "1e3", "nan", "-5", "+5", "5.", ".5", "1__0", "_1", "12345678901234567", "3.99", "-3.99", "", "  ", "abc", 3.7, -3.7, 7, True, None, [1]]}),
     ("loop_cycle", "{% for x in range(5) %}{{ loop.cycle('odd', 'even') }} {% endfor %}", {}),
     ("generation_prompt_false", "{{ add_generation_prompt }}{{ tools }}", {}),
 ]

@@ -2,6 +2,7 @@
 // (json.dumps, ensure_ascii=False). Unknown names are rejected when the template is parsed.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "base/error.h"
@@ -222,6 +223,75 @@ std::string jinja_title(const std::string& s) {
   return out;
 }
 
+// Python's numeric literal syntax as int()/float() accept it: spaces around, a sign, single
+// underscores between digits; float() also takes a fraction, an exponent, inf and nan.
+std::optional<std::string> clean_number(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '_') {
+      bool between = i > 0 && i + 1 < text.size() &&
+                     std::isdigit(static_cast<unsigned char>(text[i - 1])) &&
+                     std::isdigit(static_cast<unsigned char>(text[i + 1]));
+      if (!between) return std::nullopt;
+      continue;
+    }
+    if (c == 'x' || c == 'X' || c == 'p' || c == 'P') return std::nullopt;  // no hex floats
+    out += c;
+  }
+  return out;
+}
+
+// jinja's int/float filters: int(value) or int(float(value)), float(value); failures give the
+// default, but Undefined and infinities raise as they do in Python.
+Value to_number(const std::string& name, const Value& v, CallArgs& args) {
+  if (v.is_undefined()) fail_undefined(v);
+  Params p(name, args, {"default"});
+  bool want_int = name == "int";
+  Value fallback = p.has(0) ? *p.get(0) : (want_int ? Value::from_int(0) : Value::from_float(0.0));
+  if (v.kind == Kind::kInt || v.kind == Kind::kBool) {
+    int64_t i = v.kind == Kind::kBool ? v.boolean : v.integer;
+    return want_int ? Value::from_int(i) : Value::from_float(static_cast<double>(i));
+  }
+  double d;
+  if (v.kind == Kind::kFloat) {
+    d = v.number;
+  } else if (v.is_string()) {
+    std::string stripped = str_strip(v.text, nullptr);
+    for (unsigned char c : stripped)  // Python also reads non-ASCII digits (١٢, １２); we do not
+      if (c >= 0x80)
+        fail("chat template: unsupported construct '", name, " filter on non-ASCII text'");
+    std::optional<std::string> text = clean_number(stripped);
+    if (!text || text->empty()) return fallback;
+    size_t digits_from = ((*text)[0] == '+' || (*text)[0] == '-') ? 1 : 0;
+    bool integral = text->size() > digits_from &&
+                    text->find_first_not_of("0123456789", digits_from) == std::string::npos;
+    if (want_int && integral) {
+      try {
+        return Value::from_int(std::stoll(*text));
+      } catch (const std::out_of_range&) {
+        fail("chat template: int(): ", v.text, " is out of range");
+      }
+    }
+    try {
+      size_t used = 0;
+      d = std::stod(*text, &used);
+      if (used != text->size()) return fallback;
+    } catch (const std::invalid_argument&) {
+      return fallback;
+    } catch (const std::out_of_range&) {
+      d = (*text)[0] == '-' ? -HUGE_VAL : HUGE_VAL;  // Python's float() overflows to inf too
+    }
+  } else {
+    return fallback;
+  }
+  if (!want_int) return Value::from_float(d);
+  if (std::isnan(d)) return fallback;
+  if (std::isinf(d)) fail("chat template: int(): cannot convert float infinity to integer");
+  if (std::fabs(d) >= 9.2e18) fail("chat template: int(): ", format_float(d), " is out of range");
+  return Value::from_int(static_cast<int64_t>(d));
+}
+
 Value add_numbers(const Value& a, const Value& b) {
   if (!a.is_number() || !b.is_number())
     fail("chat template: sum(): unsupported operand type(s) for +: '", type_name(a), "' and '",
@@ -282,29 +352,7 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
       total = add_numbers(total, p.has(0) ? resolve_attribute(item, to_str(*p.get(0))) : item);
     return total;
   }
-  if (name == "int" || name == "float") {
-    if (v.is_undefined()) fail_undefined(v);  // int(Undefined) raises in jinja
-    Params p(name, args, {"default"});
-    Value fallback =
-        p.has(0) ? *p.get(0) : (name == "int" ? Value::from_int(0) : Value::from_float(0.0));
-    double d = 0;
-    if (v.is_number()) {
-      d = v.as_double();
-    } else if (v.is_string()) {
-      std::string text =
-          str_strip(v.text, nullptr);  // Python's int()/float() allow surrounding spaces
-      try {
-        size_t used = 0;
-        d = std::stod(text, &used);
-        if (used != text.size()) return fallback;
-      } catch (const std::exception&) {
-        return fallback;
-      }
-    } else {
-      return fallback;
-    }
-    return name == "int" ? Value::from_int(static_cast<int64_t>(d)) : Value::from_float(d);
-  }
+  if (name == "int" || name == "float") return to_number(name, v, args);
   Params p(name, args, {});  // the rest take no arguments
   if (name == "length" || name == "count") return length_of(v);
   if (name == "string") return Value::from_string(to_str(v));
