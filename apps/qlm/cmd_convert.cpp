@@ -15,7 +15,8 @@ std::atomic<bool> g_cancel{false};
 extern "C" void on_signal(int) { g_cancel.store(true); }
 
 struct ConvertFlags {
-  std::string hf_path, out, quantize = "q4", method = "search", recipe, dtype;
+  std::string hf_path, out, quantize = "q4", method = "search", recipe, dtype, calib;
+  int calib_tokens = 16384;
   int group_size = 64;
   bool force = false, quiet = false, no_importance = false;
 };
@@ -36,6 +37,8 @@ void run_convert(const ConvertFlags& f) {
   o.force = f.force;
   o.progress = !f.quiet;
   o.importance = !f.no_importance;
+  o.calib_path = f.calib;
+  o.calib_tokens = f.calib_tokens;
   o.cancel = &g_cancel;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -64,6 +67,9 @@ void add_convert(CLI::App& app) {
   cmd->add_option("--recipe", f->recipe, "Mixed precision, e.g. mixed_4_6 (per-module overrides MLX reads)");
   cmd->add_option("--dtype", f->dtype, "Float type of scales, biases and unquantized tensors (default: source's bf16/f16, else bf16)");
   cmd->add_flag("--force", f->force, "Replace an existing output folder (only after the new one is complete)");
+  cmd->add_option("--calib", f->calib,
+                  "Calibration text: weigh quantization error by real activation statistics (search)");
+  cmd->add_option("--calib-tokens", f->calib_tokens, "Tokens of calibration text to use")->capture_default_str();
   cmd->add_flag("--no-importance", f->no_importance,
                 "search: plain MSE per group, without the data-free activation-importance weights");
   cmd->add_flag("--quiet", f->quiet, "No progress line");

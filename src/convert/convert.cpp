@@ -18,8 +18,10 @@
 #include "base/error.h"
 #include "base/progress.h"
 #include "base/timer.h"
+#include "convert/calibration.h"
 #include "convert/importance.h"
 #include "convert/plan.h"
+#include "quant/gptq.h"
 #include "io/model_config.h"
 
 namespace qlm {
@@ -90,6 +92,8 @@ class Converter {
       for (const TensorSpec& s : plan.shards[i]) where_[s.name] = i;
     }
   }
+
+  void set_calibration(std::map<std::string, ActivationStats> stats) { calib_ = std::move(stats); }
 
   void run(ConvertReport& report) {
     double total = 0;
@@ -180,14 +184,22 @@ class Converter {
     auto [wb, ib] = target(t.module + ".biases");
     auto [ws, is] = target(t.module + ".scales");
     auto [ww, iw] = target(t.module + ".weight");
-    const int64_t step = block_rows(cols);
     const size_t row_bytes = static_cast<size_t>(cols) * bits / 8;
     const size_t sb_row = static_cast<size_t>(cols / g) * dtype_size(dt);
+    std::vector<float> importance;
+    const ActivationStats* stats = nullptr;
+    if (opt_.method != QuantMethod::Rtn) {
+      auto it = calib_.find(t.module);
+      if (it != calib_.end()) stats = &it->second;
+      if (stats) importance = stats->mean_sq();
+      else if (opt_.importance) importance = data_free_importance(cfg_, store_, t.module);
+    }
+    GptqFactor gptq;
+    if (stats && !stats->gram.empty() && stats->cols == cols) gptq = make_gptq_factor(stats->gram, cols);
+    const int64_t step = block_rows(cols);
     std::vector<float> buf(static_cast<size_t>(std::min(rows, step) * cols));
     std::vector<uint8_t> packed(static_cast<size_t>(std::min(rows, step)) * row_bytes);
     std::vector<uint8_t> scales(static_cast<size_t>(std::min(rows, step)) * sb_row), biases(scales.size());
-    std::vector<float> importance;
-    if (opt_.method != QuantMethod::Rtn && opt_.importance) importance = data_free_importance(cfg_, store_, t.module);
     QuantizeOptions qo{.spec = t.spec, .method = opt_.method, .scale_dtype = dt,
                        .importance = importance.empty() ? nullptr : importance.data()};
     for (int64_t r = 0; r < rows; r += step) {
@@ -197,7 +209,8 @@ class Converter {
       for (int64_t i = 0; i < n * cols; ++i)
         if (!std::isfinite(buf[i]))
           fail(*v.file, ": tensor '", v.name, "' has a non-finite value (NaN or Inf) in row ", r + i / cols);
-      quantize_rows(buf.data(), n, cols, qo, packed.data(), scales.data(), biases.data());
+      if (gptq.cols) gptq_quantize_rows(buf.data(), n, cols, gptq, qo, packed.data(), scales.data(), biases.data());
+      else quantize_rows(buf.data(), n, cols, qo, packed.data(), scales.data(), biases.data());
       check_scales_finite(v, dt, scales.data(), biases.data(), static_cast<size_t>(n) * (cols / g));
       ww->write(iw, r * row_bytes, packed.data(), n * row_bytes);
       ws->write(is, r * sb_row, scales.data(), n * sb_row);
@@ -212,6 +225,7 @@ class Converter {
   fs::path tmp_;
   std::vector<ShardWriter> shards_;
   std::map<std::string, size_t> where_;
+  std::map<std::string, ActivationStats> calib_;  // module -> input statistics
 };
 
 json read_json(const fs::path& p) {
@@ -271,6 +285,12 @@ ConvertReport convert_checkpoint(const ConvertOptions& opt) {
   fs::create_directories(tmp);
   try {
     Converter conv(opt, cfg, store, plan, tmp);
+    if (!opt.calib_path.empty()) {
+      if (opt.method == QuantMethod::Rtn) fail("--calib: needs --method search (rtn ignores importance)");
+      conv.set_calibration(collect_activation_stats(CalibrationOptions{
+          .model_dir = opt.hf_path, .text_path = opt.calib_path, .max_tokens = opt.calib_tokens,
+          .progress = opt.progress}));
+    }
     conv.run(report);
 
     json config = read_json(src / "config.json");

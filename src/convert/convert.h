@@ -24,6 +24,8 @@ struct ConvertOptions {
   const std::atomic<bool>* cancel = nullptr;  // set by a signal handler to stop cleanly
   bool progress = true;
   bool importance = true;  // search: weigh errors by data-free activation estimates
+  std::string calib_path;  // search: importance from real activations on this text instead
+  int calib_tokens = 16384;
 };
 
 struct ConvertReport {

@@ -40,7 +40,16 @@ ForwardScratch Transformer::make_scratch(int max_tokens) const {
 
 void Transformer::forward(KVCache& cache, ForwardScratch& s, std::span<const int> tokens,
                           float* logits, bool all_logits) const {
-  const KernelTable& K = kernels();
+  const KernelTable& K0 = kernels();
+  // With an observer, route every matmul through it first; otherwise call the kernel directly.
+  struct Matmul {
+    const KernelTable& k;
+    const ForwardScratch& s;
+    void operator()(const WeightMatrix& w, const float* bias, const float* x, int64_t n, float* y) const {
+      if (s.observe_matmul) s.observe_matmul(w, x, static_cast<int>(n));
+      k.matmul(w, bias, x, n, y);
+    }
+  } matmul{K0, s};
   const int T = static_cast<int>(tokens.size());
   const int64_t H = cfg_.hidden_size, Dq = cfg_.q_dim(), Dkv = cfg_.kv_dim();
   const int64_t I = cfg_.intermediate_size, V = cfg_.vocab_size;
@@ -61,9 +70,9 @@ void Transformer::forward(KVCache& cache, ForwardScratch& s, std::span<const int
     for (int t = 0; t < T; ++t)
       rms_norm(&s.x[t * H], L.attn_norm.data(), cfg_.rms_norm_eps, H, &s.xn[t * H]);
     auto bias = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
-    K.matmul(L.q_proj, bias(L.q_bias), s.xn.data(), T, s.q.data());  // q: [T][Dq]
-    K.matmul(L.k_proj, bias(L.k_bias), s.xn.data(), T, s.k.data());  // k: [T][Dkv]
-    K.matmul(L.v_proj, bias(L.v_bias), s.xn.data(), T, s.v.data());  // v: [T][Dkv]
+    matmul(L.q_proj, bias(L.q_bias), s.xn.data(), T, s.q.data());  // q: [T][Dq]
+    matmul(L.k_proj, bias(L.k_bias), s.xn.data(), T, s.k.data());  // k: [T][Dkv]
+    matmul(L.v_proj, bias(L.v_bias), s.xn.data(), T, s.v.data());  // v: [T][Dkv]
     for (int t = 0; t < T; ++t) {
       const float* c = &s.rope_cos[t * half];
       const float* sn = &s.rope_sin[t * half];
@@ -73,15 +82,15 @@ void Transformer::forward(KVCache& cache, ForwardScratch& s, std::span<const int
       std::copy_n(&s.v[t * Dkv], Dkv, cache.v(l, pos0 + t));
     }
     attention(cache, s, l, T, pos0);                                  // att: [T][Dq]
-    K.matmul(L.o_proj, nullptr, s.att.data(), T, s.proj.data());      // proj: [T][H]
+    matmul(L.o_proj, nullptr, s.att.data(), T, s.proj.data());      // proj: [T][H]
     for (int64_t i = 0; i < T * H; ++i) s.x[i] += s.proj[i];
 
     for (int t = 0; t < T; ++t)
       rms_norm(&s.x[t * H], L.mlp_norm.data(), cfg_.rms_norm_eps, H, &s.xn[t * H]);
-    K.matmul(L.gate_proj, nullptr, s.xn.data(), T, s.gate.data());  // gate: [T][I]
-    K.matmul(L.up_proj, nullptr, s.xn.data(), T, s.up.data());      // up: [T][I]
+    matmul(L.gate_proj, nullptr, s.xn.data(), T, s.gate.data());  // gate: [T][I]
+    matmul(L.up_proj, nullptr, s.xn.data(), T, s.up.data());      // up: [T][I]
     silu_mul(s.gate.data(), s.up.data(), T * I);
-    K.matmul(L.down_proj, nullptr, s.gate.data(), T, s.proj.data());  // proj: [T][H]
+    matmul(L.down_proj, nullptr, s.gate.data(), T, s.proj.data());  // proj: [T][H]
     for (int64_t i = 0; i < T * H; ++i) s.x[i] += s.proj[i];
   }
   cache.set_size(pos0 + T);
@@ -89,7 +98,7 @@ void Transformer::forward(KVCache& cache, ForwardScratch& s, std::span<const int
   const int first = all_logits ? 0 : T - 1;
   for (int t = first; t < T; ++t)
     rms_norm(&s.x[t * H], weights_.final_norm.data(), cfg_.rms_norm_eps, H, &s.xn[(t - first) * H]);
-  K.matmul(weights_.lm_head, nullptr, s.xn.data(), T - first, logits);  // logits: [T'][V]
+  matmul(weights_.lm_head, nullptr, s.xn.data(), T - first, logits);  // logits: [T'][V]
 }
 
 // Causal grouped-query attention: query head h reads KV head h / (heads / kv_heads).

@@ -4,6 +4,7 @@
 // and single-token decode run through the same code.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -21,6 +22,8 @@ struct ForwardScratch {
   int max_tokens = 0;
   std::vector<float> x, xn, q, k, v, att, proj, gate, up;  // [max_tokens][width]
   std::vector<float> rope_cos, rope_sin;                    // [max_tokens][head_dim / 2]
+  // Sees each matmul's input x [n_rows][w.cols] before it runs (calibration statistics).
+  std::function<void(const WeightMatrix& w, const float* x, int n_rows)> observe_matmul;
 };
 
 class Transformer {

@@ -40,6 +40,12 @@ void store_scalar(DType dtype, float x, uint8_t* dst, int64_t i) {
   }
 }
 
+float load_scalar_any(DType dtype, const uint8_t* src) {
+  float f;
+  convert_to_f32(dtype, src, &f, 1);
+  return f;
+}
+
 namespace {
 
 // Weighted squared error of (scale, bias, codes) against w.

@@ -34,5 +34,6 @@ void quantize_rows(const float* w, int64_t rows, int64_t cols, const QuantizeOpt
 // Rounds x to the nearest value representable in dtype (BF16/F16/F32).
 float round_to_dtype(float x, DType dtype);
 void store_scalar(DType dtype, float x, uint8_t* dst, int64_t index);
+float load_scalar_any(DType dtype, const uint8_t* src);  // element 0 of src
 
 }  // namespace qlm
