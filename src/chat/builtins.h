@@ -32,6 +32,11 @@ Value get_item(const Value& obj, const Value& key);
 List iterate(const Value& v);
 
 bool is_known_filter(const std::string& name);
+// Jinja's attribute path ("a.b", "0") resolved one part at a time through get_item.
+Value resolve_attribute(const Value& item, const std::string& path);
+// The less common filters (extra_filters.cpp): unique, min, max, dictsort, round, format.
+bool is_extra_filter(const std::string& name);
+Value apply_extra_filter(const std::string& name, const Value& v, CallArgs& args);
 bool is_known_test(const std::string& name);
 Value apply_filter(const std::string& name, const Value& operand, CallArgs& args);
 bool apply_test(const std::string& name, const Value& operand, CallArgs& args);

@@ -41,23 +41,6 @@ Value length_of(const Value& v) {
   }
 }
 
-// Jinja's attribute paths ("a.b", "0") resolve one part at a time through get_item.
-Value resolve_attribute(const Value& item, const std::string& path) {
-  Value cur = item;
-  size_t start = 0;
-  while (true) {
-    size_t dot = path.find('.', start);
-    std::string part =
-        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    bool numeric = !part.empty() && std::all_of(part.begin(), part.end(),
-                                                [](char c) { return c >= '0' && c <= '9'; });
-    cur = get_item(cur, numeric && part.size() < 18 ? Value::from_int(std::stoll(part))
-                                                    : Value::from_string(part));
-    if (dot == std::string::npos) return cur;
-    start = dot + 1;
-  }
-}
-
 // select/reject/selectattr/rejectattr: args are [attribute,] [test name, test args...].
 Value select_items(const std::string& name, const Value& seq, CallArgs& args) {
   if (!truthy(seq)) return Value::from_list({});  // jinja checks `if value:` first
@@ -292,11 +275,29 @@ Value add_numbers(const Value& a, const Value& b) {
 
 }  // namespace
 
+// Jinja's attribute paths ("a.b", "0") resolve one part at a time through get_item.
+Value resolve_attribute(const Value& item, const std::string& path) {
+  Value cur = item;
+  size_t start = 0;
+  while (true) {
+    size_t dot = path.find('.', start);
+    std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    bool numeric = !part.empty() && std::all_of(part.begin(), part.end(),
+                                                [](char c) { return c >= '0' && c <= '9'; });
+    cur = get_item(cur, numeric && part.size() < 18 ? Value::from_int(std::stoll(part))
+                                                    : Value::from_string(part));
+    if (dot == std::string::npos) return cur;
+    start = dot + 1;
+  }
+}
+
 bool is_known_filter(const std::string& name) {
-  return filter_names().count(name) > 0;
+  return filter_names().count(name) > 0 || is_extra_filter(name);
 }
 
 Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
+  if (is_extra_filter(name)) return apply_extra_filter(name, v, args);
   if (name == "tojson") return tojson(v, args);
   if (name == "map") return map_items(v, args);
   if (name == "select" || name == "reject" || name == "selectattr" || name == "rejectattr")
