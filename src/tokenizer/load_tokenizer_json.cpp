@@ -28,6 +28,55 @@ std::string string_pattern(const json& pattern, const std::string& where) {
   fail(where, " uses a non-literal pattern, which is not supported");
 }
 
+std::pair<std::string, std::string> split_merge(const std::string& line, const std::string& path) {
+  const size_t space = line.find(' ');
+  if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
+    fail(path, ": merge \"", line, "\" is not two tokens separated by one space");
+  return {line.substr(0, space), line.substr(space + 1)};
+}
+
+// model.vocab and model.merges are most of a tokenizer.json; as a JSON tree (std::map nodes)
+// they cost more than all the rest of loading, so the parser hands them straight to the
+// spec and drops them from the tree. Anything unexpected stays in the tree for read_model.
+json parse_tokenizer_json(const std::string& text, const std::string& path, TokenizerSpec& spec) {
+  using Event = json::parse_event_t;
+  std::string keys[3];  // the key being parsed at depths 0..2
+  std::string vocab_key;
+  auto callback = [&](int depth, Event event, json& parsed) -> bool {
+    if (event == Event::key && depth <= 2) {
+      keys[depth] = parsed.get<std::string>();
+      return true;
+    }
+    if (depth != 3 || keys[1] != "model") return true;
+    if (keys[2] == "vocab") {
+      if (event == Event::key) {  // not kept: the value callback still runs
+        vocab_key = std::move(parsed.get_ref<std::string&>());
+        return false;
+      } else if (event == Event::value && parsed.is_number_integer()) {
+        spec.vocab.emplace_back(std::move(vocab_key), parsed.get<int>());
+        return false;
+      }
+    } else if (keys[2] == "merges") {
+      if (event == Event::value && parsed.is_string()) {
+        spec.merges.push_back(split_merge(parsed.get_ref<const std::string&>(), path));
+        return false;
+      }
+      if (event == Event::array_end && parsed.size() == 2 && parsed[0].is_string() &&
+          parsed[1].is_string()) {
+        spec.merges.emplace_back(std::move(parsed[0].get_ref<std::string&>()),
+                                 std::move(parsed[1].get_ref<std::string&>()));
+        return false;
+      }
+    }
+    return true;
+  };
+  try {
+    return json::parse(text, callback);
+  } catch (const json::exception& e) {
+    fail(path, ": invalid JSON: ", e.what());
+  }
+}
+
 void read_model(const json& model, const std::string& path, TokenizerSpec& spec) {
   const std::string type = model.value("type", std::string("BPE"));
   if (type != "BPE") fail(path, ": model type \"", type, "\" is not supported (only BPE)");
@@ -40,16 +89,13 @@ void read_model(const json& model, const std::string& path, TokenizerSpec& spec)
     fail(path, ": BPE dropout is not supported");
   for (const auto& [piece, id] : model.at("vocab").items())
     spec.vocab.emplace_back(piece, id.get<int>());
+  // Entries parse_tokenizer_json did not take (none, for well-formed files).
   for (const json& merge : model.at("merges")) {
     if (merge.is_array()) {
       spec.merges.emplace_back(merge.at(0).get<std::string>(), merge.at(1).get<std::string>());
-      continue;
+    } else {
+      spec.merges.push_back(split_merge(merge.get<std::string>(), path));
     }
-    const std::string line = merge.get<std::string>();
-    const size_t space = line.find(' ');
-    if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
-      fail(path, ": merge \"", line, "\" is not two tokens separated by one space");
-    spec.merges.emplace_back(line.substr(0, space), line.substr(space + 1));
   }
   if (model.contains("unk_token") && model["unk_token"].is_string())
     spec.unk_token = model["unk_token"];
@@ -171,22 +217,29 @@ bool read_post_processor(const json& node, TokenizerSpec& spec) {
 
 }  // namespace
 
-nlohmann::json read_json_file(const std::string& path) {
+namespace {
+std::string read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, ": cannot open file");
   std::stringstream buffer;
   buffer << in.rdbuf();
+  return buffer.str();
+}
+}  // namespace
+
+nlohmann::json read_json_file(const std::string& path) {
+  const std::string text = read_text_file(path);
   try {
-    return json::parse(buffer.str());
+    return json::parse(text);
   } catch (const json::exception& e) {
     fail(path, ": invalid JSON: ", e.what());
   }
 }
 
 TokenizerSpec load_tokenizer_json(const std::string& path) {
-  const json root = read_json_file(path);
   TokenizerSpec spec;
   spec.source = path;
+  const json root = parse_tokenizer_json(read_text_file(path), path, spec);
   try {
     if (!root.contains("model")) fail(path, ": no \"model\" field");
     read_model(root["model"], path, spec);
