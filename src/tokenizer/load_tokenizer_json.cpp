@@ -217,7 +217,6 @@ bool read_post_processor(const json& node, TokenizerSpec& spec) {
 
 }  // namespace
 
-namespace {
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, ": cannot open file");
@@ -225,7 +224,6 @@ std::string read_text_file(const std::string& path) {
   buffer << in.rdbuf();
   return buffer.str();
 }
-}  // namespace
 
 nlohmann::json read_json_file(const std::string& path) {
   const std::string text = read_text_file(path);

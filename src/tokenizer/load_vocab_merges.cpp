@@ -32,12 +32,26 @@ void read_merges(const std::string& path, TokenizerSpec& spec) {
 TokenizerSpec load_vocab_merges(const std::string& dir) {
   TokenizerSpec spec;
   spec.source = dir + "/vocab.json";
-  const json vocab = read_json_file(spec.source);
-  if (!vocab.is_object()) fail(spec.source, ": expected an object of token -> id");
-  for (const auto& [piece, id] : vocab.items()) {
-    if (!id.is_number_integer()) fail(spec.source, ": id of \"", piece, "\" is not an integer");
-    spec.vocab.emplace_back(piece, id.get<int>());
+  // Entries go straight into the spec: a JSON tree of 150k std::map nodes would cost more.
+  std::string piece;
+  auto take_entry = [&](int depth, json::parse_event_t event, json& parsed) -> bool {
+    if (depth != 1) return true;
+    if (event == json::parse_event_t::key) {
+      piece = std::move(parsed.get_ref<std::string&>());
+      return false;  // the value callback still runs
+    }
+    if (event != json::parse_event_t::value) return true;
+    if (!parsed.is_number_integer()) fail(spec.source, ": id of \"", piece, "\" is not an integer");
+    spec.vocab.emplace_back(std::move(piece), parsed.get<int>());
+    return false;
+  };
+  json vocab;
+  try {
+    vocab = json::parse(read_text_file(spec.source), take_entry);
+  } catch (const json::exception& e) {
+    fail(spec.source, ": invalid JSON: ", e.what());
   }
+  if (!vocab.is_object()) fail(spec.source, ": expected an object of token -> id");
   read_merges(dir + "/merges.txt", spec);
 
   const std::string config_path = dir + "/tokenizer_config.json";

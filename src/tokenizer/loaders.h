@@ -12,7 +12,9 @@ namespace qlm::tok {
 TokenizerSpec load_tokenizer_json(const std::string& path);
 TokenizerSpec load_vocab_merges(const std::string& dir);
 
-// Reads a JSON file; throws qlm::Error naming the file if it is missing or malformed.
+// Reads a whole file / a JSON file; throws qlm::Error naming the file if it is missing or
+// malformed.
+std::string read_text_file(const std::string& path);
 nlohmann::json read_json_file(const std::string& path);
 
 // tokenizer_config.json fields: bos_token, eos_token, add_bos_token. The config's value

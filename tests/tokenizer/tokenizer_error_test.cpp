@@ -95,6 +95,21 @@ TEST(TokenizerErrors, MergeOfUnknownToken) {
   EXPECT_NE(msg.find("a b"), std::string::npos) << msg;
 }
 
+TEST(TokenizerErrors, MalformedVocabAndMerges) {
+  ScratchFolder dir("badvocab");
+  dir.write("vocab.json", R"({"a": "zero"})");
+  dir.write("merges.txt", "#version: 0.2\n");
+  std::string msg = error_of([&] { Tokenizer::load(dir.path()); });
+  EXPECT_NE(msg.find("vocab.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not an integer"), std::string::npos) << msg;
+
+  ScratchFolder dir2("badmergeline");
+  dir2.write("tokenizer.json",
+             R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b c"]}})");
+  msg = error_of([&] { Tokenizer::load(dir2.path()); });
+  EXPECT_NE(msg.find("\"a b c\" is not two tokens"), std::string::npos) << msg;
+}
+
 // A minimal valid tokenizer for input checks that need no shared data.
 class TinyTokenizer : public ::testing::Test {
  protected:
