@@ -10,6 +10,11 @@
 
 namespace qlm::chat {
 
+// No string value may grow past this (concatenation can double a string per loop iteration).
+constexpr size_t kMaxStringBytes = size_t{64} << 20;
+// Returns `s` wrapped as a Value after checking it against kMaxStringBytes.
+Value checked_string(std::string s);
+
 // Binds call arguments to a Python-style signature: positional slots by order, then keywords
 // by name. Unknown keywords or surplus positionals throw, naming the callee.
 class Params {

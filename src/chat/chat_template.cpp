@@ -27,7 +27,11 @@ std::string render_impl(const chat::Template& tmpl, const Json& messages,
   vars.set("messages", chat::from_json(messages));
   vars.set("tools", chat::from_json(tools));
   vars.set("add_generation_prompt", chat::Value::from_bool(add_generation_prompt));
-  return chat::render_template(tmpl, vars);
+  try {
+    return chat::render_template(tmpl, vars);
+  } catch (const std::bad_alloc&) {
+    fail("chat template: out of memory while rendering");
+  }
 }
 
 std::string read_file(const std::filesystem::path& path) {

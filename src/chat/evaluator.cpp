@@ -44,8 +44,11 @@ class Evaluator {
     fail("chat template: ", what, " at line ", line);
   }
 
+  // Counts every byte written, captured ones (macros, set blocks) included, so nested
+  // captures cannot multiply the memory a render uses.
   void emit(const std::string& s) {
-    if (out_.size() + s.size() > limits_.max_output_bytes)
+    emitted_ += s.size();
+    if (emitted_ > limits_.max_output_bytes)
       fail("chat template: output exceeds the limit of ", limits_.max_output_bytes, " bytes");
     out_ += s;
   }
@@ -263,6 +266,7 @@ class Evaluator {
   std::vector<Frame> frames_;
   std::string out_;
   size_t iterations_ = 0;
+  size_t emitted_ = 0;
   int macro_depth_ = 0;
 };
 

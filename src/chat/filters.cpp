@@ -153,7 +153,7 @@ Value indent(const Value& v, CallArgs& args) {
     if (blank || !lines[i].empty()) out += pad;
     out += lines[i];
   }
-  return Value::from_string(first ? pad + out : out);
+  return checked_string(first ? pad + out : out);
 }
 
 Value sort_items(const Value& seq, CallArgs& args) {
@@ -314,7 +314,7 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
     Params p(name, args, {"old", "new", "count"});
     if (!p.has(0) || !p.has(1)) fail("chat template: replace() needs old and new");
     int64_t count = p.has(2) && !p.get(2)->is_none() ? as_int(p.get(2), "replace(count)") : -1;
-    return Value::from_string(str_replace(to_str(v), to_str(*p.get(0)), to_str(*p.get(1)), count));
+    return checked_string(str_replace(to_str(v), to_str(*p.get(0)), to_str(*p.get(1)), count));
   }
   if (name == "join") {
     Params p(name, args, {"d", "attribute"});
@@ -325,8 +325,9 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
       if (!first) out += sep;
       first = false;
       out += to_str(p.has(1) ? resolve_attribute(item, to_str(*p.get(1))) : item);
+      if (out.size() > kMaxStringBytes) checked_string(std::move(out));
     }
-    return Value::from_string(out);
+    return checked_string(std::move(out));
   }
   if (name == "trim") {
     Params p(name, args, {"chars"});

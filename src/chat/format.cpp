@@ -113,7 +113,7 @@ Value percent_format(const std::string& format, const Value& arg) {
   }
   if (!used_mapping && next < args.size() && !(mapping_like && next == 0))
     fail("chat template: not all arguments converted during string formatting");
-  return Value::from_string(out);
+  return checked_string(std::move(out));
 }
 
 }  // namespace qlm::chat

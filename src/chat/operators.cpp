@@ -21,13 +21,16 @@ int64_t int_of(const Value& v) {
 Value repeat(const Value& seq, int64_t times) {
   if (times < 0) times = 0;
   if (seq.is_string()) {
-    if (seq.text.size() * static_cast<size_t>(times) > (size_t{64} << 20))
+    if (seq.text.size() * static_cast<size_t>(times) > kMaxStringBytes)
       fail("chat template: string repetition too large");
     std::string out;
     for (int64_t i = 0; i < times; ++i) out += seq.text;
     return Value::from_string(out);
   }
-  if (seq.list->size() * static_cast<size_t>(times) > 1'000'000)
+  size_t bytes = 0;  // list items are copied, so bound the copied text as well as the count
+  for (const Value& v : *seq.list) bytes += v.text.size();
+  if (seq.list->size() * static_cast<size_t>(times) > 1'000'000 ||
+      bytes * static_cast<size_t>(times) > kMaxStringBytes)
     fail("chat template: list repetition too large");
   List out;
   for (int64_t i = 0; i < times; ++i) out.insert(out.end(), seq.list->begin(), seq.list->end());
@@ -36,8 +39,14 @@ Value repeat(const Value& seq, int64_t times) {
 
 }  // namespace
 
+Value checked_string(std::string s) {
+  if (s.size() > kMaxStringBytes)
+    fail("chat template: string longer than the limit of ", kMaxStringBytes, " bytes");
+  return Value::from_string(std::move(s));
+}
+
 Value binary_op(const std::string& op, const Value& a, const Value& b) {
-  if (op == "~") return Value::from_string(to_str(a) + to_str(b));
+  if (op == "~") return checked_string(to_str(a) + to_str(b));
   if (op == "%" && a.is_string()) return percent_format(a.text, b);
   if (a.is_undefined()) fail_undefined(a);
   if (b.is_undefined()) fail_undefined(b);
@@ -94,7 +103,7 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
       return Value::from_float(std::pow(x, y));
     }
   }
-  if (op == "+" && a.is_string() && b.is_string()) return Value::from_string(a.text + b.text);
+  if (op == "+" && a.is_string() && b.is_string()) return checked_string(a.text + b.text);
   if (op == "+" && a.is_list() && b.is_list() && a.is_tuple == b.is_tuple) {
     List out = *a.list;
     out.insert(out.end(), b.list->begin(), b.list->end());

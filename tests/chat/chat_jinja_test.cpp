@@ -124,6 +124,16 @@ TEST(ChatJinja, ResourceLimits) {
   EXPECT_NE(render_error("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}").find("recursion"),
             std::string::npos);
   EXPECT_NE(render_error("{{ range(2000000) }}").find("range()"), std::string::npos);
+  EXPECT_NE(render_error("{% set ns = namespace(s='x') %}{% for i in range(40) %}"
+                         "{% set ns.s = ns.s ~ ns.s %}{% endfor %}")
+                .find("string longer than the limit"),
+            std::string::npos);
+  EXPECT_NE(render_error("{{ ['x' * 1000000] * 1000 }}").find("repetition too large"),
+            std::string::npos);
+  // Captured output counts too: a macro's text re-emitted by its caller.
+  EXPECT_NE(render_error("{% macro big() %}{{ 'x' * 40000000 }}{% endmacro %}{{ big() }}")
+                .find("output exceeds the limit"),
+            std::string::npos);
   Json deep = Json::array();
   for (int i = 0; i < 1000; ++i) deep = Json::array({deep});
   EXPECT_NE(render_error("{{ x }}", Json{{"x", deep}}).find("nested deeper"), std::string::npos);
