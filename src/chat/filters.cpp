@@ -230,9 +230,14 @@ Value to_number(const std::string& name, const Value& v, CallArgs& args) {
     d = v.number;
   } else if (v.is_string()) {
     std::string stripped = str_strip(v.text, nullptr);
-    for (unsigned char c : stripped)  // Python also reads non-ASCII digits (١٢, １２); we do not
-      if (c >= 0x80)
-        fail("chat template: unsupported construct '", name, " filter on non-ASCII text'");
+    // Python also reads non-ASCII decimal digits (١٢, １２); we do not, so refuse text from the
+    // blocks that hold such digits rather than return the default where Python would not.
+    for (uint32_t cp : decode_utf8(stripped)) {
+      bool maybe_digit = (cp >= 0x660 && cp <= 0x1C59) || (cp >= 0xA620 && cp <= 0xABF9) ||
+                         (cp >= 0xFF10 && cp <= 0xFF19) || cp >= 0x10000;
+      if (maybe_digit)
+        fail("chat template: unsupported construct '", name, " filter on non-ASCII digits'");
+    }
     std::optional<std::string> text = clean_number(stripped);
     if (!text || text->empty()) return fallback;
     size_t digits_from = ((*text)[0] == '+' || (*text)[0] == '-') ? 1 : 0;
