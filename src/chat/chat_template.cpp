@@ -42,6 +42,37 @@ std::string read_file(const std::filesystem::path& path) {
   return ss.str();
 }
 
+nlohmann::ordered_json parse_json_file(const std::filesystem::path& path) {
+  try {
+    return nlohmann::ordered_json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    fail(path.string(), ": invalid JSON: ", e.what());
+  }
+}
+
+// A special token as HF stores it: "<s>" or {"content": "<s>", "lstrip": false, ...}.
+std::optional<std::string> token_text(const nlohmann::ordered_json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_object() && j.contains("content") && j["content"].is_string())
+    return j["content"].get<std::string>();
+  return std::nullopt;
+}
+
+void merge_special_tokens(const nlohmann::ordered_json& src, nlohmann::ordered_json& out) {
+  if (!src.is_object()) return;
+  for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
+                          "cls_token", "mask_token"}) {
+    if (!src.contains(key)) continue;
+    if (std::optional<std::string> text = token_text(src[key])) out[key] = *text;
+  }
+  if (src.contains("additional_special_tokens") && src["additional_special_tokens"].is_array()) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& t : src["additional_special_tokens"])
+      if (std::optional<std::string> text = token_text(t)) list.push_back(*text);
+    out["additional_special_tokens"] = std::move(list);
+  }
+}
+
 }  // namespace
 
 ChatTemplate::ChatTemplate(std::string source)
@@ -59,18 +90,23 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool ad
   return render_impl(*template_, messages, add_generation_prompt, tools, extra);
 }
 
+nlohmann::ordered_json load_special_token_variables(const std::string& model_dir) {
+  namespace fs = std::filesystem;
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const char* name : {"tokenizer_config.json", "special_tokens_map.json"}) {
+    fs::path path = fs::path(model_dir) / name;
+    if (fs::exists(path)) merge_special_tokens(parse_json_file(path), out);
+  }
+  return out;
+}
+
 std::optional<std::string> load_chat_template(const std::string& model_dir) {
   namespace fs = std::filesystem;
   fs::path jinja = fs::path(model_dir) / "chat_template.jinja";
   if (fs::exists(jinja)) return read_file(jinja);
   fs::path config = fs::path(model_dir) / "tokenizer_config.json";
   if (fs::exists(config)) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(config));
-    } catch (const nlohmann::json::exception& e) {
-      fail(config.string(), ": invalid JSON: ", e.what());
-    }
+    nlohmann::ordered_json j = parse_json_file(config);
     if (j.contains("chat_template") && !j["chat_template"].is_null()) {
       const auto& t = j["chat_template"];
       if (t.is_string()) return t.get<std::string>();

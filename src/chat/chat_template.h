@@ -44,4 +44,11 @@ class ChatTemplate {
 // nullopt if neither. Throws qlm::Error if the file holding the template is malformed.
 std::optional<std::string> load_chat_template(const std::string& model_dir);
 
+// The special-token variables apply_chat_template passes (the tokenizer's special_tokens_map):
+// bos_token, eos_token, unk_token, pad_token, ... and additional_special_tokens, read from
+// tokenizer_config.json then special_tokens_map.json (which wins, as in transformers). Token
+// entries may be strings or {"content": ...}; absent files give an empty object. Use the result
+// as render()'s `extra` (add enable_thinking etc. to it as needed).
+nlohmann::ordered_json load_special_token_variables(const std::string& model_dir);
+
 }  // namespace qlm

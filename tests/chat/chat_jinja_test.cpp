@@ -227,6 +227,32 @@ TEST(ChatTemplateLoad, FindsTheTemplateInAModelFolder) {
   EXPECT_EQ(load_chat_template(dir.str()).value(), "from jinja file");
 }
 
+TEST(ChatTemplateLoad, SpecialTokenVariables) {
+  TempDir dir;
+  EXPECT_EQ(load_special_token_variables(dir.str()), Json::object());
+  dir.write("tokenizer_config.json",
+            R"({"bos_token": "<s>", "eos_token": {"content": "</s>", "lstrip": false},
+                "pad_token": null, "additional_special_tokens": ["<a>", {"content": "<b>"}]})");
+  EXPECT_EQ(load_special_token_variables(dir.str()).dump(),
+            R"({"bos_token":"<s>","eos_token":"</s>","additional_special_tokens":["<a>","<b>"]})");
+  dir.write("special_tokens_map.json", R"({"eos_token": "<eos>"})");
+  EXPECT_EQ(load_special_token_variables(dir.str())["eos_token"], "<eos>");
+  std::string shared = QLM_SHARED_DATA;
+  if (!std::filesystem::exists(shared + "/tokenizers/llama3/tokenizer_config.json"))
+    GTEST_SKIP() << "shared test data absent: " << shared;
+  Json llama3 = load_special_token_variables(shared + "/tokenizers/llama3");
+  EXPECT_EQ(llama3["bos_token"], "<|begin_of_text|>");
+  // The Llama-3 template reads bos_token; rendering with the loaded variables starts with it.
+  ChatTemplate t(*load_chat_template(shared + "/tokenizers/llama3"));
+  Json messages = Json::array({{{"role", "user"}, {"content", "hi"}}});
+  EXPECT_EQ(t.render(messages, true, nullptr, llama3)
+                .rfind("<|begin_of_text|><|start_header_id|>user", 0),
+            0u);
+  Json qwen = load_special_token_variables(shared + "/tokenizers/qwen2.5");
+  EXPECT_EQ(qwen["eos_token"], "<|im_end|>");
+  EXPECT_FALSE(qwen.contains("bos_token"));
+}
+
 TEST(ChatTemplateLoad, SharedDataFolders) {
   std::string shared = QLM_SHARED_DATA;
   if (!std::filesystem::exists(shared + "/tokenizers/qwen2.5/tokenizer_config.json"))
