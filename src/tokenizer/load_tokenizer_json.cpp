@@ -52,7 +52,9 @@ json parse_tokenizer_json(const std::string& text, const std::string& path, Toke
       if (event == Event::key) {  // not kept: the value callback still runs
         vocab_key = std::move(parsed.get_ref<std::string&>());
         return false;
-      } else if (event == Event::value && parsed.is_number_integer()) {
+      } else if (event == Event::value) {
+        if (!parsed.is_number_integer())
+          fail(path, ": model.vocab id of \"", vocab_key, "\" is not an integer");
         spec.vocab.emplace_back(std::move(vocab_key), parsed.get<int>());
         return false;
       }

@@ -108,6 +108,11 @@ TEST(TokenizerErrors, MalformedVocabAndMerges) {
              R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b c"]}})");
   msg = error_of([&] { Tokenizer::load(dir2.path()); });
   EXPECT_NE(msg.find("\"a b c\" is not two tokens"), std::string::npos) << msg;
+
+  ScratchFolder dir3("badvocabid");
+  dir3.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0.5}, "merges": []}})");
+  msg = error_of([&] { Tokenizer::load(dir3.path()); });
+  EXPECT_NE(msg.find("id of \"a\" is not an integer"), std::string::npos) << msg;
 }
 
 // A minimal valid tokenizer for input checks that need no shared data.
