@@ -235,6 +235,7 @@ FEATURES = [
     ("unicode_whitespace_control", "a\n\u00a0\u3000{% if true %}\nb\u2003\n\u00a0 {%- if true -%} \u3000\n c{{\u00a0'd'\u3000-}}\u00a0e\n{% endif %}{% endif %}", {}),
     ("int_float_filters", "{% for x in xs %}{{ x|int }},{{ x|float }},{{ x|int(-1) }};{% endfor %}", {"xs": [" 1_000 ", "0x1A", "1e3", "nan", "-5", "+5", "5.", ".5", "1__0", "_1", "12345678901234567", "3.99", "-3.99", "", "  ", "abc", 3.7, -3.7, 7, True, None, [1]]}),
     ("extra_filters", "{{ ['b', 'A', 'a', 'B', 'c'] | unique | list }}|{{ ['b', 'A', 'a'] | unique(true) | list }}|{{ people | unique(attribute='admin') | map(attribute='name') | list }}|{{ ['b', 'A', 'c'] | min }}{{ ['b', 'A', 'c'] | max }}{{ ['b', 'A', 'c'] | max(case_sensitive=true) }}|{{ people | min(attribute='age') }}|{{ [] | max }}|{{ {'b': 1, 'A': 3, 'c': 2} | dictsort }}|{{ {'b': 1, 'A': 3, 'c': 2} | dictsort(by='value', reverse=true) }}|{{ 2.5 | round }} {{ 3.5 | round }} {{ 2.675 | round(2) }} {{ 7 | round }} {{ -1.25 | round(1) }} {{ 1.21 | round(1, 'ceil') }} {{ 1.29 | round(1, 'floor') }} {{ 0.5 | round }}|{{ '%s-%s' | format('a', 2) }}|{{ '%(x)s!' | format(x='y') }}", XS),
+    ("repr_non_printable", "{{ [s] }}|{{ {'k': s} }}|{{ (s, 1) }}", {"s": "a\xa0b\xad\u200b\u2028\ue000\U000f0000\x85\u3000\ufeff\U000e0001 é日🗼 \x01\x7f q\"'\\ \u0600"}),
     ("loop_cycle", "{% for x in range(5) %}{{ loop.cycle('odd', 'even') }} {% endfor %}", {}),
     ("generation_prompt_false", "{{ add_generation_prompt }}{{ tools }}", {}),
 ]

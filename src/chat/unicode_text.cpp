@@ -113,6 +113,23 @@ bool is_py_space(uint32_t cp) {
          cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
+bool is_py_printable(uint32_t cp) {
+  if (cp == ' ') return true;
+  if (cp < 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp == 0xad) return false;  // Cc, NBSP, soft hyphen
+  if (is_py_space(cp)) return false;                                        // Zs, Zl, Zp
+  static const uint32_t kFormat[][2] = {
+      // Cf ranges
+      {0x600, 0x605},     {0x61c, 0x61c},     {0x6dd, 0x6dd},     {0x70f, 0x70f},
+      {0x890, 0x891},     {0x8e2, 0x8e2},     {0x180e, 0x180e},   {0x200b, 0x200f},
+      {0x202a, 0x202e},   {0x2060, 0x2064},   {0x2066, 0x206f},   {0xfeff, 0xfeff},
+      {0xfff9, 0xfffb},   {0x110bd, 0x110bd}, {0x110cd, 0x110cd}, {0x13430, 0x1343f},
+      {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0001, 0xe0001}, {0xe0020, 0xe007f}};
+  for (const auto& r : kFormat)
+    if (cp >= r[0] && cp <= r[1]) return false;
+  if ((cp >= 0xe000 && cp <= 0xf8ff) || cp >= 0xf0000) return false;  // Co (private use)
+  return true;
+}
+
 std::string py_upper(const std::string& s) {
   std::vector<uint32_t> cps = decode_utf8(s);
   for (uint32_t& cp : cps) cp = checked_upper(cp);

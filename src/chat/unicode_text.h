@@ -14,6 +14,9 @@ void append_utf8(uint32_t cp, std::string& out);
 
 // Python's str.isspace for one code point.
 bool is_py_space(uint32_t cp);
+// Python's str.isprintable for one code point (repr escapes the rest), from the general
+// categories Cc, Cf, Co, Zl, Zp and Zs; unassigned code points count as printable here.
+bool is_py_printable(uint32_t cp);
 
 // Python's str.upper/lower/title/capitalize. Code points whose Python mapping is not one code
 // point to one code point (ß -> SS, final sigma, ligatures) throw instead of differing silently.

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "chat/unicode_text.h"
 
 namespace qlm::chat {
 
@@ -128,27 +129,34 @@ std::string format_float(double d) {
   return float_repr(d);
 }
 
+// Python's repr(str): quote choice, backslash escapes, non-printable code points as \xNN,
+// \uNNNN or \UNNNNNNNN.
 static std::string repr_string(const std::string& s) {
   bool has_single = s.find('\'') != std::string::npos;
   bool has_double = s.find('"') != std::string::npos;
   char quote = (has_single && !has_double) ? '"' : '\'';
   std::string out(1, quote);
-  for (unsigned char c : s) {
-    if (c == quote || c == '\\') {
+  for (uint32_t cp : decode_utf8(s)) {
+    if (cp == static_cast<uint32_t>(quote) || cp == '\\') {
       out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
+      out += static_cast<char>(cp);
+    } else if (cp == '\n') {
       out += "\\n";
-    } else if (c == '\r') {
+    } else if (cp == '\r') {
       out += "\\r";
-    } else if (c == '\t') {
+    } else if (cp == '\t') {
       out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    } else if (!is_py_printable(cp)) {
+      char buf[16];
+      if (cp < 0x100)
+        std::snprintf(buf, sizeof buf, "\\x%02x", cp);
+      else if (cp < 0x10000)
+        std::snprintf(buf, sizeof buf, "\\u%04x", cp);
+      else
+        std::snprintf(buf, sizeof buf, "\\U%08x", cp);
       out += buf;
     } else {
-      out += static_cast<char>(c);
+      append_utf8(cp, out);
     }
   }
   out += quote;
