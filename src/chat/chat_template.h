@@ -23,7 +23,9 @@ class ChatTemplate {
   // variables (bos_token, eos_token, enable_thinking, ...). Throws qlm::Error on render errors,
   // including the template's own raise_exception(msg).
   // nlohmann::json sorts object keys; pass ordered_json where tojson must keep the caller's
-  // key order (Python dicts keep insertion order, so Hugging Face's output does).
+  // key order (Python dicts keep insertion order, so Hugging Face's output does). All three
+  // arguments take the same JSON type. `documents` is None unless extra sets it, as in HF.
+  // render() is const and keeps no state between calls, so threads may share one template.
   std::string render(const nlohmann::json& messages, bool add_generation_prompt,
                      const nlohmann::json& tools = nullptr,
                      const nlohmann::json& extra = nlohmann::json::object()) const;
