@@ -2,8 +2,10 @@
 // qlm::Error naming the construct and line; limits hold; template discovery in model folders.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "base/error.h"
 #include "chat/chat_template.h"
@@ -186,6 +188,25 @@ TEST(ChatJinja, LongConversationRendersQuickly) {
                         {"content", "message number " + std::to_string(i)}});
   std::string out = ChatTemplate(*source).render(messages, true);
   EXPECT_NE(out.find("message number 3999<|im_end|>\n<|im_start|>assistant\n"), std::string::npos);
+}
+
+TEST(ChatJinja, ThreadsShareOneTemplate) {
+  ChatTemplate t(
+      "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}"
+      "{{ m.content | upper }}{% endfor %}{{ ns.n }}{{ messages | tojson }}");
+  Json messages = Json::array();
+  for (int i = 0; i < 50; ++i)
+    messages.push_back({{"role", "user"}, {"content", "m" + std::to_string(i)}});
+  const std::string expected = t.render(messages, false);
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 100; ++i)
+        if (t.render(messages, false) != expected) ++mismatches;
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 class TempDir {
