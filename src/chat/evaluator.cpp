@@ -1,5 +1,5 @@
-// Tree-walking evaluator. Scopes follow Jinja: each loop iteration and macro call gets a fresh
-// frame ({% set %} inside a loop is lost after the iteration); if-blocks share their frame.
+// Tree-walking evaluator. Scopes follow Jinja: each loop iteration, macro call and set block
+// gets a fresh frame, seeded with the names scopes.h finds undefined there; ifs share frames.
 #include "chat/evaluator.h"
 
 #include <cmath>

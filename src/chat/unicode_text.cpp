@@ -1,5 +1,6 @@
 // Unicode helpers for Python string semantics. Case mapping uses glibc's towupper_l/towlower_l
-// on a private C.UTF-8 locale object (no global setlocale), ASCII-only if that locale is absent.
+// on a private C.UTF-8 locale object (no global setlocale); without that locale, non-ASCII case
+// mapping throws.
 #include "chat/unicode_text.h"
 
 #include <locale.h>
