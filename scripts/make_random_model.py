@@ -96,6 +96,35 @@ def write_config(a):
         json.dump({"bos_token_id": 1, "eos_token_id": 2}, f, indent=2)
 
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
+                   "added_tokens.json", "special_tokens_map.json", "chat_template.jinja")
+
+
+def copy_tokenizer(a):
+    """Copies tokenizer files and makes the vocabulary cover every token id they use."""
+    import shutil
+    n = 0
+    for f in TOKENIZER_FILES:
+        src = os.path.join(a.tokenizer, f)
+        if os.path.exists(src):
+            shutil.copy(src, os.path.join(a.out, f))
+            n += 1
+    if n == 0:
+        sys.exit(f"--tokenizer: no tokenizer files in {a.tokenizer}")
+    ids = []
+    tj = os.path.join(a.tokenizer, "tokenizer.json")
+    if os.path.exists(tj):
+        t = json.load(open(tj))
+        ids += list(t["model"]["vocab"].values()) + [x["id"] for x in t.get("added_tokens", [])]
+    vj = os.path.join(a.tokenizer, "vocab.json")
+    if os.path.exists(vj):
+        ids += list(json.load(open(vj)).values())
+    tc = os.path.join(a.tokenizer, "tokenizer_config.json")
+    if os.path.exists(tc):
+        ids += [int(k) for k in json.load(open(tc)).get("added_tokens_decoder", {})]
+    a.vocab = max(a.vocab, max(ids) + 1)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="output folder (created)")
@@ -108,6 +137,7 @@ def main():
     p.add_argument("--max-pos", type=int, default=4096)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shards", type=int, default=1, help="split into N files with an index")
+    p.add_argument("--tokenizer", help="copy the tokenizer files of this folder (sets the vocab size to fit)")
     a = p.parse_args()
 
     arch, hidden, inter, layers, heads, kvh, vocab, tied, theta = PRESETS[a.preset]
@@ -123,6 +153,8 @@ def main():
     a.rope_theta = theta
 
     os.makedirs(a.out, exist_ok=True)
+    if a.tokenizer:
+        copy_tokenizer(a)
     write_config(a)
     specs = tensor_specs(a)
     rng = np.random.default_rng(a.seed)

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   qlm::cli::add_convert(app);
   qlm::cli::add_inspect(app);
   qlm::cli::add_perplexity(app);
+  qlm::cli::add_tokenize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

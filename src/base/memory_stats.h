@@ -1,0 +1,11 @@
+// Resident memory of this process (Linux /proc/self/status; 0 where unavailable).
+#pragma once
+
+#include <cstdint>
+
+namespace qlm {
+
+uint64_t peak_rss_bytes();     // VmHWM
+uint64_t current_rss_bytes();  // VmRSS
+
+}  // namespace qlm
