@@ -1,0 +1,200 @@
+// Sampler: token counts, sparse penalties, the fused single pass over the vocabulary
+// (argmax + log-sum-exp + top-n), and the greedy / sampling dispatch.
+#include "sampler/sampler.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <limits>
+
+#include "base/error.h"
+#include "sampler/scored.h"
+
+namespace qlm {
+
+// Results of penalise_and_scan(): log-sum-exp of the raw and of the penalised logits, and
+// the penalised argmax (ties -> lowest id).
+struct Sampler::Stats {
+  double lse_raw = 0.0;
+  double lse_pen = 0.0;
+  float max_pen = 0.0f;
+  int argmax_pen = -1;
+};
+
+Sampler::Sampler(const SamplingParams& params, int vocab_size, std::span<const int> prompt_ids)
+    : params_(params), vocab_size_(vocab_size), rng_(params.seed) {
+  validate(params);
+  if (vocab_size <= 0) fail("sampler: vocab_size must be > 0 (got ", vocab_size, ")");
+  count_all_.assign(vocab_size, 0);
+  count_out_.assign(vocab_size, 0);
+  // Capacity for every id: push_back in count() never reallocates.
+  seen_.reserve(vocab_size);
+  seen_raw_.resize(vocab_size);
+  seen_pen_.resize(vocab_size);
+  weight_.resize(vocab_size);
+  candidates_.resize(vocab_size);
+  top_heap_.reserve(64);  // OpenAI allows at most 20 top log-probs
+  for (int id : prompt_ids) count(id, /*generated=*/false);
+}
+
+void Sampler::count(int id, bool generated) {
+  if (id < 0 || id >= vocab_size_)
+    fail("sampler: token id ", id, " is outside the vocabulary [0, ", vocab_size_, ")");
+  if (count_all_[id]++ == 0) seen_.push_back(id);
+  if (generated) ++count_out_[id];
+}
+
+void Sampler::accept(int id) { count(id, /*generated=*/true); }
+
+bool Sampler::penalties_active() const {
+  return params_.repetition_penalty != 1.0f || params_.presence_penalty != 0.0f ||
+         params_.frequency_penalty != 0.0f;
+}
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// Folds (m2, s2) into the running log-sum-exp pair (m, s) where the sum is sum exp(x - m).
+void merge_lse(double& m, double& s, double m2, double s2) {
+  if (s2 == 0.0) return;
+  if (m2 > m) {
+    s = s * std::exp(m - m2) + s2;
+    m = m2;
+  } else {
+    s += s2 * std::exp(m2 - m);
+  }
+}
+
+// One pass over the logits: max, argmax (first max wins, so ties -> lowest id), online
+// sum of exp(x - max) when kSum, and the best top_n (value, id) in a min-heap when kHeap.
+template <bool kSum, bool kHeap>
+void scan(const float* x, int n, float& max_out, int& argmax_out, double& sum_out,
+          std::vector<Scored>& heap, int top_n) {
+  float m = -FLT_MAX;  // finite start: exp(-inf - m) is 0, never NaN
+  int a = -1;
+  double s = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const float v = x[i];
+    if (v > m) {
+      if constexpr (kSum) s = s * std::exp(double(m) - double(v)) + 1.0;
+      m = v;
+      a = i;
+    } else if constexpr (kSum) {
+      s += std::exp(double(v) - double(m));
+    }
+    if constexpr (kHeap) {
+      const Scored c{v, i};
+      if (int(heap.size()) < top_n) {
+        heap.push_back(c);
+        std::push_heap(heap.begin(), heap.end(), better);
+      } else if (better(c, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), better);
+        heap.back() = c;
+        std::push_heap(heap.begin(), heap.end(), better);
+      }
+    }
+  }
+  max_out = m;
+  argmax_out = a;
+  sum_out = s;
+}
+
+}  // namespace
+
+// Penalties touch only the seen tokens: their original logits are saved and masked to -inf
+// for the one dense pass, then merged back, so the pass serves raw and penalised stats.
+Sampler::Stats Sampler::penalise_and_scan(float* logits, int top_n) {
+  const SamplingParams& p = params_;
+  const int n_seen = penalties_active() ? int(seen_.size()) : 0;
+  for (int j = 0; j < n_seen; ++j) {
+    const int id = seen_[j];
+    const float x = logits[id];
+    float y = x;
+    if (p.repetition_penalty != 1.0f) y = y > 0.0f ? y / p.repetition_penalty : y * p.repetition_penalty;
+    const int c = count_out_[id];
+    if (c > 0) {  // same order as vLLM: frequency, then presence
+      y -= p.frequency_penalty * float(c);
+      y -= p.presence_penalty;
+    }
+    seen_raw_[j] = x;
+    seen_pen_[j] = y;
+    logits[id] = kNegInf;
+  }
+
+  const bool want_sum = p.logprobs || top_n > 0;
+  const bool want_heap = p.logprobs && top_n > 0;
+  float m_u = 0.0f;
+  int a_u = -1;
+  double s_u = 0.0;
+  top_heap_.clear();
+  if (want_heap) scan<true, true>(logits, vocab_size_, m_u, a_u, s_u, top_heap_, top_n);
+  else if (want_sum) scan<true, false>(logits, vocab_size_, m_u, a_u, s_u, top_heap_, 0);
+  else scan<false, false>(logits, vocab_size_, m_u, a_u, s_u, top_heap_, 0);
+
+  Stats st;
+  double m_raw = m_u, s_raw = a_u >= 0 ? s_u : 0.0;
+  double m_pen = m_raw, s_pen = s_raw;
+  Scored best{m_u, a_u};
+  for (int j = 0; j < n_seen; ++j) {
+    const int id = seen_[j];
+    logits[id] = seen_pen_[j];
+    if (best.id < 0 || better(Scored{seen_pen_[j], id}, best)) best = Scored{seen_pen_[j], id};
+    if (want_sum) {
+      if (seen_raw_[j] != kNegInf) merge_lse(m_raw, s_raw, seen_raw_[j], 1.0);
+      if (seen_pen_[j] != kNegInf) merge_lse(m_pen, s_pen, seen_pen_[j], 1.0);
+    }
+  }
+  if (best.id < 0 || best.value == kNegInf || std::isnan(best.value))
+    fail("sampler: every logit is -inf or NaN");
+  st.argmax_pen = best.id;
+  st.max_pen = best.value;
+  st.lse_raw = m_raw + std::log(s_raw);
+  st.lse_pen = m_pen + std::log(s_pen);
+
+  if (want_heap) {
+    // Seen tokens were masked during the pass: drop them and offer their raw logits instead.
+    std::erase_if(top_heap_, [&](const Scored& c) { return n_seen > 0 && count_all_[c.id] > 0; });
+    for (int j = 0; j < n_seen; ++j) top_heap_.push_back(Scored{seen_raw_[j], seen_[j]});
+    std::sort(top_heap_.begin(), top_heap_.end(), better);
+    if (int(top_heap_.size()) > top_n) top_heap_.resize(top_n);
+  }
+  return st;
+}
+
+TokenChoice Sampler::sample(float* logits, int top_n) {
+  const SamplingParams& p = params_;
+  const Stats st = penalise_and_scan(logits, top_n);
+  TokenChoice choice;
+  float processed = 0.0f;
+  if (p.temperature == 0.0f) {
+    choice.id = st.argmax_pen;
+    processed = float(double(st.max_pen) - st.lse_pen);
+  } else if (p.top_k > 0 && p.top_k < vocab_size_) {
+    select_top_k(logits, p.top_k);
+    choice.id = draw_sorted(logits, st.max_pen, /*top_k_done=*/true, &processed);
+  } else if (p.top_p < 1.0f) {
+    choice.id = draw_sorted(logits, st.max_pen, /*top_k_done=*/false, &processed);
+  } else {
+    choice.id = draw_dense(logits, st.max_pen, &processed);
+  }
+
+  if (p.logprobs) {
+    float raw = logits[choice.id];
+    if (penalties_active() && count_all_[choice.id] > 0) {
+      const auto it = std::find(seen_.begin(), seen_.end(), choice.id);
+      raw = seen_raw_[it - seen_.begin()];
+    }
+    choice.logprob_raw = float(double(raw) - st.lse_raw);
+    choice.logprob_processed = processed;
+    choice.top.reserve(top_heap_.size());
+    for (const Scored& c : top_heap_)
+      choice.top.emplace_back(c.id, float(double(c.value) - st.lse_raw));
+  } else {
+    choice.logprob_raw = choice.logprob_processed = std::numeric_limits<float>::quiet_NaN();
+  }
+  accept(choice.id);
+  return choice;
+}
+
+}  // namespace qlm

@@ -1,0 +1,99 @@
+// The per-sequence sampler: penalties -> temperature -> top-k -> top-p -> min-p -> draw,
+// with a greedy fast path, a seeded platform-independent RNG and raw/processed log-probs.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "sampler/rng.h"
+
+namespace qlm {
+
+struct SamplingParams {
+  float temperature = 0.0f;         // 0 = greedy (argmax, no RNG draw)
+  int top_k = 0;                    // 0 = off
+  float top_p = 1.0f;               // 1 = off; in (0, 1]
+  float min_p = 0.0f;               // 0 = off; in [0, 1)
+  float repetition_penalty = 1.0f;  // HF/CTRL: l > 0 ? l / r : l * r, tokens of prompt + output
+  float presence_penalty = 0.0f;    // OpenAI: l -= presence * (count > 0), output tokens only
+  float frequency_penalty = 0.0f;   // OpenAI: l -= frequency * count, output tokens only
+  uint64_t seed = 0;
+  // Log-probs cost one exp per vocabulary entry; plain generation may switch them off
+  // (then TokenChoice's log-probs are NaN and `top` stays empty).
+  bool logprobs = true;
+};
+
+// Throws qlm::Error naming the CLI flag, e.g. "--top-p: 1.5 is not in (0, 1]".
+void validate(const SamplingParams& params);
+
+struct TokenChoice {
+  int id = -1;
+  float logprob_raw = 0.0f;        // log softmax(original logits)[id], T = 1, no penalties/filters
+  float logprob_processed = 0.0f;  // log-prob under the distribution actually sampled from
+  std::vector<std::pair<int, float>> top;  // top_n (id, raw log-prob), best first
+};
+
+// One per sequence; single-threaded. All scratch is allocated in the constructor.
+//
+// Semantics (the Python reference scripts/sampler_reference.py is the executable spec):
+// - Penalties, in this order, on the tokens concerned only: repetition (every token seen in
+//   prompt or output), then frequency, then presence (output tokens only, as OpenAI/vLLM).
+// - Greedy (temperature 0): argmax of the penalised logits, ties -> lowest id; filters are
+//   ignored (the argmax survives all of them) and no random number is drawn.
+//   logprob_processed = log softmax(penalised logits, T = 1)[id].
+// - Sampling: s = penalised / T; the candidates are ordered by (s desc, id asc); top-k keeps
+//   the first k; top-p keeps the shortest prefix whose probability (renormalised over the
+//   top-k set) reaches top_p; min-p keeps tokens with p >= min_p * p_max. One uniform draw
+//   per sampled token (exactly one, whatever the distribution, so streams stay aligned).
+//   logprob_processed = log of the renormalised probability of id over the kept set.
+// - sample() records the chosen token itself (as if accept(id) were called); accept() is
+//   for tokens that did not come from sample() (forced or teacher-forced ones).
+// A token with its penalised logit: the sampler's candidate scratch entry.
+struct ScoredToken {
+  float value;
+  int id;
+};
+
+class Sampler {
+ public:
+  Sampler(const SamplingParams& params, int vocab_size, std::span<const int> prompt_ids);
+
+  // logits: [vocab_size] F32, used as scratch. On return it holds the penalised logits
+  // (before temperature). top_n > 0 also returns the top_n raw alternatives.
+  TokenChoice sample(float* logits, int top_n = 0);
+
+  // Records a generated token for the penalties.
+  void accept(int id);
+
+  const SamplingParams& params() const { return params_; }
+  uint64_t rng_draws() const { return rng_draws_; }  // for tests: greedy must draw none
+
+ private:
+  struct Stats;  // log-sum-exp and argmax results of the fused pass
+
+  void count(int id, bool generated);
+  bool penalties_active() const;
+  Stats penalise_and_scan(float* logits, int top_n);
+  void select_top_k(const float* logits, int k);
+  int draw_sorted(const float* logits, float max_pen, bool top_k_done, float* logprob_processed);
+  int draw_dense(const float* logits, float max_pen, float* logprob_processed);
+
+  SamplingParams params_;
+  int vocab_size_;
+  Xoshiro256 rng_;
+  uint64_t rng_draws_ = 0;
+
+  std::vector<int> count_all_;  // [vocab] occurrences in prompt + output
+  std::vector<int> count_out_;  // [vocab] occurrences in output
+  std::vector<int> seen_;       // distinct ids with count_all_ > 0, in first-seen order
+  std::vector<float> seen_raw_; // [seen_.size()] original logits saved during sample()
+  std::vector<float> seen_pen_; // [seen_.size()] their penalised values
+
+  std::vector<float> weight_;       // [vocab] exp(s - s_max); only candidates are written
+  std::vector<ScoredToken> candidates_;  // [vocab] (penalised logit, id) for the sorted paths
+  std::vector<ScoredToken> top_heap_;    // [top_n] best raw logits (min-heap scratch)
+};
+
+}  // namespace qlm

@@ -1,0 +1,142 @@
+// The sampling stages after the penalties: temperature, top-k, top-p, min-p and the draw.
+// None of them sorts the whole vocabulary; all scratch lives in the Sampler.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "sampler/sampler.h"
+#include "sampler/scored.h"
+
+namespace qlm {
+
+namespace {
+
+// Candidate lists up to this size are sorted outright; longer ones are sorted in growing
+// chunks (nth_element + sort) until the top-p mass is reached.
+constexpr int kSortWhole = 4096;
+constexpr int kFirstChunk = 1024;
+
+}  // namespace
+
+// candidates_[0, k) := the k best (logit, id), sorted best first. O(V log k) with a heap
+// whose root is the worst kept candidate, so most tokens cost one comparison.
+void Sampler::select_top_k(const float* logits, int k) {
+  Scored* heap = candidates_.data();
+  for (int i = 0; i < k; ++i) heap[i] = Scored{logits[i], i};
+  std::make_heap(heap, heap + k, better);
+  for (int i = k; i < vocab_size_; ++i) {
+    const Scored c{logits[i], i};
+    if (better(c, heap[0])) {
+      std::pop_heap(heap, heap + k, better);
+      heap[k - 1] = c;
+      std::push_heap(heap, heap + k, better);
+    }
+  }
+  std::sort_heap(heap, heap + k, better);
+}
+
+// Sorted path (top-k and/or top-p). Weights w = exp(logit / T - s_max) so the best has w = 1;
+// min-p (p >= min_p * p_max) is then simply w >= min_p.
+int Sampler::draw_sorted(const float* logits, float max_pen, bool top_k_done, float* lp) {
+  const float t = params_.temperature;
+  const float s_max = max_pen / t;
+  Scored* c = candidates_.data();
+  int n = 0;
+  double z = 0.0;  // mass of the distribution top-p is measured against
+  if (top_k_done) {
+    n = params_.top_k;
+    for (int j = 0; j < n; ++j) {
+      const float w = std::exp(logits[c[j].id] / t - s_max);
+      weight_[c[j].id] = w;
+      z += w;
+    }
+  } else {
+    for (int i = 0; i < vocab_size_; ++i) {
+      const float w = std::exp(logits[i] / t - s_max);
+      weight_[i] = w;
+      z += w;
+    }
+    // Tokens below `cut` hold < (1 - top_p) of the mass together, so the top-p prefix lies
+    // within those at or above it; min-p would drop the others anyway.
+    const double cut = std::max((1.0 - params_.top_p) * z / vocab_size_, double(params_.min_p));
+    for (int i = 0; i < vocab_size_; ++i)
+      if (weight_[i] >= cut) c[n++] = Scored{logits[i], i};
+  }
+
+  // Top-p: the shortest prefix (best first) whose mass reaches top_p * z.
+  const double target =
+      params_.top_p < 1.0f ? double(params_.top_p) * z : std::numeric_limits<double>::infinity();
+  int kept = n;
+  int sorted = top_k_done ? n : 0;
+  int chunk = n <= kSortWhole ? n : kFirstChunk;
+  double cum = 0.0;
+  for (int j = 0;;) {
+    const int end = std::min(n, std::max(chunk, sorted));
+    if (sorted < end) {
+      if (end < n) std::nth_element(c + sorted, c + end, c + n, better);
+      std::sort(c + sorted, c + end, better);
+      sorted = end;
+    }
+    for (; j < end; ++j) {
+      cum += weight_[c[j].id];
+      if (cum >= target) break;
+    }
+    if (j < end) {
+      kept = j + 1;
+      break;
+    }
+    if (end == n) break;
+    chunk *= 2;
+  }
+  // Min-p cuts a suffix of the same order, so it intersects with top-p as a shorter prefix.
+  if (params_.min_p > 0.0f)
+    for (int j = 1; j < kept; ++j)
+      if (weight_[c[j].id] < params_.min_p) {
+        kept = j;
+        break;
+      }
+
+  double z_kept = 0.0;
+  for (int j = 0; j < kept; ++j) z_kept += weight_[c[j].id];
+  const double u = rng_.uniform() * z_kept;
+  ++rng_draws_;
+  int pick = c[0].id;
+  cum = 0.0;
+  for (int j = 0; j < kept; ++j) {
+    const float w = weight_[c[j].id];
+    if (w > 0.0f) pick = c[j].id;  // rounding fallback: the last token with mass
+    cum += w;
+    if (cum > u) break;
+  }
+  *lp = float(double(logits[pick] / t - s_max) - std::log(z_kept));
+  return pick;
+}
+
+// Dense path (temperature, optionally min-p): one exp pass, then a cumulative walk in id
+// order, which stops early on average.
+int Sampler::draw_dense(const float* logits, float max_pen, float* lp) {
+  const float t = params_.temperature;
+  const float s_max = max_pen / t;
+  const float min_p = params_.min_p;
+  double z = 0.0;
+  for (int i = 0; i < vocab_size_; ++i) {
+    float w = std::exp(logits[i] / t - s_max);
+    if (w < min_p) w = 0.0f;
+    weight_[i] = w;
+    z += w;
+  }
+  const double u = rng_.uniform() * z;
+  ++rng_draws_;
+  int pick = -1;
+  double cum = 0.0;
+  for (int i = 0; i < vocab_size_; ++i) {
+    const float w = weight_[i];
+    if (w > 0.0f) pick = i;
+    cum += w;
+    if (cum > u) break;
+  }
+  *lp = float(double(logits[pick] / t - s_max) - std::log(z));
+  return pick;
+}
+
+}  // namespace qlm
