@@ -4,13 +4,27 @@
 #include <cstdio>
 #include <exception>
 
+#include "base/cpu_info.h"
 #include "base/error.h"
 #include "commands.h"
+#include "config_file.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"qlm: fast quantized LLM inference on CPUs (Qwen2, Llama; MLX q4/q8 layout)"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand
   app.set_version_flag("--version", "qlm 0.1.0");
+  int threads = qlm::physical_cores();
+  omp_set_num_threads(threads);
+  // each() runs as soon as the flag is parsed, before any subcommand's callback.
+  app.add_option("--threads", threads, "Worker threads (default: the physical cores)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str()
+      ->each([](const std::string& v) { omp_set_num_threads(std::stoi(v)); });
+  std::string config_help;
+  app.add_option("--config", config_help,
+                 "YAML file of options (keys as flags with '_', or the training config's hardware/max_tokens/"
+                 "temperature/top_k/top_p/num_samples_per_prompt); command-line flags win");
   qlm::cli::add_generate(app);
   qlm::cli::add_score(app);
   qlm::cli::add_convert(app);
@@ -18,12 +32,13 @@ int main(int argc, char** argv) {
   qlm::cli::add_perplexity(app);
   qlm::cli::add_tokenize(app);
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    args = qlm::cli::apply_config_file(app, std::move(args));
+    // CLI11 wants them reversed when given as a vector.
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const qlm::Error& e) {
-    std::fprintf(stderr, "qlm: error: %s\n", e.what());
-    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "qlm: error: %s\n", e.what());
     return 1;

@@ -1,0 +1,45 @@
+"""--config FILE.yaml: the seed workflow's training-config keys drive a generation, flags win
+over the file, unknown keys warn by name, wrong types and a quantization mismatch fail."""
+import pytest
+
+from conftest import run_qlm, run_qlm_json, shared
+
+
+def write(tmp_path, text):
+    p = tmp_path / "cfg.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_seed_workflow_config_drives_generation(tmp_path):
+    model = shared("models", "stories260K")
+    cfg = write(tmp_path, f"""
+hardware:
+  use_mlx_for_generation: true
+  mlx_model_path: {model}
+  mlx_quantization: bf16
+max_tokens: 12
+learning_rate: 1.0e-5
+""")
+    proc = run_qlm("--config", cfg, "generate", "-p", "", "--json")
+    j = __import__("json").loads(proc.stdout)
+    assert len(j["ids"]) == 12
+    assert "unknown key 'learning_rate'" in proc.stderr
+    # The flag wins over the file.
+    assert len(run_qlm_json("generate", "--config", cfg, "-p", "", "--max-tokens", 3, "--json")["ids"]) == 3
+    # Same greedy ids as without the config file.
+    want = run_qlm_json("generate", "-m", model, "-p", "", "--max-tokens", 12, "--json")["ids"]
+    assert j["ids"] == want
+
+
+def test_config_errors(tmp_path):
+    model = shared("models", "stories260K")
+    proc = run_qlm("generate", "--config", write(tmp_path, "max_tokens: lots\n"), "-m", model, "-p", "", check=False)
+    assert proc.returncode == 1 and "key 'max_tokens' must be an integer" in proc.stderr
+    proc = run_qlm("generate", "--config", write(tmp_path, f"hardware:\n  mlx_model_path: {model}\n  mlx_quantization: q4_bit\n"),
+                   "-p", "", check=False)
+    assert proc.returncode == 1 and "q4_bit" in proc.stderr and "not quantized" in proc.stderr
+    proc = run_qlm("generate", "--config", tmp_path / "missing.yaml", "-m", model, "-p", "", check=False)
+    assert proc.returncode == 1 and "cannot open" in proc.stderr
+    proc = run_qlm("generate", "--config", write(tmp_path, "a: [1, 2\n"), "-m", model, "-p", "", check=False)
+    assert proc.returncode == 1 and "invalid YAML" in proc.stderr
