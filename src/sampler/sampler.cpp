@@ -54,6 +54,9 @@ bool Sampler::penalties_active() const {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+// Below this temperature sampling is greedy (as vLLM): logits / T would overflow, and the
+// distribution is a point mass up to rounding anyway.
+constexpr float kGreedyBelow = 1e-5f;
 
 // Folds (m2, s2) into the running log-sum-exp pair (m, s) where the sum is sum exp(x - m).
 void merge_lse(double& m, double& s, double m2, double s2) {
@@ -122,7 +125,7 @@ Sampler::Stats Sampler::penalise_and_scan(float* logits, int top_n) {
     logits[id] = kNegInf;
   }
 
-  const bool want_sum = p.logprobs || top_n > 0;
+  const bool want_sum = p.logprobs;
   const bool want_heap = p.logprobs && top_n > 0;
   float m_u = 0.0f;
   int a_u = -1;
@@ -167,7 +170,7 @@ TokenChoice Sampler::sample(float* logits, int top_n) {
   const Stats st = penalise_and_scan(logits, top_n);
   TokenChoice choice;
   float processed = 0.0f;
-  if (p.temperature == 0.0f) {
+  if (p.temperature < kGreedyBelow) {
     choice.id = st.argmax_pen;
     processed = float(double(st.max_pen) - st.lse_pen);
   } else if (p.top_k > 0 && p.top_k < vocab_size_) {

@@ -12,7 +12,7 @@
 namespace qlm {
 
 struct SamplingParams {
-  float temperature = 0.0f;         // 0 = greedy (argmax, no RNG draw)
+  float temperature = 0.0f;         // 0 (or < 1e-5) = greedy: argmax, no RNG draw
   int top_k = 0;                    // 0 = off
   float top_p = 1.0f;               // 1 = off; in (0, 1]
   float min_p = 0.0f;               // 0 = off; in [0, 1)
@@ -40,7 +40,7 @@ struct TokenChoice {
 // Semantics (the Python reference scripts/sampler_reference.py is the executable spec):
 // - Penalties, in this order, on the tokens concerned only: repetition (every token seen in
 //   prompt or output), then frequency, then presence (output tokens only, as OpenAI/vLLM).
-// - Greedy (temperature 0): argmax of the penalised logits, ties -> lowest id; filters are
+// - Greedy (temperature < 1e-5): argmax of the penalised logits, ties -> lowest id; filters are
 //   ignored (the argmax survives all of them) and no random number is drawn.
 //   logprob_processed = log softmax(penalised logits, T = 1)[id].
 // - Sampling: s = penalised / T; the candidates are ordered by (s desc, id asc); top-k keeps

@@ -36,6 +36,11 @@ TEST(SamplerBasic, GreedyIsArgmaxLowestIdOnTiesAndDrawsNoRandomNumbers) {
   }
   EXPECT_EQ(sampler.rng_draws(), 0u);
 
+  Sampler tiny_t(SamplingParams{.temperature = 1e-6f}, 10, {});  // would overflow logits / T
+  std::vector<float> scratch_t = logits;
+  EXPECT_EQ(tiny_t.sample(scratch_t.data()).id, 3);
+  EXPECT_EQ(tiny_t.rng_draws(), 0u);
+
   const auto big = test::hashed_logits(152064, 99, 20.0f);
   Sampler big_sampler(SamplingParams{}, int(big.size()), {});
   std::vector<float> scratch = big;

@@ -75,6 +75,7 @@ TEST(SamplerStat, EmpiricalMatchesAnalyticAndFilteredTokensNeverDrawn) {
 
 // A second, C++-side oracle for the pure-temperature settings: softmax(logits / T).
 TEST(SamplerStat, ReferenceTemperatureDistributionIsSoftmax) {
+  int checked = 0;
   for (const auto& c : test::golden()["stat_cases"]) {
     const auto& p = c["params"];
     if (p["top_k"] != 0 || p["top_p"] != 1.0 || p["min_p"] != 0.0) continue;
@@ -85,7 +86,9 @@ TEST(SamplerStat, ReferenceTemperatureDistributionIsSoftmax) {
     for (float l : logits) z += std::exp(l / t);
     for (size_t i = 0; i < logits.size(); ++i)
       EXPECT_NEAR(probs[i], std::exp(logits[i] / t) / z, 1e-6);
+    ++checked;
   }
+  EXPECT_EQ(checked, 3);
 }
 
 // The test has power: draws at T = 0.7 are rejected against the T = 1.5 distribution, and a
