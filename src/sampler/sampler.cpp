@@ -44,7 +44,9 @@ void Sampler::count(int id, bool generated) {
   if (generated) ++count_out_[id];
 }
 
-void Sampler::accept(int id) { count(id, /*generated=*/true); }
+void Sampler::accept(int id) {
+  count(id, /*generated=*/true);
+}
 
 bool Sampler::penalties_active() const {
   return params_.repetition_penalty != 1.0f || params_.presence_penalty != 0.0f ||
@@ -114,7 +116,8 @@ Sampler::Stats Sampler::penalise_and_scan(float* logits, int top_n) {
     const int id = seen_[j];
     const float x = logits[id];
     float y = x;
-    if (p.repetition_penalty != 1.0f) y = y > 0.0f ? y / p.repetition_penalty : y * p.repetition_penalty;
+    if (p.repetition_penalty != 1.0f)
+      y = y > 0.0f ? y / p.repetition_penalty : y * p.repetition_penalty;
     const int c = count_out_[id];
     if (c > 0) {  // same order as vLLM: frequency, then presence
       y -= p.frequency_penalty * float(c);
@@ -131,9 +134,12 @@ Sampler::Stats Sampler::penalise_and_scan(float* logits, int top_n) {
   int a_u = -1;
   double s_u = 0.0;
   top_heap_.clear();
-  if (want_heap) scan<true, true>(logits, vocab_size_, m_u, a_u, s_u, top_heap_, top_n);
-  else if (want_sum) scan<true, false>(logits, vocab_size_, m_u, a_u, s_u, top_heap_, 0);
-  else scan<false, false>(logits, vocab_size_, m_u, a_u, s_u, top_heap_, 0);
+  if (want_heap)
+    scan<true, true>(logits, vocab_size_, m_u, a_u, s_u, top_heap_, top_n);
+  else if (want_sum)
+    scan<true, false>(logits, vocab_size_, m_u, a_u, s_u, top_heap_, 0);
+  else
+    scan<false, false>(logits, vocab_size_, m_u, a_u, s_u, top_heap_, 0);
 
   Stats st;
   double m_raw = m_u, s_raw = a_u >= 0 ? s_u : 0.0;

@@ -85,13 +85,13 @@ class Sampler {
   Xoshiro256 rng_;
   uint64_t rng_draws_ = 0;
 
-  std::vector<int> count_all_;  // [vocab] occurrences in prompt + output
-  std::vector<int> count_out_;  // [vocab] occurrences in output
-  std::vector<int> seen_;       // distinct ids with count_all_ > 0, in first-seen order
-  std::vector<float> seen_raw_; // [seen_.size()] original logits saved during sample()
-  std::vector<float> seen_pen_; // [seen_.size()] their penalised values
+  std::vector<int> count_all_;   // [vocab] occurrences in prompt + output
+  std::vector<int> count_out_;   // [vocab] occurrences in output
+  std::vector<int> seen_;        // distinct ids with count_all_ > 0, in first-seen order
+  std::vector<float> seen_raw_;  // [seen_.size()] original logits saved during sample()
+  std::vector<float> seen_pen_;  // [seen_.size()] their penalised values
 
-  std::vector<float> weight_;       // [vocab] exp(s - s_max); only candidates are written
+  std::vector<float> weight_;            // [vocab] exp(s - s_max); only candidates are written
   std::vector<ScoredToken> candidates_;  // [vocab] (penalised logit, id) for the sorted paths
   std::vector<ScoredToken> top_heap_;    // [top_n] best raw logits (min-heap scratch)
 };

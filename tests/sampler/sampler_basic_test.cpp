@@ -106,7 +106,9 @@ std::vector<int> run(const SamplingParams& params, int steps) {
 
 TEST(SamplerBasic, SameSeedSameSequenceDifferentSeedDifferentSequence) {
   const SamplingParams settings[] = {
-      {.temperature = 1.0f}, {.temperature = 0.8f, .top_k = 40}, {.temperature = 1.0f, .top_p = 0.9f},
+      {.temperature = 1.0f},
+      {.temperature = 0.8f, .top_k = 40},
+      {.temperature = 1.0f, .top_p = 0.9f},
       {.temperature = 1.0f, .min_p = 0.05f, .repetition_penalty = 1.1f, .presence_penalty = 0.3f}};
   for (SamplingParams p : settings) {
     p.seed = 42;
@@ -136,12 +138,15 @@ TEST(SamplerBasic, LogprobsOffGivesSameIdsAndNaN) {
 // Not a pass/fail timing: prints the per-token cost on a Qwen2-sized vocabulary.
 TEST(SamplerBasic, TimingOnQwenVocabulary) {
   const auto logits = test::hashed_logits(152064, 11, 30.0f);
-  const SamplingParams settings[] = {{}, {.logprobs = false}, {.temperature = 0.7f},
-                                     {.temperature = 0.7f, .top_k = 40},
-                                     {.temperature = 0.7f, .top_p = 0.95f},
-                                     {.temperature = 0.7f, .top_k = 40, .top_p = 0.9f, .min_p = 0.05f}};
-  const char* names[] = {"greedy", "greedy, no logprobs", "temperature", "top-k 40", "top-p 0.95",
-                         "top-k+top-p+min-p"};
+  const SamplingParams settings[] = {
+      {},
+      {.logprobs = false},
+      {.temperature = 0.7f},
+      {.temperature = 0.7f, .top_k = 40},
+      {.temperature = 0.7f, .top_p = 0.95f},
+      {.temperature = 0.7f, .top_k = 40, .top_p = 0.9f, .min_p = 0.05f}};
+  const char* names[] = {"greedy",   "greedy, no logprobs", "temperature",
+                         "top-k 40", "top-p 0.95",          "top-k+top-p+min-p"};
   std::vector<float> scratch(logits.size());
   for (int s = 0; s < 6; ++s) {
     Sampler sampler(settings[s], int(logits.size()), {});
@@ -151,9 +156,12 @@ TEST(SamplerBasic, TimingOnQwenVocabulary) {
       scratch = logits;
       sampler.sample(scratch.data());
     }
-    const double us = std::chrono::duration<double, std::micro>(
-                          std::chrono::steady_clock::now() - start).count() / kCalls;
-    std::printf("[ timing ] %-20s %8.1f us/token (V = 152064, incl. copying logits)\n", names[s], us);
+    const double us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+            .count() /
+        kCalls;
+    std::printf("[ timing ] %-20s %8.1f us/token (V = 152064, incl. copying logits)\n", names[s],
+                us);
   }
 }
 

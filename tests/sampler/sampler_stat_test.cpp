@@ -41,8 +41,8 @@ std::pair<double, int> chi_square(const std::vector<int>& counts, const std::vec
     ++bins;
   }
   if (pooled_expected > 0.0) {
-    stat += (pooled_observed - pooled_expected) * (pooled_observed - pooled_expected) /
-            pooled_expected;
+    stat +=
+        (pooled_observed - pooled_expected) * (pooled_observed - pooled_expected) / pooled_expected;
     ++bins;
   }
   return {stat, bins - 1};

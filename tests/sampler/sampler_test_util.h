@@ -3,9 +3,8 @@
 
 #include <cstdint>
 #include <fstream>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "sampler/sampler.h"
 
