@@ -107,7 +107,9 @@ void Transformer::attention(KVCache& cache, ForwardScratch& s, int l, int T, int
   const int group = cfg_.num_heads / cfg_.num_kv_heads;
   const int64_t Dq = cfg_.q_dim();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-#pragma omp parallel
+  // Threads only pay off past some work: a barrier costs microseconds, more on a busy machine.
+  const bool parallel = static_cast<int64_t>(T) * n_heads * (pos0 + T) * hd > (int64_t{1} << 16);
+#pragma omp parallel if (parallel)
   {
     thread_local std::vector<float> scores;
     scores.resize(static_cast<size_t>(pos0 + T));

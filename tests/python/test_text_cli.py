@@ -96,3 +96,12 @@ def test_bad_text_inputs(qwen_chat_model, tmp_path):
     shutil.copytree(qwen_chat_model, broken)
     (broken / "chat_template.jinja").write_text("{% include 'x.jinja' %}")
     one_line_error(run_qlm("generate", "-m", broken, "-p", "hi", check=False), "unsupported")
+
+
+def test_preload_reports_and_checks(qwen_chat_model, tmp_path):
+    j = run_qlm_json("preload", "-m", qwen_chat_model, "--max-tokens", 4, "--json")
+    assert j["ok"] and j["problems"] == []
+    assert j["generated_tokens"] >= 1 and j["decode_tok_per_s"] > 0 and j["load_seconds"] >= 0
+    assert 15.5 < j["bits_per_weight"] < 16.5  # BF16 weights
+    proc = run_qlm("preload", "-m", qwen_chat_model, "--expect-quantization", "q8_bit", check=False)
+    assert proc.returncode == 1 and "q8_bit" in proc.stderr
