@@ -89,7 +89,10 @@ void run_generate(const GenerateFlags& f) {
                                            {"time_to_first_token_s", st.prefill_seconds},
                                            {"load_s", m.load_seconds},
                                            {"peak_rss_mb", peak_rss_bytes() / 1e6}}}};
-    if (!text_out) j.erase("text");
+    if (!text_out) {
+      if (m.tokenizer) j["text"] = m.tokenizer->decode(out, /*skip_special=*/true);
+      else j.erase("text");
+    }
     std::cout << j.dump() << std::endl;
     return;
   }
