@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "sampler/scored.h"
+#include "sampler/vocab_scan.h"
 
 namespace qlm {
 
@@ -71,40 +72,6 @@ void merge_lse(double& m, double& s, double m2, double s2) {
   }
 }
 
-// One pass over the logits: max, argmax (first max wins, so ties -> lowest id), online
-// sum of exp(x - max) when kSum, and the best top_n (value, id) in a min-heap when kHeap.
-template <bool kSum, bool kHeap>
-void scan(const float* x, int n, float& max_out, int& argmax_out, double& sum_out,
-          std::vector<Scored>& heap, int top_n) {
-  float m = -FLT_MAX;  // finite start: exp(-inf - m) is 0, never NaN
-  int a = -1;
-  double s = 0.0;
-  for (int i = 0; i < n; ++i) {
-    const float v = x[i];
-    if (v > m) {
-      if constexpr (kSum) s = s * std::exp(double(m) - double(v)) + 1.0;
-      m = v;
-      a = i;
-    } else if constexpr (kSum) {
-      s += std::exp(double(v) - double(m));
-    }
-    if constexpr (kHeap) {
-      const Scored c{v, i};
-      if (int(heap.size()) < top_n) {
-        heap.push_back(c);
-        std::push_heap(heap.begin(), heap.end(), better);
-      } else if (better(c, heap.front())) {
-        std::pop_heap(heap.begin(), heap.end(), better);
-        heap.back() = c;
-        std::push_heap(heap.begin(), heap.end(), better);
-      }
-    }
-  }
-  max_out = m;
-  argmax_out = a;
-  sum_out = s;
-}
-
 }  // namespace
 
 // Penalties touch only the seen tokens: their original logits are saved and masked to -inf
@@ -130,16 +97,12 @@ Sampler::Stats Sampler::penalise_and_scan(float* logits, int top_n) {
 
   const bool want_sum = p.logprobs;
   const bool want_heap = p.logprobs && top_n > 0;
-  float m_u = 0.0f;
-  int a_u = -1;
-  double s_u = 0.0;
   top_heap_.clear();
-  if (want_heap)
-    scan<true, true>(logits, vocab_size_, m_u, a_u, s_u, top_heap_, top_n);
-  else if (want_sum)
-    scan<true, false>(logits, vocab_size_, m_u, a_u, s_u, top_heap_, 0);
-  else
-    scan<false, false>(logits, vocab_size_, m_u, a_u, s_u, top_heap_, 0);
+  const VocabScan scan =
+      scan_vocab(logits, vocab_size_, want_sum, &top_heap_, want_heap ? top_n : 0);
+  const float m_u = scan.max;
+  const int a_u = scan.argmax;
+  const double s_u = scan.sum;
 
   Stats st;
   double m_raw = m_u, s_raw = a_u >= 0 ? s_u : 0.0;

@@ -6,6 +6,7 @@
 
 #include "sampler/sampler.h"
 #include "sampler/scored.h"
+#include "sampler/vocab_scan.h"
 
 namespace qlm {
 
@@ -46,16 +47,14 @@ int Sampler::draw_sorted(const float* logits, float max_pen, bool top_k_done, fl
   if (top_k_done) {
     n = params_.top_k;
     for (int j = 0; j < n; ++j) {
-      const float w = std::exp(logits[c[j].id] / t - s_max);
+      const float w = exp_nonpos(logits[c[j].id] / t - s_max);
       weight_[c[j].id] = w;
       z += w;
     }
   } else {
-    for (int i = 0; i < vocab_size_; ++i) {
-      const float w = std::exp(logits[i] / t - s_max);
-      weight_[i] = w;
-      z += w;
-    }
+    float* w = weight_.data();
+    for (int i = 0; i < vocab_size_; ++i) w[i] = exp_nonpos(logits[i] / t - s_max);
+    z = sum_weights(w, vocab_size_);
     // Tokens below `cut` hold < (1 - top_p) of the mass together, so the top-p prefix lies
     // within those at or above it; min-p would drop the others anyway.
     const double cut = std::max((1.0 - params_.top_p) * z / vocab_size_, double(params_.min_p));
@@ -118,13 +117,12 @@ int Sampler::draw_dense(const float* logits, float max_pen, float* lp) {
   const float t = params_.temperature;
   const float s_max = max_pen / t;
   const float min_p = params_.min_p;
-  double z = 0.0;
+  float* weight = weight_.data();
   for (int i = 0; i < vocab_size_; ++i) {
-    float w = std::exp(logits[i] / t - s_max);
-    if (w < min_p) w = 0.0f;
-    weight_[i] = w;
-    z += w;
+    const float w = exp_nonpos(logits[i] / t - s_max);
+    weight[i] = keep_at_least(w, min_p);
   }
+  const double z = sum_weights(weight, vocab_size_);
   const double u = rng_.uniform() * z;
   ++rng_draws_;
   int pick = -1;

@@ -1,0 +1,91 @@
+// The fused vocabulary scan and the fixed-order weight sum (see vocab_scan.h).
+#include "sampler/vocab_scan.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+
+namespace qlm {
+
+namespace {
+
+constexpr int kLanes = 8;
+constexpr int kBlock = 512;  // floats per block: 2 KiB, well inside L1
+
+float block_max(const float* x, int n) {
+  float lane[kLanes];
+  for (float& l : lane) l = -FLT_MAX;
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] = x[i + l] > lane[l] ? x[i + l] : lane[l];
+  float m = -FLT_MAX;
+  for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+  for (float l : lane) m = l > m ? l : m;
+  return m;
+}
+
+// Adds exp(x - m) of one block to the lanes: exps into a stack buffer first, so both loops
+// are simple enough to vectorise.
+void add_exp(const float* x, int n, float m, double* lane) {
+  float e[kBlock];
+  for (int i = 0; i < n; ++i) e[i] = exp_nonpos(x[i] - m);
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] += e[i + l];
+  for (; i < n; ++i) lane[0] += e[i];
+}
+
+void offer(std::vector<Scored>& heap, int top_n, const float* x, int begin, int end) {
+  for (int i = begin; i < end; ++i) {
+    const Scored c{x[i], i};
+    if (int(heap.size()) < top_n) {
+      heap.push_back(c);
+      std::push_heap(heap.begin(), heap.end(), better);
+    } else if (better(c, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), better);
+      heap.back() = c;
+      std::push_heap(heap.begin(), heap.end(), better);
+    }
+  }
+}
+
+}  // namespace
+
+double sum_weights(const float* w, int n) {
+  double lane[kLanes] = {};
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] += w[i + l];
+  for (; i < n; ++i) lane[0] += w[i];
+  double s = 0.0;
+  for (double l : lane) s += l;
+  return s;
+}
+
+VocabScan scan_vocab(const float* x, int n, bool want_sum, std::vector<Scored>* heap, int top_n) {
+  VocabScan out;
+  float m = -FLT_MAX;
+  int a = -1;
+  double lane[kLanes] = {};
+  for (int begin = 0; begin < n; begin += kBlock) {
+    const int len = std::min(kBlock, n - begin);
+    const float* block = x + begin;
+    const float bm = block_max(block, len);
+    if (bm > m) {  // strictly: an equal max in a later block keeps the lower id
+      a = begin + int(std::find(block, block + len, bm) - block);
+      if (want_sum)
+        for (double& l : lane) l *= std::exp(double(m) - double(bm));
+      m = bm;
+    }
+    if (want_sum) add_exp(block, len, m, lane);
+    if (top_n > 0 && (int(heap->size()) < top_n || bm > heap->front().value))
+      offer(*heap, top_n, x, begin, begin + len);
+  }
+  out.max = m;
+  out.argmax = a;
+  if (want_sum)
+    for (double l : lane) out.sum += l;
+  return out;
+}
+
+}  // namespace qlm
