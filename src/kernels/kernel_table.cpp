@@ -1,14 +1,30 @@
-// ISA selection: the best table this CPU runs, unless QLM_ISA names one.
+// ISA selection: the best table this CPU runs, unless QLM_ISA names one. Detection happens at
+// run time, so the binary runs on any x86-64 (and the reference builds anywhere).
 #include "kernels/kernel_table.h"
 
 #include <cstdlib>
 
 #include "base/error.h"
 
+#ifdef QLM_HAVE_X86_KERNELS
+#include "kernels/avx512/avx512.h"
+#endif
+
 namespace qlm {
 
 namespace {
 const KernelTable kRefTable{.isa = "ref", .matmul = ref::matmul};
+
+#ifdef QLM_HAVE_X86_KERNELS
+const KernelTable kAvx512Table{.isa = "avx512", .matmul = avx512::matmul};
+
+bool cpu_has_avx512_vnni() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+         __builtin_cpu_supports("fma");
+}
+#endif
 
 const KernelTable& choose() {
   const char* forced = std::getenv("QLM_ISA");
@@ -17,12 +33,17 @@ const KernelTable& choose() {
     if (t == nullptr) fail("QLM_ISA=", forced, ": unknown or unsupported on this CPU (try ref)");
     return *t;
   }
+  for (const char* isa : {"avx512"})
+    if (const KernelTable* t = kernel_table_for(isa)) return *t;
   return kRefTable;
 }
 }  // namespace
 
 const KernelTable* kernel_table_for(const std::string& isa) {
   if (isa == "ref") return &kRefTable;
+#ifdef QLM_HAVE_X86_KERNELS
+  if (isa == "avx512") return cpu_has_avx512_vnni() ? &kAvx512Table : nullptr;
+#endif
   return nullptr;
 }
 

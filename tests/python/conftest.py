@@ -18,7 +18,10 @@ def qlm_binary():
 
 
 def run_qlm(*args, check=True, env=None, timeout=600):
-    """Runs qlm; returns CompletedProcess (text)."""
+    """Runs qlm; returns CompletedProcess (text). The 1e-4 oracle tests need the F32 reference
+    kernels (the fast ones round activations to int8), so QLM_ISA defaults to ref here."""
+    env = dict(os.environ if env is None else env)
+    env.setdefault("QLM_ISA", "ref")
     proc = subprocess.run([qlm_binary(), *map(str, args)], capture_output=True, text=True,
                           env=env, timeout=timeout)
     if check and proc.returncode != 0:

@@ -1,0 +1,91 @@
+// Matmul kernels on the Qwen2.5-0.5B shapes: GEMV (1 activation row) as GB/s of weights read,
+// GEMM (16/64/512 rows) as GOP/s (2·rows·cols·n). Args: isa index, shape index, threads / rows.
+// QLM_BENCH_ISA=ref|avx512|amx picks the table (default: the one kernels() chooses).
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "kernels/kernel_table.h"
+#include "random_matrix.h"
+
+namespace {
+
+using qlm::DType;
+
+struct Shape {
+  int64_t rows, cols;
+};
+const Shape kShapes[] = {{896, 896}, {128, 896}, {4864, 896}, {896, 4864}, {151936, 896}};
+
+const qlm::KernelTable& bench_table() {
+  const char* isa = std::getenv("QLM_BENCH_ISA");
+  if (isa != nullptr && *isa) {
+    if (const qlm::KernelTable* t = qlm::kernel_table_for(isa)) return *t;
+  }
+  return qlm::kernels();
+}
+
+qlm::testing::OwnedMatrix& matrix(int shape, int bits) {
+  static std::vector<qlm::testing::OwnedMatrix> cache(2 * std::size(kShapes));
+  auto& m = cache[shape * 2 + (bits == 8)];
+  if (m.data.empty()) m = qlm::testing::random_affine(kShapes[shape].rows, kShapes[shape].cols, bits, 64, DType::BF16, 1);
+  return m;
+}
+
+// Weights don't fit in L2 except the smallest, which we still report as measured.
+void gemv(benchmark::State& state, int bits) {
+  const int shape = static_cast<int>(state.range(0));
+  omp_set_num_threads(static_cast<int>(state.range(1)));
+  auto& m = matrix(shape, bits);
+  auto x = qlm::testing::random_acts(1, m.w.cols, 2);
+  std::vector<float> y(m.w.rows);
+  const auto& k = bench_table();
+  for (auto _ : state) {
+    k.matmul(m.w, nullptr, x.data(), 1, y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(m.w.total_bytes()));
+  state.SetLabel(k.isa + " " + std::to_string(m.w.rows) + "x" + std::to_string(m.w.cols));
+}
+
+void gemm(benchmark::State& state, int bits) {
+  const int shape = static_cast<int>(state.range(0));
+  const int64_t n = state.range(1);
+  omp_set_num_threads(2);
+  auto& m = matrix(shape, bits);
+  auto x = qlm::testing::random_acts(n, m.w.cols, 2);
+  std::vector<float> y(n * m.w.rows);
+  const auto& k = bench_table();
+  for (auto _ : state) {
+    k.matmul(m.w, nullptr, x.data(), n, y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GOP/s"] = benchmark::Counter(2.0 * double(m.w.rows * m.w.cols * n) * double(state.iterations()),
+                                               benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.SetLabel(k.isa + " " + std::to_string(m.w.rows) + "x" + std::to_string(m.w.cols) + " n=" + std::to_string(n));
+}
+
+void BM_GemvQ4(benchmark::State& s) { gemv(s, 4); }
+void BM_GemvQ8(benchmark::State& s) { gemv(s, 8); }
+void BM_GemmQ4(benchmark::State& s) { gemm(s, 4); }
+void BM_GemmQ8(benchmark::State& s) { gemm(s, 8); }
+
+void gemv_args(benchmark::internal::Benchmark* b) {
+  for (int s = 0; s < 5; ++s)
+    for (int t : {1, 2}) b->Args({s, t});
+  b->MinTime(0.3)->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+void gemm_args(benchmark::internal::Benchmark* b) {
+  for (int s : {0, 2})
+    for (int n : {16, 64, 512}) b->Args({s, n});
+  b->MinTime(0.3)->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_GemvQ4)->Apply(gemv_args);
+BENCHMARK(BM_GemvQ8)->Apply(gemv_args);
+BENCHMARK(BM_GemmQ4)->Apply(gemm_args);
+BENCHMARK(BM_GemmQ8)->Apply(gemm_args);
+
+}  // namespace

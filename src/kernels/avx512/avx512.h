@@ -1,0 +1,18 @@
+// Entry points of the AVX-512 (F/BW/VL/VNNI) kernels. Declarations only: callers need no ISA
+// flags; the definitions live in files compiled with -mavx512* (see kernels/CMakeLists.txt).
+#pragma once
+
+#include <cstdint>
+
+#include "quant/weight_matrix.h"
+
+namespace qlm::avx512 {
+
+// Same contract as KernelTable::matmul. q4/q8 affine with g32/64/128 run on int8 VNNI;
+// F32/F16/BF16 weights on FMA; any other affine width falls back to the reference.
+void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y);
+
+// True if the int8 path handles this matrix (the AMX kernels share its activation format).
+bool int8_supported(const WeightMatrix& w);
+
+}  // namespace qlm::avx512

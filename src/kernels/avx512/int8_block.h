@@ -1,0 +1,81 @@
+// Pieces shared by the int8 kernels (AVX-512 VNNI and AMX): per-matrix chunk geometry, the
+// 16-row block set-up (row pointers, transposed scales/biases) and the fixed-order float
+// combination of exact integer group sums. Include only from files built with AVX-512 flags.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "base/half.h"
+#include "quant/weight_matrix.h"
+
+namespace qlm::avx512 {
+
+struct BlockParams {
+  int64_t row_bytes = 0, groups = 0, chunks = 0;  // chunks of 64 weight bytes per row
+  int group_bytes = 0;                            // weight bytes per group (16 .. 128)
+  __mmask64 tail_mask = 0;                        // valid bytes of the last chunk
+  int tail_quarters = 0;                          // valid 16-byte quarters of the last chunk
+};
+
+inline BlockParams block_params(const WeightMatrix& w) {
+  BlockParams p;
+  p.row_bytes = static_cast<int64_t>(w.row_bytes());
+  p.groups = w.groups_per_row();
+  p.chunks = (p.row_bytes + 63) / 64;
+  p.group_bytes = w.group_size * w.bits / 8;
+  const int64_t tail = p.row_bytes - (p.chunks - 1) * 64;  // 16, 32, 48 or 64
+  p.tail_mask = tail == 64 ? ~__mmask64(0) : ((__mmask64(1) << tail) - 1);
+  p.tail_quarters = static_cast<int>(tail / 16);
+  return p;
+}
+
+inline float load_param(DType t, const uint8_t* p, int64_t i) {
+  uint16_t h;
+  if (t == DType::F32) {
+    float f;
+    std::memcpy(&f, p + 4 * i, 4);
+    return f;
+  }
+  std::memcpy(&h, p + 2 * i, 2);
+  return t == DType::BF16 ? bf16_to_float(h) : f16_to_float(h);
+}
+
+// Rows past the matrix end repeat the last row (their outputs are never stored).
+// sb: [2][groups][16] = scales then biases, transposed so one load gives 16 rows' values.
+inline void block_setup(const WeightMatrix& w, const BlockParams& p, int64_t r0,
+                        const uint8_t* rows[16], std::vector<float>& sb) {
+  const size_t need = static_cast<size_t>(2 * p.groups * 16);
+  if (sb.size() < need) sb.resize(need);
+  float* sT = sb.data();
+  float* bT = sb.data() + p.groups * 16;
+  for (int i = 0; i < 16; ++i) {
+    const int64_t r = std::min(r0 + i, w.rows - 1);
+    rows[i] = w.data + r * p.row_bytes;
+    for (int64_t g = 0; g < p.groups; ++g) {
+      sT[g * 16 + i] = load_param(w.float_dtype, w.scales, r * p.groups + g);
+      bT[g * 16 + i] = load_param(w.float_dtype, w.biases, r * p.groups + g);
+    }
+  }
+}
+
+// acc (16 rows) += d_x · (b_w · X + s_w · S): the one float order every int8 path uses.
+inline __m512 combine_group(__m512 acc, __m512i isum, const float* s16, const float* b16, float xd,
+                            float xs) {
+  __m512 t = _mm512_mul_ps(_mm512_loadu_ps(s16), _mm512_cvtepi32_ps(isum));
+  t = _mm512_fmadd_ps(_mm512_loadu_ps(b16), _mm512_set1_ps(xs), t);
+  return _mm512_fmadd_ps(_mm512_set1_ps(xd), t, acc);
+}
+
+// y_row[r0 + i] = acc[i] + bias[r0 + i] for the valid rows of the block.
+inline void store_outputs(const float* acc, const float* bias, int64_t r0, __mmask16 mask, float* y_row) {
+  __m512 v = _mm512_loadu_ps(acc);
+  if (bias != nullptr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, bias + r0));
+  _mm512_mask_storeu_ps(y_row + r0, mask, v);
+}
+
+}  // namespace qlm::avx512

@@ -1,0 +1,21 @@
+// The AVX-512 table's matmul: routes each call to the int8 VNNI, float FMA or reference kernel.
+#include "kernels/avx512/avx512.h"
+#include "kernels/kernel_table.h"
+
+namespace qlm::avx512 {
+
+void matmul_int8(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y);
+void matmul_float(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y);
+
+bool int8_supported(const WeightMatrix& w) {
+  return w.format == WeightFormat::Affine && (w.bits == 4 || w.bits == 8) &&
+         (w.group_size == 32 || w.group_size == 64 || w.group_size == 128) && w.cols % w.group_size == 0;
+}
+
+void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
+  if (w.format == WeightFormat::Float) return matmul_float(w, bias, x, n_rows, y);
+  if (int8_supported(w)) return matmul_int8(w, bias, x, n_rows, y);
+  ref::matmul(w, bias, x, n_rows, y);  // 2/3/5/6-bit and unusual groups: the spec, per call
+}
+
+}  // namespace qlm::avx512

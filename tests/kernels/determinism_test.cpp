@@ -1,0 +1,68 @@
+// Results must not depend on thread count or batch composition (the rollout scheduler mixes
+// sequences freely): each output's float reduction order is fixed, integer sums are exact.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cstring>
+#include <vector>
+
+#include "kernels/kernel_table.h"
+#include "random_matrix.h"
+#include "test_isas.h"
+
+namespace qlm {
+namespace {
+
+bool same_bits(const float* a, const float* b, int64_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
+
+class Determinism : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Determinism, RowAloneEqualsRowInBatchAndAnyThreadCount) {
+  const KernelTable& k = *kernel_table_for(GetParam());
+  for (int bits : {4, 8})
+    for (int group : {32, 64, 128}) {
+      auto m = testing::random_affine(131, 896, bits, group, DType::BF16, 7 + bits + group);
+      const int64_t B = 17, R = m.w.rows;
+      auto x = testing::random_acts(B, 896, 3);
+      std::vector<float> batch(B * R), alone(R), one_thread(B * R);
+      const int saved = omp_get_max_threads();
+      omp_set_num_threads(2);
+      k.matmul(m.w, nullptr, x.data(), B, batch.data());
+      for (int64_t i : {int64_t(0), int64_t(9), B - 1}) {
+        k.matmul(m.w, nullptr, &x[i * 896], 1, alone.data());
+        EXPECT_TRUE(same_bits(alone.data(), &batch[i * R], R)) << "row " << i << " q" << bits << " g" << group;
+      }
+      omp_set_num_threads(1);
+      k.matmul(m.w, nullptr, x.data(), B, one_thread.data());
+      omp_set_num_threads(saved);
+      EXPECT_TRUE(same_bits(one_thread.data(), batch.data(), B * R)) << "q" << bits << " g" << group;
+    }
+}
+
+// AMX and AVX-512 evaluate the same float expression on the same exact integer sums.
+TEST(Determinism, AllInt8IsasAgreeBitForBit) {
+  const auto isas = available_isas();
+  if (isas.size() < 2) GTEST_SKIP() << "fewer than two optimised ISAs on this machine";
+  auto m = testing::random_affine(97, 896, 4, 64, DType::BF16, 5);
+  auto x = testing::random_acts(40, 896, 6);
+  std::vector<float> first(40 * 97), other(40 * 97);
+  kernel_table_for(isas[0])->matmul(m.w, nullptr, x.data(), 40, first.data());
+  for (size_t i = 1; i < isas.size(); ++i) {
+    kernel_table_for(isas[i])->matmul(m.w, nullptr, x.data(), 40, other.data());
+    EXPECT_TRUE(same_bits(first.data(), other.data(), 40 * 97)) << isas[0] << " vs " << isas[i];
+  }
+}
+
+TEST(Dispatch, UnknownIsaIsRejectedAndRefAlwaysExists) {
+  EXPECT_EQ(kernel_table_for("bogus"), nullptr);
+  ASSERT_NE(kernel_table_for("ref"), nullptr);
+  EXPECT_EQ(kernel_table_for("ref")->isa, "ref");
+  if (__builtin_cpu_supports("avx512vnni")) EXPECT_NE(kernel_table_for("avx512"), nullptr);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, Determinism, ::testing::ValuesIn(available_isas()),
+                         [](const auto& info) { return info.param; });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Determinism);
+
+}  // namespace
+}  // namespace qlm
