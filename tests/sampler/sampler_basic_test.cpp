@@ -50,6 +50,36 @@ TEST(SamplerBasic, GreedyIsArgmaxLowestIdOnTiesAndDrawsNoRandomNumbers) {
   EXPECT_EQ(big_sampler.rng_draws(), 0u);
 }
 
+// The scan works in blocks: ties and top-n order must hold across block boundaries too.
+TEST(SamplerBasic, TiesAcrossTheVocabularyResolveToLowestId) {
+  std::vector<float> logits(5000, -1.0f);
+  logits[4321] = logits[1500] = logits[100] = 2.0f;
+  logits[3000] = logits[700] = 1.5f;
+  Sampler sampler(SamplingParams{}, 5000, {});
+  std::vector<float> scratch = logits;
+  const TokenChoice c = sampler.sample(scratch.data(), 5);
+  EXPECT_EQ(c.id, 100);
+  ASSERT_EQ(c.top.size(), 5u);
+  const int want[] = {100, 1500, 4321, 700, 3000};
+  for (int k = 0; k < 5; ++k) EXPECT_EQ(c.top[k].first, want[k]);
+  EXPECT_FLOAT_EQ(c.top[0].second, c.top[2].second);
+}
+
+TEST(SamplerBasic, TopNMatchesBruteForceOnLargeVocabulary) {
+  const int vocab = 20000, top_n = 12;
+  const auto logits = test::hashed_logits(vocab, 5, 4.0f);
+  std::vector<int> order(vocab);
+  for (int i = 0; i < vocab; ++i) order[i] = i;
+  std::partial_sort(order.begin(), order.begin() + top_n, order.end(), [&](int a, int b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  });
+  Sampler sampler(SamplingParams{.temperature = 1.0f}, vocab, {});
+  std::vector<float> scratch = logits;
+  const TokenChoice c = sampler.sample(scratch.data(), top_n);
+  ASSERT_EQ(int(c.top.size()), top_n);
+  for (int k = 0; k < top_n; ++k) EXPECT_EQ(c.top[k].first, order[k]) << "rank " << k;
+}
+
 TEST(SamplerBasic, SamplingDrawsExactlyOneNumberPerToken) {
   Sampler sampler(SamplingParams{.temperature = 1.0f, .top_k = 1}, 4, {});
   std::vector<float> logits = {0.f, 2.f, 1.f, 0.f};
