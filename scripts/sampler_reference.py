@@ -35,7 +35,7 @@ def log_softmax(x):
 
 
 def final_distribution(y, p):
-    """The distribution sampled from (float64 [V]) for temperature > 0."""
+    """The distribution sampled from (float64 [V]) for temperature >= 1e-5 (below: greedy)."""
     v = len(y)
     t = F32(p["temperature"])
     s = (y / t).astype(F32)

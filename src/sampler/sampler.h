@@ -35,6 +35,12 @@ struct TokenChoice {
   std::vector<std::pair<int, float>> top;  // top_n (id, raw log-prob), best first
 };
 
+// A token with its penalised logit: the sampler's candidate scratch entry.
+struct ScoredToken {
+  float value;
+  int id;
+};
+
 // One per sequence; single-threaded. All scratch is allocated in the constructor.
 //
 // Semantics (the Python reference scripts/sampler_reference.py is the executable spec):
@@ -43,19 +49,19 @@ struct TokenChoice {
 // - Greedy (temperature < 1e-5): argmax of the penalised logits, ties -> lowest id; filters are
 //   ignored (the argmax survives all of them) and no random number is drawn.
 //   logprob_processed = log softmax(penalised logits, T = 1)[id].
-// - Sampling: s = penalised / T; the candidates are ordered by (s desc, id asc); top-k keeps
-//   the first k; top-p keeps the shortest prefix whose probability (renormalised over the
-//   top-k set) reaches top_p; min-p keeps tokens with p >= min_p * p_max. One uniform draw
+// - Sampling: s = penalised / T; candidates are ordered by (penalised logit desc, id asc),
+//   the order of s for any T > 0; top-k keeps the first k; top-p keeps the shortest prefix
+//   whose probability (renormalised over the top-k set) reaches top_p; min-p keeps tokens
+//   with p >= min_p * p_max; the kept set is renormalised and drawn from. One uniform draw
 //   per sampled token (exactly one, whatever the distribution, so streams stay aligned).
 //   logprob_processed = log of the renormalised probability of id over the kept set.
+// - Numerics: weights exp(s - s_max) in float (a vectorised exp within 1.2e-7 relative),
+//   sums in double in a fixed order; log-probs agree with the float64 reference to 1e-5.
+//   Same seed + same logits -> the same ids and log-probs, bit for bit. Logits must not be
+//   NaN; -inf entries are never chosen.
+// - Allocation: none per call, except TokenChoice::top when top_n > 0.
 // - sample() records the chosen token itself (as if accept(id) were called); accept() is
 //   for tokens that did not come from sample() (forced or teacher-forced ones).
-// A token with its penalised logit: the sampler's candidate scratch entry.
-struct ScoredToken {
-  float value;
-  int id;
-};
-
 class Sampler {
  public:
   Sampler(const SamplingParams& params, int vocab_size, std::span<const int> prompt_ids);
