@@ -26,4 +26,11 @@ uint64_t status_kb(const char* key) {
 uint64_t peak_rss_bytes() { return status_kb("VmHWM:"); }
 uint64_t current_rss_bytes() { return status_kb("VmRSS:"); }
 
+void reset_peak_rss() {
+  if (FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+    std::fputs("5", f);
+    std::fclose(f);
+  }
+}
+
 }  // namespace qlm
