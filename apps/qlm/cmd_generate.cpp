@@ -13,6 +13,7 @@
 #include "runtime/loaded_model.h"
 #include "runtime/prompt.h"
 #include "runtime/stop_strings.h"
+#include "sampling_flags.h"
 #include "text_input.h"
 
 namespace qlm::cli {
@@ -25,6 +26,8 @@ struct GenerateFlags {
   int max_tokens = 256;
   bool json = false, ignore_eos = false, chat = false, no_chat = false;
   bool prompt_given = false;  // -p "" (empty) is a valid prompt: BOS only
+  SamplingParams sampling;
+  int top_logprobs = 0;
 };
 
 void run_generate(const GenerateFlags& f) {
@@ -76,12 +79,27 @@ void run_generate(const GenerateFlags& f) {
     emit(stops.push(decoder->push(id)));
     return !stops.stopped();
   };
+  Sampler sampler(f.sampling, m.net->config().vocab_size, prompt);  // validates the flags
+  nlohmann::ordered_json logprobs = nlohmann::ordered_json::array();
+  auto choose = [&](float* logits) {
+    TokenChoice c = sampler.sample(logits, f.top_logprobs);
+    if (f.json) {
+      nlohmann::ordered_json e = {{"id", c.id}, {"logprob", c.logprob_raw}, {"logprob_processed", c.logprob_processed}};
+      if (f.top_logprobs > 0) {
+        nlohmann::ordered_json top = nlohmann::ordered_json::array();
+        for (auto [id, lp] : c.top) top.push_back({id, lp});
+        e["top"] = top;
+      }
+      logprobs.push_back(e);
+    }
+    return c.id;
+  };
   GenerateStats st;
-  std::vector<int> out = generate(*m.net, prompt, params, nullptr, on_token, &st);
+  std::vector<int> out = generate(*m.net, prompt, params, choose, on_token, &st);
   if (text_out && !stops.stopped()) emit(stops.push(decoder->flush()) + stops.flush());
   if (f.json) {
     nlohmann::ordered_json j = {{"text", text}, {"prompt_ids", prompt}, {"ids", out},
-                                {"finish_reason", st.finish_reason},
+                                {"finish_reason", st.finish_reason}, {"logprobs", logprobs},
                                 {"stats", {{"prompt_tokens", st.prompt_tokens},
                                            {"prompt_tok_per_s", st.prompt_tokens / std::max(st.prefill_seconds, 1e-9)},
                                            {"generated_tokens", st.generated_tokens},
@@ -121,6 +139,9 @@ void add_generate(CLI::App& app) {
   cmd->add_option("--stop", f->stop, "Stop when this text appears (not printed); repeatable");
   cmd->add_flag("--ignore-eos", f->ignore_eos, "Do not stop at end-of-sequence ids (for benchmarks)");
   cmd->add_flag("--json", f->json, "Print one JSON object: text, ids, finish reason, stats");
+  add_sampling_flags(cmd, f->sampling);
+  cmd->add_option("--top-logprobs", f->top_logprobs, "With --json: also the N most likely alternatives per token")
+      ->check(CLI::Range(0, 20));
   cmd->add_option("--expect-quantization", f->expect_quant,
                   "Fail unless the model has this quantization (q4_bit, q8_bit, bf16; YAML hardware.mlx_quantization)");
   cmd->callback([f, cmd] {
