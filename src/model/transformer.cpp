@@ -40,6 +40,21 @@ ForwardScratch Transformer::make_scratch(int max_tokens) const {
 
 void Transformer::forward(KVCache& cache, ForwardScratch& s, std::span<const int> tokens,
                           float* logits, bool all_logits) const {
+  const int T = static_cast<int>(tokens.size());
+  const int pos0 = cache.size();
+  QLM_CHECK(T > 0 && T <= s.max_tokens);
+  if (pos0 + T > cache.capacity())
+    fail("context length exceeded: ", pos0 + T, " tokens > ", cache.capacity());
+  s.rows.clear();
+  s.logit_rows.clear();
+  for (int t = 0; t < T; ++t) {
+    s.rows.push_back(BatchRow{&cache, pos0 + t, tokens[t]});
+    if (all_logits || t == T - 1) s.logit_rows.push_back(t);
+  }
+  forward_batch(s, logits);
+}
+
+void Transformer::forward_batch(ForwardScratch& s, float* logits) const {
   const KernelTable& K0 = kernels();
   // With an observer, route every matmul through it first; otherwise call the kernel directly.
   struct Matmul {
@@ -50,19 +65,20 @@ void Transformer::forward(KVCache& cache, ForwardScratch& s, std::span<const int
       k.matmul(w, bias, x, n, y);
     }
   } matmul{K0, s};
-  const int T = static_cast<int>(tokens.size());
+  const std::vector<BatchRow>& rows = s.rows;
+  const int T = static_cast<int>(rows.size());
   const int64_t H = cfg_.hidden_size, Dq = cfg_.q_dim(), Dkv = cfg_.kv_dim();
   const int64_t I = cfg_.intermediate_size, V = cfg_.vocab_size;
   const int hd = cfg_.head_dim, half = hd / 2;
-  const int pos0 = cache.size();
   QLM_CHECK(T > 0 && T <= s.max_tokens);
-  if (pos0 + T > cache.capacity())
-    fail("context length exceeded: ", pos0 + T, " tokens > ", cache.capacity());
 
   for (int t = 0; t < T; ++t) {
-    if (tokens[t] < 0 || tokens[t] >= V) fail("token id ", tokens[t], " is outside the vocabulary [0, ", V, ")");
-    dequantize_row(weights_.embed, tokens[t], &s.x[t * H]);  // x: [T][H]
-    rope_angles(pos0 + t, hd, cfg_.rope_theta, &s.rope_cos[t * half], &s.rope_sin[t * half]);
+    const BatchRow& r = rows[t];
+    if (r.token < 0 || r.token >= V) fail("token id ", r.token, " is outside the vocabulary [0, ", V, ")");
+    if (r.pos < 0 || r.pos >= r.cache->capacity())
+      fail("context length exceeded: position ", r.pos, " >= ", r.cache->capacity());
+    dequantize_row(weights_.embed, r.token, &s.x[t * H]);  // x: [T][H]
+    rope_angles(r.pos, hd, cfg_.rope_theta, &s.rope_cos[t * half], &s.rope_sin[t * half]);
   }
 
   for (int l = 0; l < cfg_.num_layers; ++l) {
@@ -78,10 +94,10 @@ void Transformer::forward(KVCache& cache, ForwardScratch& s, std::span<const int
       const float* sn = &s.rope_sin[t * half];
       for (int h = 0; h < cfg_.num_heads; ++h) rope_rotate_half(&s.q[t * Dq + h * hd], hd, c, sn);
       for (int h = 0; h < cfg_.num_kv_heads; ++h) rope_rotate_half(&s.k[t * Dkv + h * hd], hd, c, sn);
-      std::copy_n(&s.k[t * Dkv], Dkv, cache.k(l, pos0 + t));
-      std::copy_n(&s.v[t * Dkv], Dkv, cache.v(l, pos0 + t));
+      std::copy_n(&s.k[t * Dkv], Dkv, rows[t].cache->k(l, rows[t].pos));
+      std::copy_n(&s.v[t * Dkv], Dkv, rows[t].cache->v(l, rows[t].pos));
     }
-    attention(cache, s, l, T, pos0);                                  // att: [T][Dq]
+    attention(s, l);                                                  // att: [T][Dq]
     matmul(L.o_proj, nullptr, s.att.data(), T, s.proj.data());      // proj: [T][H]
     for (int64_t i = 0; i < T * H; ++i) s.x[i] += s.proj[i];
 
@@ -93,34 +109,44 @@ void Transformer::forward(KVCache& cache, ForwardScratch& s, std::span<const int
     matmul(L.down_proj, nullptr, s.gate.data(), T, s.proj.data());  // proj: [T][H]
     for (int64_t i = 0; i < T * H; ++i) s.x[i] += s.proj[i];
   }
-  cache.set_size(pos0 + T);
+  for (const BatchRow& r : rows) r.cache->set_size(std::max(r.cache->size(), r.pos + 1));
 
-  const int first = all_logits ? 0 : T - 1;
-  for (int t = first; t < T; ++t)
-    rms_norm(&s.x[t * H], weights_.final_norm.data(), cfg_.rms_norm_eps, H, &s.xn[(t - first) * H]);
-  matmul(weights_.lm_head, nullptr, s.xn.data(), T - first, logits);  // logits: [T'][V]
+  // The LM head runs only for the rows whose logits are wanted (compacted into xn).
+  const int n_out = static_cast<int>(s.logit_rows.size());
+  for (int i = 0; i < n_out; ++i)
+    rms_norm(&s.x[s.logit_rows[i] * H], weights_.final_norm.data(), cfg_.rms_norm_eps, H, &s.xn[i * H]);
+  if (n_out > 0) matmul(weights_.lm_head, nullptr, s.xn.data(), n_out, logits);  // logits: [n_out][V]
 }
 
-// Causal grouped-query attention: query head h reads KV head h / (heads / kv_heads).
-void Transformer::attention(KVCache& cache, ForwardScratch& s, int l, int T, int pos0) const {
+// Causal grouped-query attention, each row over its own cache up to its position: query head h
+// reads KV head h / (heads / kv_heads).
+void Transformer::attention(ForwardScratch& s, int l) const {
   const int hd = cfg_.head_dim, n_heads = cfg_.num_heads;
   const int group = cfg_.num_heads / cfg_.num_kv_heads;
   const int64_t Dq = cfg_.q_dim();
+  const int T = static_cast<int>(s.rows.size());
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  int max_keys = 0;
+  int64_t work = 0;
+  for (const BatchRow& r : s.rows) {
+    max_keys = std::max(max_keys, r.pos + 1);
+    work += static_cast<int64_t>(r.pos + 1) * n_heads * hd;
+  }
   // Threads only pay off past some work: a barrier costs microseconds, more on a busy machine.
-  const bool parallel = static_cast<int64_t>(T) * n_heads * (pos0 + T) * hd > (int64_t{1} << 16);
+  const bool parallel = work > (int64_t{1} << 16);
 #pragma omp parallel if (parallel)
   {
     thread_local std::vector<float> scores;
-    scores.resize(static_cast<size_t>(pos0 + T));
+    scores.resize(static_cast<size_t>(max_keys));
 #pragma omp for collapse(2) schedule(static)
     for (int t = 0; t < T; ++t) {
       for (int h = 0; h < n_heads; ++h) {
-        const int n_keys = pos0 + t + 1;  // causal: positions 0 .. pos0 + t
+        const BatchRow& r = s.rows[t];
+        const int n_keys = r.pos + 1;  // causal: positions 0 .. pos of this row's sequence
         const int kv_off = (h / group) * hd;
         const float* q = &s.q[t * Dq + h * hd];
         for (int p = 0; p < n_keys; ++p) {
-          const float* k = cache.k(l, p) + kv_off;
+          const float* k = r.cache->k(l, p) + kv_off;
           float dot = 0.0f;
           for (int i = 0; i < hd; ++i) dot += q[i] * k[i];
           scores[p] = dot * scale;
@@ -129,7 +155,7 @@ void Transformer::attention(KVCache& cache, ForwardScratch& s, int l, int T, int
         float* out = &s.att[t * Dq + h * hd];
         std::fill_n(out, hd, 0.0f);
         for (int p = 0; p < n_keys; ++p) {
-          const float* v = cache.v(l, p) + kv_off;
+          const float* v = r.cache->v(l, p) + kv_off;
           const float w = scores[p];
           for (int i = 0; i < hd; ++i) out[i] += w * v[i];
         }

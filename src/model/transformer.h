@@ -17,8 +17,19 @@
 
 namespace qlm {
 
-// Scratch buffers for up to `max_tokens` tokens per forward call; reused across calls.
+// One row of a batched forward: a token of some sequence at a position of that sequence's
+// cache. Rows of several sequences mix freely (continuous batching); each row attends to its
+// own cache up to its position, so a sequence's prefill rows must come in position order.
+struct BatchRow {
+  KVCache* cache = nullptr;
+  int pos = 0;
+  int token = 0;
+};
+
+// Scratch buffers for up to `max_tokens` rows per forward call; reused across calls.
 struct ForwardScratch {
+  std::vector<BatchRow> rows;   // the batch of the next forward_batch call
+  std::vector<int> logit_rows;  // indices into rows whose logits are wanted, in output order
   int max_tokens = 0;
   std::vector<float> x, xn, q, k, v, att, proj, gate, up;  // [max_tokens][width]
   std::vector<float> rope_cos, rope_sin;                    // [max_tokens][head_dim / 2]
@@ -37,6 +48,10 @@ class Transformer {
 
   ForwardScratch make_scratch(int max_tokens) const;
 
+  // The batched forward: scratch.rows (any mix of sequences), writing the K/V of each row
+  // into its cache at its position. logits: [scratch.logit_rows.size()][vocab].
+  void forward_batch(ForwardScratch& scratch, float* logits) const;
+
   // Runs `tokens` at positions cache.size() ... and appends their K/V to the cache.
   // logits: [tokens.size()][vocab] when all_logits, else [vocab] for the last token only.
   // tokens.size() must be <= scratch.max_tokens; the cache must have room.
@@ -45,7 +60,7 @@ class Transformer {
 
  private:
   Transformer(ModelConfig cfg, std::unique_ptr<TensorStore> store);
-  void attention(KVCache& cache, ForwardScratch& s, int layer, int n_tokens, int pos0) const;
+  void attention(ForwardScratch& s, int layer) const;
 
   ModelConfig cfg_;
   std::unique_ptr<TensorStore> store_;  // owns the mappings the weights point into

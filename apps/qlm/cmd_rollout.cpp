@@ -1,0 +1,210 @@
+// qlm rollout: N completions for each prompt of a JSONL file, with token ids and per-token
+// log-probs, written line by line as they finish (an interrupted run loses nothing; --resume
+// makes only the completions still missing).
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "base/error.h"
+#include "base/progress.h"
+#include "commands.h"
+#include "runtime/loaded_model.h"
+#include "runtime/prompt.h"
+#include "runtime/rollout.h"
+#include "sampling_flags.h"
+
+namespace qlm::cli {
+
+namespace {
+using ojson = nlohmann::ordered_json;
+
+struct RolloutFlags {
+  std::string model, prompts, out, logprobs = "processed", system, expect_quant;
+  int samples = 4, max_tokens = 256, top_logprobs = 0, max_batch = 32;
+  bool resume = false, no_chat = false, ignore_eos = false;
+  SamplingParams sampling;
+};
+
+struct InputLine {
+  ojson record;  // the whole input line: extra fields are carried to the output
+  std::string id;
+  std::vector<int> prompt_ids;
+};
+
+std::vector<InputLine> read_prompts(const RolloutFlags& f, const LoadedModel& m) {
+  std::ifstream in(f.prompts);
+  if (!in) fail("--prompts: cannot open ", f.prompts);
+  std::vector<InputLine> lines;
+  std::set<std::string> ids;
+  std::string text;
+  for (int n = 1; std::getline(in, text); ++n) {
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = cat(f.prompts, ":", n);
+    ojson j = ojson::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) fail(where, ": not a JSON object");
+    InputLine line;
+    if (j.contains("id")) line.id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
+    else line.id = std::to_string(n);
+    if (!ids.insert(line.id).second) fail(where, ": id '", line.id, "' appears twice");
+    PromptSpec spec;
+    if (j.contains("prompt_ids")) {
+      if (!j["prompt_ids"].is_array()) fail(where, ": 'prompt_ids' must be a list of token ids");
+      for (const auto& v : j["prompt_ids"]) {
+        if (!v.is_number_integer()) fail(where, ": 'prompt_ids' must be a list of token ids");
+        spec.ids.push_back(v.get<int>());
+      }
+      if (spec.ids.empty()) fail(where, ": 'prompt_ids' is empty");
+    } else if (j.contains("messages")) {
+      if (!j["messages"].is_array()) fail(where, ": 'messages' must be a list of {role, content}");
+      spec.messages = j["messages"];
+    } else if (j.contains("prompt")) {
+      if (!j["prompt"].is_string()) fail(where, ": 'prompt' must be a string");
+      spec.text = j["prompt"].get<std::string>();
+      spec.chat = !f.no_chat && m.chat_template != nullptr;
+      spec.system = f.system;
+    } else {
+      fail(where, ": needs 'prompt', 'messages' or 'prompt_ids'");
+    }
+    try {
+      line.prompt_ids = build_prompt(m, spec);
+    } catch (const Error& e) {
+      fail(where, ": ", e.what());
+    }
+    line.record = std::move(j);
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+// Completions already in the output file (for --resume): id -> sample indices.
+std::map<std::string, std::set<int>> read_done(const std::string& path) {
+  std::map<std::string, std::set<int>> done;
+  std::ifstream in(path);
+  std::string text;
+  while (std::getline(in, text)) {
+    ojson j = ojson::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.contains("id") || !j.contains("sample")) continue;  // a torn last line
+    done[j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump()].insert(j["sample"].get<int>());
+  }
+  return done;
+}
+
+void run_rollout(const RolloutFlags& f) {
+  LoadedModel m = load_model(f.model);
+  check_expected_quantization(m.net->config(), f.expect_quant, "--expect-quantization");
+  std::vector<InputLine> lines = read_prompts(f, m);
+  std::map<std::string, std::set<int>> done;
+  if (f.resume) done = read_done(f.out);
+  std::vector<RolloutRequest> requests;
+  std::vector<size_t> line_of;
+  size_t skipped = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    RolloutRequest r{.id = lines[i].id, .prompt_ids = lines[i].prompt_ids};
+    for (int k = 0; k < f.samples; ++k)
+      if (!done[lines[i].id].count(k)) r.sample_indices.push_back(k);
+    if (r.sample_indices.empty()) {
+      ++skipped;
+      continue;
+    }
+    requests.push_back(std::move(r));
+    line_of.push_back(i);
+  }
+  if (f.resume && skipped) std::fprintf(stderr, "rollout: --resume: %zu prompts already complete\n", skipped);
+
+  // Output: appended line by line and flushed, so a killed run keeps every finished line.
+  if (f.resume) {  // drop a torn last line left by a kill, so appends start on a fresh line
+    std::ifstream in(f.out, std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!all.empty() && all.back() != '\n') {
+      all.resize(all.rfind('\n') == std::string::npos ? 0 : all.rfind('\n') + 1);
+      std::ofstream(f.out, std::ios::binary | std::ios::trunc) << all;
+    }
+  }
+  FILE* out = f.out == "-" ? stdout : std::fopen(f.out.c_str(), f.resume ? "a" : "w");
+  if (out == nullptr) fail("--out: cannot write ", f.out);
+
+  RolloutParams params{.samples_per_prompt = f.samples, .max_new_tokens = f.max_tokens, .sampling = f.sampling,
+                       .logprobs = f.logprobs == "raw" ? LogprobMode::Raw : LogprobMode::Processed,
+                       .top_logprobs = f.top_logprobs, .max_batch = f.max_batch};
+  if (f.logprobs != "raw" && f.logprobs != "processed") fail("--logprobs: '", f.logprobs, "' is not raw or processed");
+  if (!f.ignore_eos) params.stop_ids = m.stop_ids;
+  size_t total = 0;
+  for (const auto& r : requests) total += r.sample_indices.size();
+  Progress progress("rollout", static_cast<double>(total), 1, "completions");
+  size_t completed = 0;
+  int64_t tokens = 0;
+  std::map<size_t, int> left;
+  for (size_t i = 0; i < requests.size(); ++i) left[i] = static_cast<int>(requests[i].sample_indices.size());
+  size_t prompts_done = 0;
+  RolloutEngine engine(*m.net, params);
+  RolloutStats st = engine.run(requests, [&](const Completion& c) {
+    const InputLine& line = lines[line_of[c.request]];
+    ojson j = line.record;
+    j.erase("prompt_ids");
+    j["id"] = line.record.contains("id") ? line.record["id"] : ojson(line.id);
+    j["sample"] = c.sample;
+    j["prompt_ids"] = line.prompt_ids;
+    j["completion_ids"] = c.ids;
+    if (m.tokenizer) j["text"] = m.tokenizer->decode(c.ids, /*skip_special=*/true);
+    j["logprobs"] = c.logprobs;
+    if (!c.top.empty()) {
+      ojson top = ojson::array();
+      for (const auto& t : c.top) {
+        ojson alt = ojson::array();
+        for (auto [id, lp] : t) alt.push_back({id, lp});
+        top.push_back(alt);
+      }
+      j["top_logprobs"] = top;
+    }
+    j["finish_reason"] = c.finish_reason;
+    j["timing"] = {{"seconds", c.seconds}, {"tokens", c.ids.size()}};
+    const std::string s = j.dump() + "\n";
+    std::fwrite(s.data(), 1, s.size(), out);
+    std::fflush(out);
+    ++completed;
+    tokens += static_cast<int64_t>(c.ids.size());
+    if (--left[c.request] == 0) ++prompts_done;
+    progress.update(static_cast<double>(completed), cat(prompts_done, "/", requests.size(), " prompts"));
+  });
+  progress.finish(cat(prompts_done, "/", requests.size(), " prompts"));
+  if (out != stdout) std::fclose(out);
+  std::fprintf(stderr,
+               "rollout: %zu completions of %zu prompts, %lld tokens in %.1f s (%.1f tok/s aggregate), "
+               "%d prompt prefills, batch up to %d\n",
+               completed, requests.size(), static_cast<long long>(st.generated_tokens), st.seconds,
+               st.generated_tokens / std::max(st.seconds, 1e-9), st.prefills, st.max_batch_seen);
+}
+}  // namespace
+
+void add_rollout(CLI::App& app) {
+  auto f = std::make_shared<RolloutFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "rollout", "N sampled completions per prompt (JSONL in, JSONL out) with token ids and log-probs, for RL");
+  cmd->add_option("-m,--model", f->model, "Model folder")->required();
+  cmd->add_option("--prompts", f->prompts, "JSONL: {id, prompt} | {id, messages} | {id, prompt_ids}, extra fields kept")
+      ->required();
+  cmd->add_option("--out,-o", f->out, "Output JSONL (one line per completion; - for stdout)")->required();
+  cmd->add_option("--samples-per-prompt,-n", f->samples, "Completions per prompt")->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--max-tokens", f->max_tokens, "Maximum new tokens per completion")->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  add_sampling_flags(cmd, f->sampling);
+  cmd->add_option("--logprobs", f->logprobs,
+                  "raw: the model's distribution (T = 1); processed: after temperature and top-k/top-p (vLLM's "
+                  "processed_logprobs)")->capture_default_str();
+  cmd->add_option("--top-logprobs", f->top_logprobs, "Also the N most likely alternatives per token")
+      ->check(CLI::Range(0, 20));
+  cmd->add_option("--max-batch", f->max_batch, "Sequences decoding at once")->capture_default_str();
+  cmd->add_option("--system", f->system, "System prompt for text prompts");
+  cmd->add_flag("--no-chat", f->no_chat, "Text prompts without the chat template");
+  cmd->add_flag("--ignore-eos", f->ignore_eos, "Do not stop at end-of-sequence ids");
+  cmd->add_flag("--resume", f->resume, "Append to --out, making only the completions it does not have yet");
+  cmd->add_option("--expect-quantization", f->expect_quant, "Fail unless the model has this quantization");
+  cmd->callback([f] { run_rollout(*f); });
+}
+
+}  // namespace qlm::cli
