@@ -1,22 +1,92 @@
-// qlm score: teacher-forced log-probability of each token given its prefix, as JSON.
+// qlm score: teacher-forced log-probabilities. With --ids: each token given its prefix. With
+// --input FILE.jsonl: per line, the completion's tokens given the prompt (the reference-model
+// pass of GRPO's KL term), batched across lines.
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "base/error.h"
 #include "commands.h"
-#include "model/transformer.h"
+#include "runtime/loaded_model.h"
+#include "runtime/prompt.h"
 #include "runtime/score.h"
 
 namespace qlm::cli {
 
 namespace {
+using ojson = nlohmann::ordered_json;
+
 struct ScoreOptions {
-  std::string model_dir;
-  std::string ids;
+  std::string model_dir, ids, input, out = "-";
   int chunk = 64;
+  bool no_chat = false;
 };
 
+std::vector<int> id_list(const ojson& v, const std::string& where, const char* key) {
+  if (!v.is_array()) fail(where, ": '", key, "' must be a list of token ids");
+  std::vector<int> ids;
+  for (const auto& x : v) {
+    if (!x.is_number_integer()) fail(where, ": '", key, "' must be a list of token ids");
+    ids.push_back(x.get<int>());
+  }
+  return ids;
+}
+
+void run_jsonl(const ScoreOptions& o) {
+  LoadedModel m = load_model(o.model_dir);
+  std::ifstream in(o.input);
+  if (!in) fail("--input: cannot open ", o.input);
+  std::vector<ojson> records;
+  std::vector<std::vector<int>> prompts, completions;
+  std::string text;
+  for (int n = 1; std::getline(in, text); ++n) {
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = cat(o.input, ":", n);
+    ojson j = ojson::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) fail(where, ": not a JSON object");
+    PromptSpec spec;
+    if (j.contains("prompt_ids")) spec.ids = id_list(j["prompt_ids"], where, "prompt_ids");
+    else if (j.contains("messages")) spec.messages = j["messages"];
+    else if (j.contains("prompt") && j["prompt"].is_string()) {
+      spec.text = j["prompt"].get<std::string>();
+      spec.chat = !o.no_chat && m.chat_template != nullptr;
+    } else fail(where, ": needs 'prompt', 'messages' or 'prompt_ids'");
+    std::vector<int> completion;
+    if (j.contains("completion_ids")) completion = id_list(j["completion_ids"], where, "completion_ids");
+    else if (j.contains("completion") && j["completion"].is_string())
+      completion = m.require_tokenizer("a text completion").encode(j["completion"].get<std::string>(), true);
+    else fail(where, ": needs 'completion' or 'completion_ids'");
+    try {
+      prompts.push_back(build_prompt(m, spec));
+    } catch (const Error& e) {
+      fail(where, ": ", e.what());
+    }
+    if (completion.empty()) fail(where, ": the completion is empty");
+    completions.push_back(std::move(completion));
+    records.push_back(std::move(j));
+  }
+  std::vector<std::vector<double>> lps = score_completions(*m.net, prompts, completions);
+  FILE* out = o.out == "-" ? stdout : std::fopen(o.out.c_str(), "w");
+  if (out == nullptr) fail("--out: cannot write ", o.out);
+  for (size_t i = 0; i < records.size(); ++i) {
+    ojson j = records[i];
+    j["prompt_ids"] = prompts[i];
+    j["completion_ids"] = completions[i];
+    double sum = 0;
+    for (double v : lps[i]) sum += v;
+    j["logprobs"] = lps[i];
+    j["sum_logprob"] = sum;
+    const std::string line = j.dump() + "\n";
+    std::fwrite(line.data(), 1, line.size(), out);
+  }
+  if (out != stdout) std::fclose(out);
+}
+
 void run_score(const ScoreOptions& o) {
+  if (!o.input.empty()) return run_jsonl(o);
+  if (o.ids.empty()) fail("give --ids 1,2,3 or --input FILE.jsonl");
   std::vector<int> ids = parse_id_list(o.ids, "--ids");
   auto model = Transformer::load(o.model_dir);
   std::vector<double> lp = score_tokens(*model, ids, o.chunk);
@@ -30,11 +100,14 @@ void run_score(const ScoreOptions& o) {
 void add_score(CLI::App& app) {
   auto o = std::make_shared<ScoreOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "score", "Log-probability of each token given the tokens before it (teacher forcing), as JSON");
+      "score", "Teacher-forced log-probabilities: of --ids, or of each JSONL line's completion given its prompt");
   cmd->add_option("-m,--model", o->model_dir, "Model folder")->required();
-  cmd->add_option("--ids", o->ids, "Token ids, comma-separated; ids[i] is scored given ids[0..i-1]")->required();
-  cmd->add_option("--chunk", o->chunk,
-                  "Tokens per forward call (1 = token-by-token decode path; for tests)")
+  cmd->add_option("--ids", o->ids, "Token ids, comma-separated; ids[i] is scored given ids[0..i-1]");
+  cmd->add_option("--input", o->input,
+                  "JSONL: {prompt | prompt_ids | messages, completion | completion_ids}, extra fields kept");
+  cmd->add_option("--out", o->out, "Output JSONL for --input (default: stdout)");
+  cmd->add_flag("--no-chat", o->no_chat, "Text prompts without the chat template");
+  cmd->add_option("--chunk", o->chunk, "Tokens per forward call with --ids (1 = token-by-token decode path; for tests)")
       ->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->callback([o] { run_score(*o); });
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "base/error.h"
 
@@ -32,6 +33,66 @@ std::vector<double> score_tokens(const Transformer& model, std::span<const int> 
     for (int t = 0; t < len; ++t)
       out.push_back(log_prob_of(&logits[static_cast<size_t>(t) * cfg.vocab_size], cfg.vocab_size,
                                 ids[start + t + 1]));
+  }
+  return out;
+}
+
+std::vector<std::vector<double>> score_completions(const Transformer& model,
+                                                   const std::vector<std::vector<int>>& prompts,
+                                                   const std::vector<std::vector<int>>& completions, int max_rows) {
+  const ModelConfig& cfg = model.config();
+  const int V = cfg.vocab_size;
+  QLM_CHECK(prompts.size() == completions.size());
+  struct Seq {
+    std::vector<int> ids;  // prompt + completion
+    size_t n_prompt;
+    std::unique_ptr<KVCache> cache;
+    size_t fed = 0;  // tokens run through the model
+  };
+  std::vector<Seq> seqs(prompts.size());
+  std::vector<std::vector<double>> out(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    if (prompts[i].empty()) fail("score: pair ", i, " has an empty prompt");
+    Seq& q = seqs[i];
+    q.ids = prompts[i];
+    q.ids.insert(q.ids.end(), completions[i].begin(), completions[i].end());
+    q.n_prompt = prompts[i].size();
+    if (static_cast<int>(q.ids.size()) > cfg.max_position_embeddings)
+      fail("score: pair ", i, " has ", q.ids.size(), " tokens, more than the context length ", cfg.max_position_embeddings);
+  }
+  ForwardScratch s = model.make_scratch(max_rows);
+  std::vector<float> logits(static_cast<size_t>(max_rows) * V);
+  struct Want {
+    size_t seq, target;  // logits of this row predict seqs[seq].ids[target]
+  };
+  std::vector<Want> wants;
+  size_t next = 0;  // first sequence not finished
+  while (next < seqs.size()) {
+    s.rows.clear();
+    s.logit_rows.clear();
+    wants.clear();
+    // Fill the batch with the next tokens of as many sequences as fit, in order.
+    for (size_t i = next; i < seqs.size() && static_cast<int>(s.rows.size()) < max_rows; ++i) {
+      Seq& q = seqs[i];
+      const size_t last = q.ids.size() - 1;  // the final token predicts nothing
+      if (q.fed >= last) continue;
+      if (!q.cache) q.cache = std::make_unique<KVCache>(cfg, static_cast<int>(q.ids.size()));
+      while (q.fed < last && static_cast<int>(s.rows.size()) < max_rows) {
+        if (q.fed + 1 >= q.n_prompt) {
+          s.logit_rows.push_back(static_cast<int>(s.rows.size()));
+          wants.push_back({i, q.fed + 1});
+        }
+        s.rows.push_back(BatchRow{q.cache.get(), static_cast<int>(q.fed), q.ids[q.fed]});
+        ++q.fed;
+      }
+    }
+    if (!s.rows.empty()) model.forward_batch(s, logits.data());
+    for (size_t k = 0; k < wants.size(); ++k)
+      out[wants[k].seq].push_back(log_prob_of(&logits[k * V], V, seqs[wants[k].seq].ids[wants[k].target]));
+    while (next < seqs.size() && seqs[next].fed + 1 >= seqs[next].ids.size()) {
+      seqs[next].cache.reset();  // done: free its cache
+      ++next;
+    }
   }
   return out;
 }

@@ -12,6 +12,14 @@ namespace qlm {
 // Runs the prompt in chunks of `chunk` tokens (bounds the [chunk][vocab] logits buffer).
 std::vector<double> score_tokens(const Transformer& model, std::span<const int> ids, int chunk = 64);
 
+// Batched teacher forcing: for each (prompt, completion) pair, log p(completion[i] | prompt,
+// completion[..i]) for every completion token. Tokens of many pairs share each forward
+// (up to max_rows rows); results do not depend on the grouping (row-independent kernels).
+std::vector<std::vector<double>> score_completions(const Transformer& model,
+                                                   const std::vector<std::vector<int>>& prompts,
+                                                   const std::vector<std::vector<int>>& completions,
+                                                   int max_rows = 64);
+
 // log-softmax of logits[n] at index `target`, computed in double.
 double log_prob_of(const float* logits, int n, int target);
 
