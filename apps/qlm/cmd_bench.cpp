@@ -1,20 +1,21 @@
 // qlm bench: models side by side on this machine: size, bits/weight, load time, peak memory,
 // prefill and decode speed (median and min-max over repetitions, models alternated so drift
-// favours none), time to first token, and the roofline fraction of batch-1 decode against the
-// read bandwidth measured in the same run.
+// favours none), time to first token, roofline fraction, and quality against the best model.
 #include <omp.h>
 
-#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <optional>
 
 #include "base/bandwidth.h"
 #include "base/error.h"
 #include "base/memory_stats.h"
 #include "base/timer.h"
+#include "bench_hf.h"
+#include "bench_quality.h"
+#include "bench_report.h"
 #include "commands.h"
 #include "convert/inspect.h"
 #include "kernels/kernel_table.h"
@@ -27,28 +28,14 @@ using ojson = nlohmann::ordered_json;
 
 struct BenchFlags {
   std::vector<std::string> models;
+  std::string models_from_hf, quant_method = "search";
+  std::vector<std::string> quantize{"q4", "q8", "bf16"};
   int prompt_tokens = 512, gen_tokens = 128, reps = 5;
-  std::vector<int> depths{0};
-  std::string json_path, markdown_path;
-};
-
-struct Stat {
-  std::vector<double> v;
-  double median() const {
-    std::vector<double> s = v;
-    std::sort(s.begin(), s.end());
-    return s.empty() ? 0 : (s.size() % 2 ? s[s.size() / 2] : 0.5 * (s[s.size() / 2 - 1] + s[s.size() / 2]));
-  }
-  double min() const { return v.empty() ? 0 : *std::min_element(v.begin(), v.end()); }
-  double max() const { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
-  ojson json() const { return {{"median", median()}, {"min", min()}, {"max", max()}}; }
-};
-
-struct ModelResult {
-  std::string dir, format;
-  double file_mb = 0, bpw = 0, bytes_per_token = 0;
-  Stat load_s, peak_mb, prefill, ttft;
-  std::vector<Stat> decode;  // per depth
+  std::vector<int> depths{0}, batch{1};
+  std::string quality_text;
+  int quality_ctx = 256, quality_windows = 0;
+  bool no_quality = false;
+  std::string json_path, markdown_path, plot_path, note;
 };
 
 std::string describe_format(const ojson& report) {
@@ -60,24 +47,18 @@ std::string describe_format(const ojson& report) {
   return out;
 }
 
-void run_bench(const BenchFlags& f) {
-  std::fprintf(stderr, "bench: measuring read bandwidth (%d threads)...\n", omp_get_max_threads());
-  const double bandwidth = measure_read_bandwidth();
-  std::fprintf(stderr, "bench: read bandwidth %.1f GB/s; kernels: %s\n", bandwidth / 1e9, kernels().isa.c_str());
-  std::vector<ModelResult> results(f.models.size());
-  for (size_t i = 0; i < f.models.size(); ++i) {
-    const ojson report = inspect_model(f.models[i], InspectOptions{.scan_values = false});
-    results[i].dir = f.models[i];
-    results[i].format = describe_format(report);
-    results[i].file_mb = report["file_bytes"].get<double>() / 1e6;
-    results[i].bpw = report.value("bits_per_weight", 0.0);
-    results[i].decode.resize(f.depths.size());
-  }
+void write_file(const std::string& path, const std::string& text, const char* flag) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) fail(flag, ": cannot write ", path);
+}
+
+void measure_models(const BenchFlags& f, BenchRun& run) {
   // Repetitions outermost and models alternating inside, so slow drift hits every model alike.
   for (int rep = 0; rep <= f.reps; ++rep) {  // rep 0 warms up (page cache, caches) and is dropped
-    for (size_t i = 0; i < f.models.size(); ++i) {
-      ModelResult& r = results[i];
-      std::fprintf(stderr, "bench: %s rep %d/%d: %s\n", rep == 0 ? "warm-up" : "run", rep, f.reps, r.dir.c_str());
+    for (ModelResult& r : run.models) {
+      if (bench_interrupted()) fail("bench: interrupted");
+      std::fprintf(stderr, "bench: %s %d/%d: %s\n", rep == 0 ? "warm-up" : "run", rep, f.reps, r.dir.c_str());
       reset_peak_rss();
       Timer t;
       auto model = Transformer::load(r.dir);
@@ -94,56 +75,85 @@ void run_bench(const BenchFlags& f) {
       for (size_t k = 0; k < tg.size(); ++k) r.decode[k].v.push_back(tg[k]);
     }
   }
+}
 
-  ojson j = {{"read_bandwidth_gb_s", bandwidth / 1e9}, {"threads", omp_get_max_threads()},
-             {"kernels", kernels().isa}, {"prompt_tokens", f.prompt_tokens}, {"gen_tokens", f.gen_tokens},
-             {"reps", f.reps}, {"models", ojson::array()}};
-  std::string md = "| model | format | size MB | bits/weight | load s | peak RSS MB | pp" + std::to_string(f.prompt_tokens) +
-                   " tok/s | TTFT ms |";
-  for (int d : f.depths) md += " tg" + std::to_string(f.gen_tokens) + "@" + std::to_string(d) + " tok/s |";
-  md += " roofline |\n|---|---|---|---|---|---|---|---|";
-  for (size_t k = 0; k < f.depths.size(); ++k) md += "---|";
-  md += "---|\n";
-  char buf[512];
-  for (const ModelResult& r : results) {
-    const double roofline = r.decode[0].median() * r.bytes_per_token / bandwidth;
-    ojson m = {{"model", r.dir}, {"format", r.format}, {"file_mb", r.file_mb}, {"bits_per_weight", r.bpw},
-               {"load_s", r.load_s.json()}, {"peak_rss_mb", r.peak_mb.json()}, {"prefill_tok_s", r.prefill.json()},
-               {"ttft_s", r.ttft.json()}, {"decode", ojson::array()}, {"weight_bytes_per_token", r.bytes_per_token},
-               {"roofline_fraction", roofline}};
-    for (size_t k = 0; k < f.depths.size(); ++k)
-      m["decode"].push_back({{"depth", f.depths[k]}, {"tok_s", r.decode[k].json()}});
-    j["models"].push_back(m);
-    std::snprintf(buf, sizeof buf, "| %s | %s | %.1f | %.2f | %.2f | %.0f | %.1f (%.1f–%.1f) | %.0f |", r.dir.c_str(),
-                  r.format.c_str(), r.file_mb, r.bpw, r.load_s.median(), r.peak_mb.median(), r.prefill.median(),
-                  r.prefill.min(), r.prefill.max(), 1e3 * r.ttft.median());
-    md += buf;
-    for (const Stat& d : r.decode) {
-      std::snprintf(buf, sizeof buf, " %.1f (%.1f–%.1f) |", d.median(), d.min(), d.max());
-      md += buf;
-    }
-    std::snprintf(buf, sizeof buf, " %.2f |\n", roofline);
-    md += buf;
+void run_bench(const BenchFlags& f) {
+  for (int b : f.batch)
+    if (b != 1) fail("--batch ", b, ": batched decode is not available yet; bench measures batch 1 only");
+  if (f.models.empty() && f.models_from_hf.empty()) fail("bench: give -m MODEL (repeatable) or --models-from-hf DIR");
+  std::optional<TempConversions> converted;  // removed when run_bench returns or throws
+  std::vector<std::string> dirs = f.models;
+  if (!f.models_from_hf.empty()) {
+    converted.emplace(f.models_from_hf, f.quantize, f.quant_method);
+    dirs.insert(dirs.end(), converted->dirs().begin(), converted->dirs().end());
   }
-  std::printf("read bandwidth %.1f GB/s, %d threads, kernels %s, median (min–max) of %d runs\n\n%s", bandwidth / 1e9,
-              omp_get_max_threads(), kernels().isa.c_str(), f.reps, md.c_str());
-  if (!f.json_path.empty()) std::ofstream(f.json_path) << j.dump(2) << "\n";
-  if (!f.markdown_path.empty()) std::ofstream(f.markdown_path) << md;
+
+  BenchRun run{.threads = omp_get_max_threads(), .isa = kernels().isa, .prompt_tokens = f.prompt_tokens,
+               .gen_tokens = f.gen_tokens, .reps = f.reps, .depths = f.depths, .note = f.note};
+  for (const std::string& dir : dirs) {
+    const ojson report = inspect_model(dir, InspectOptions{.scan_values = false});
+    ModelResult r{.dir = dir, .label = std::filesystem::path(dir).lexically_normal().filename().string(),
+                  .format = describe_format(report), .file_mb = report["file_bytes"].get<double>() / 1e6,
+                  .bpw = report.value("bits_per_weight", 0.0)};
+    if (r.label.empty()) r.label = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
+    r.decode.resize(f.depths.size());
+    run.models.push_back(std::move(r));
+  }
+  // After inspecting, so a bad folder fails before the bandwidth test's seconds are spent.
+  std::fprintf(stderr, "bench: measuring read bandwidth (%d threads)...\n", run.threads);
+  run.bandwidth = measure_read_bandwidth();
+  std::fprintf(stderr, "bench: read bandwidth %.1f GB/s; kernels: %s\n", run.bandwidth / 1e9, run.isa.c_str());
+  measure_models(f, run);
+
+  // Quality after speed, so loading two models at once never inflates a peak-memory figure.
+  if (!f.no_quality && run.models.size() > 1) {
+    std::vector<QualityInput> in;
+    for (const ModelResult& r : run.models) in.push_back({.dir = r.dir, .bits_per_weight = r.bpw});
+    const std::vector<QualityResult> q = measure_bench_quality(
+        in, QualityOptions{.text_path = f.quality_text, .ctx = f.quality_ctx, .max_windows = f.quality_windows});
+    for (size_t i = 0; i < q.size(); ++i) run.models[i].quality = q[i];
+  }
+
+  std::printf("read bandwidth %.1f GB/s, %d threads, kernels %s, median (min–max) of %d runs\n\n%s",
+              run.bandwidth / 1e9, run.threads, run.isa.c_str(), f.reps, bench_markdown(run).c_str());
+  if (!f.json_path.empty()) write_file(f.json_path, bench_json(run).dump(2) + "\n", "--json");
+  if (!f.markdown_path.empty()) write_file(f.markdown_path, bench_markdown(run), "--markdown");
+  if (!f.plot_path.empty()) write_file(f.plot_path, bench_svg(run), "--plot");
 }
 }  // namespace
 
 void add_bench(CLI::App& app) {
   auto f = std::make_shared<BenchFlags>();
-  CLI::App* cmd = app.add_subcommand("bench", "Benchmark models side by side: size, memory, prefill/decode speed, roofline");
-  cmd->add_option("-m,--model", f->models, "Model folder (repeat for several)")->required();
-  cmd->add_option("--prompt-tokens", f->prompt_tokens, "Prompt length for the prefill test")->capture_default_str();
-  cmd->add_option("--gen-tokens", f->gen_tokens, "Tokens per decode test")->capture_default_str();
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Benchmark models side by side: size, memory, prefill/decode speed, roofline, quality");
+  cmd->add_option("-m,--model", f->models, "Model folder (repeat for several)");
+  cmd->add_option("--models-from-hf", f->models_from_hf,
+                  "Hugging Face checkpoint: convert it to each --quantize format in a temporary folder, bench all")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--quantize", f->quantize, "Formats for --models-from-hf, comma-separated")
+      ->delimiter(',')->capture_default_str();
+  cmd->add_option("--quant-method", f->quant_method, "Quantization method for --models-from-hf: search or rtn")
+      ->capture_default_str();
+  cmd->add_option("--prompt-tokens", f->prompt_tokens, "Prompt length for the prefill test")->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--gen-tokens", f->gen_tokens, "Tokens per decode test")->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--depth", f->depths, "Context depths for decode, comma-separated (e.g. 0,512,2048)")
+      ->delimiter(',')->capture_default_str();
+  cmd->add_option("--batch", f->batch, "Decode batch sizes; only 1 until the batched engine lands")
       ->delimiter(',')->capture_default_str();
   cmd->add_option("--reps", f->reps, "Repetitions (median and min-max are reported)")->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  cmd->add_option("--quality-text", f->quality_text, "Text for the quality pass (default: a built-in passage)");
+  cmd->add_option("--quality-ctx", f->quality_ctx, "Quality window length in tokens")->capture_default_str()
+      ->check(CLI::Range(2, 1 << 20));
+  cmd->add_option("--quality-windows", f->quality_windows, "Quality windows at most (0 = all the text gives)")
+      ->capture_default_str();
+  cmd->add_flag("--no-quality", f->no_quality, "Skip the quality pass");
   cmd->add_option("--json", f->json_path, "Write the results as JSON");
   cmd->add_option("--markdown", f->markdown_path, "Write the table as Markdown");
+  cmd->add_option("--plot", f->plot_path, "Write an SVG chart (speed, memory, quality)");
+  cmd->add_option("--note", f->note, "A line shown under the table and on the chart");
   cmd->callback([f] { run_bench(*f); });
 }
 

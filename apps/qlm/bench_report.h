@@ -1,0 +1,46 @@
+// bench's results and their renderings: the terminal/Markdown table, JSON, and the SVG chart.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "bench_quality.h"
+
+namespace qlm::cli {
+
+// Repeated measurements of one quantity; reported as median and min-max.
+struct Stat {
+  std::vector<double> v;
+  double median() const;
+  double min() const;
+  double max() const;
+  nlohmann::ordered_json json() const;
+};
+
+struct ModelResult {
+  std::string dir, label, format;  // label: the folder's last component, for the chart
+  double file_mb = 0, bpw = 0, bytes_per_token = 0;
+  Stat load_s, peak_mb, prefill, ttft;
+  std::vector<Stat> decode;  // per depth
+  QualityResult quality;
+};
+
+struct BenchRun {
+  double bandwidth = 0;  // bytes/s, measured in this run
+  int threads = 0;
+  std::string isa;
+  int prompt_tokens = 0, gen_tokens = 0, reps = 0;
+  std::vector<int> depths;
+  std::vector<ModelResult> models;
+  std::string note;  // printed under the table (e.g. "weights are random")
+};
+
+// Batch-1 decode at the first depth: tok/s x weight bytes per token / read bandwidth.
+double roofline_fraction(const ModelResult& m, double bandwidth);
+
+nlohmann::ordered_json bench_json(const BenchRun& run);
+std::string bench_markdown(const BenchRun& run);  // the table, also printed on the terminal
+std::string bench_svg(const BenchRun& run);
+
+}  // namespace qlm::cli
