@@ -7,6 +7,7 @@
 #include "base/error.h"
 
 #ifdef QLM_HAVE_X86_KERNELS
+#include "kernels/amx/amx.h"
 #include "kernels/avx512/avx512.h"
 #endif
 
@@ -17,6 +18,7 @@ const KernelTable kRefTable{.isa = "ref", .matmul = ref::matmul};
 
 #ifdef QLM_HAVE_X86_KERNELS
 const KernelTable kAvx512Table{.isa = "avx512", .matmul = avx512::matmul};
+const KernelTable kAmxTable{.isa = "amx", .matmul = amx::matmul};
 
 bool cpu_has_avx512_vnni() {
   __builtin_cpu_init();
@@ -33,7 +35,7 @@ const KernelTable& choose() {
     if (t == nullptr) fail("QLM_ISA=", forced, ": unknown or unsupported on this CPU (try ref)");
     return *t;
   }
-  for (const char* isa : {"avx512"})
+  for (const char* isa : {"amx", "avx512"})
     if (const KernelTable* t = kernel_table_for(isa)) return *t;
   return kRefTable;
 }
@@ -43,6 +45,7 @@ const KernelTable* kernel_table_for(const std::string& isa) {
   if (isa == "ref") return &kRefTable;
 #ifdef QLM_HAVE_X86_KERNELS
   if (isa == "avx512") return cpu_has_avx512_vnni() ? &kAvx512Table : nullptr;
+  if (isa == "amx") return cpu_has_avx512_vnni() && amx::available() ? &kAmxTable : nullptr;
 #endif
   return nullptr;
 }

@@ -15,4 +15,10 @@ void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_
 // True if the int8 path handles this matrix (the AMX kernels share its activation format).
 bool int8_supported(const WeightMatrix& w);
 
+struct QuantizedActs;
+// The int8 VNNI kernel on 16-row weight blocks [blk_begin, blk_end), single-threaded; AMX
+// uses it for the rows its tiles don't cover (same float order, so the same bits).
+void int8_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& acts, int64_t n_rows,
+                 float* y, int64_t blk_begin, int64_t blk_end);
+
 }  // namespace qlm::avx512

@@ -5,6 +5,7 @@
 // for bit. Weights are read as 16-row blocks × 64-byte chunks; each block is reused from cache
 // for all activation rows of the call.
 #include <immintrin.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <vector>
@@ -84,17 +85,11 @@ void block_one_row(const BlockParams& p, const uint8_t* const rows[16], const in
 
 }  // namespace
 
-void matmul_int8(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
-  thread_local QuantizedActs tls_acts;  // grown once per calling thread
-  quantize_acts(x, n_rows, w.cols, w.group_size, w.bits, tls_acts);
-  // Inside the team a thread_local name would mean each worker's own copy: share by pointer.
-  const QuantizedActs* const acts_p = &tls_acts;
+void int8_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& acts, int64_t n_rows,
+                 float* y, int64_t blk_begin, int64_t blk_end) {
   const BlockParams p = block_params(w);
-  const int64_t n_blocks = (w.rows + 15) / 16;
-#pragma omp parallel for schedule(static)
-  for (int64_t blk = 0; blk < n_blocks; ++blk) {
-    const QuantizedActs& acts = *acts_p;
-    thread_local std::vector<float> sb;  // [2][groups][16] transposed scales, biases
+  thread_local std::vector<float> sb;  // [2][groups][16] transposed scales, biases
+  for (int64_t blk = blk_begin; blk < blk_end; ++blk) {
     const int64_t r0 = blk * 16;
     const uint8_t* rows[16];
     block_setup(w, p, r0, rows, sb);
@@ -112,6 +107,20 @@ void matmul_int8(const WeightMatrix& w, const float* bias, const float* x, int64
         block_one_row<8>(p, rows, acts.row(m), xd, xs, sT, bT, acc);
       store_outputs(acc, bias, r0, out_mask, y + m * w.rows);
     }
+  }
+}
+
+void matmul_int8(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
+  thread_local QuantizedActs tls_acts;  // grown once per calling thread
+  quantize_acts(x, n_rows, w.cols, w.group_size, w.bits, tls_acts);
+  // Inside the team a thread_local name would mean each worker's own copy: share by pointer.
+  const QuantizedActs* const acts = &tls_acts;
+  const int64_t n_blocks = (w.rows + 15) / 16;
+#pragma omp parallel
+  {
+    // Contiguous block ranges per thread (static schedule), so each reads its own stretch.
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    int8_blocks(w, bias, *acts, n_rows, y, n_blocks * t / nt, n_blocks * (t + 1) / nt);
   }
 }
 
