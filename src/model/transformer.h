@@ -44,6 +44,8 @@ class Transformer {
 
   const ModelConfig& config() const { return cfg_; }
   const ModelWeights& weights() const { return weights_; }
+  // For weight_update.h only: callers must not run the model while they change its weights.
+  ModelWeights& mutable_weights() { return weights_; }
   const TensorStore& store() const { return *store_; }
 
   ForwardScratch make_scratch(int max_tokens) const;

@@ -27,6 +27,8 @@ struct ModelWeights {
   std::vector<LayerWeights> layers;
   std::vector<float> final_norm;  // [hidden]
   WeightMatrix lm_head;           // [vocab][hidden]; the embedding itself when tied
+  // Storage for matrices replaced after load (weight_update.h); the rest point into the mapping.
+  std::vector<std::unique_ptr<std::vector<uint8_t>>> owned;
 
   // Bytes of weights one decode step reads (all matrices once, embedding row aside).
   size_t bytes_per_token() const;

@@ -1,0 +1,182 @@
+// Weight sync: name -> slot resolution, validation of a whole batch, then in-place replacement.
+#include "model/weight_update.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "base/error.h"
+
+namespace qlm {
+
+namespace {
+
+// Where a Hugging Face tensor name lives in ModelWeights (at most one pointer is set).
+struct Slot {
+  WeightMatrix* matrix = nullptr;
+  std::vector<float>* vector = nullptr;
+  bool ignored = false;  // rotary_emb.inv_freq: a buffer some state dicts carry; qlm recomputes it
+};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Slot find_slot(ModelWeights& w, const ModelConfig& cfg, const std::string& name) {
+  if (name == "model.embed_tokens.weight") return {.matrix = &w.embed};
+  if (name == "lm_head.weight") return {.matrix = cfg.tie_word_embeddings ? &w.embed : &w.lm_head};
+  if (name == "model.norm.weight") return {.vector = &w.final_norm};
+  const std::string prefix = "model.layers.";
+  if (name.rfind(prefix, 0) != 0) return {};
+  const size_t dot = name.find('.', prefix.size());
+  if (dot == std::string::npos || dot == prefix.size()) return {};
+  int layer = 0;
+  for (size_t i = prefix.size(); i < dot; ++i) {
+    if (name[i] < '0' || name[i] > '9' || layer > 100000) return {};
+    layer = layer * 10 + (name[i] - '0');
+  }
+  if (layer >= static_cast<int>(w.layers.size())) return {};
+  LayerWeights& L = w.layers[layer];
+  const std::string leaf = name.substr(dot + 1);
+  if (leaf == "input_layernorm.weight") return {.vector = &L.attn_norm};
+  if (leaf == "post_attention_layernorm.weight") return {.vector = &L.mlp_norm};
+  if (!L.q_bias.empty()) {
+    if (leaf == "self_attn.q_proj.bias") return {.vector = &L.q_bias};
+    if (leaf == "self_attn.k_proj.bias") return {.vector = &L.k_bias};
+    if (leaf == "self_attn.v_proj.bias") return {.vector = &L.v_bias};
+  }
+  for (WeightMatrix* m : {&L.q_proj, &L.k_proj, &L.v_proj, &L.o_proj, &L.gate_proj, &L.up_proj, &L.down_proj})
+    if (name == m->name + ".weight") return {.matrix = m};
+  if (leaf == "self_attn.rotary_emb.inv_freq") return {.ignored = true};
+  return {};
+}
+
+Slot require_slot(ModelWeights& w, const ModelConfig& cfg, const std::string& name) {
+  Slot s = find_slot(w, cfg, name);
+  if (s.matrix || s.vector || s.ignored) return s;
+  if (ends_with(name, ".scales") || ends_with(name, ".biases"))
+    fail("load_weights: tensor '", name, "' is a quantization parameter; give the float '<module>.weight' instead");
+  fail("load_weights: tensor '", name, "' is not a weight of this model (", cfg.architecture, ", ", cfg.num_layers,
+       " layers", cfg.attention_bias ? "" : ", no attention bias", ")");
+}
+
+bool all_finite(const TensorUpdate& u, size_t n) {
+  if (u.dtype == DType::F32) {
+    const float* p = static_cast<const float*>(u.data);
+    for (size_t i = 0; i < n; ++i)
+      if (!std::isfinite(p[i])) return false;
+    return true;
+  }
+  // F16: exponent 0x7C00 all ones; BF16: 0x7F80 all ones -> Inf or NaN.
+  const uint16_t mask = u.dtype == DType::F16 ? 0x7C00 : 0x7F80;
+  const uint16_t* p = static_cast<const uint16_t*>(u.data);
+  for (size_t i = 0; i < n; ++i)
+    if ((p[i] & mask) == mask) return false;
+  return true;
+}
+
+size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+// Drops an owned buffer once no matrix points into it (the mapping's memory is not ours).
+void release(ModelWeights& w, const uint8_t* data) {
+  if (w.embed.data == data || w.lm_head.data == data) return;
+  for (const LayerWeights& L : w.layers)
+    for (const WeightMatrix* m : {&L.q_proj, &L.k_proj, &L.v_proj, &L.o_proj, &L.gate_proj, &L.up_proj, &L.down_proj})
+      if (m->data == data) return;
+  std::erase_if(w.owned, [&](const auto& b) { return b->data() == data; });
+}
+
+}  // namespace
+
+std::vector<int64_t> expected_shape(const Transformer& model, const std::string& name) {
+  // find_slot only reads here; it takes a mutable ModelWeights to serve replace_matrix too.
+  Slot s = require_slot(const_cast<Transformer&>(model).mutable_weights(), model.config(), name);
+  if (s.matrix) return {s.matrix->rows, s.matrix->cols};
+  if (s.vector) return {static_cast<int64_t>(s.vector->size())};
+  return {model.config().head_dim / 2};
+}
+
+void check_updates(const Transformer& model, std::span<const TensorUpdate> updates) {
+  for (const TensorUpdate& u : updates) {
+    const std::vector<int64_t> want = expected_shape(model, u.name);
+    if (u.shape != want)
+      fail("load_weights: tensor '", u.name, "' has shape ", shape_string(u.shape), ", expected ", shape_string(want));
+    if (!is_float_dtype(u.dtype))
+      fail("load_weights: tensor '", u.name, "' has dtype ", dtype_name(u.dtype), ", expected F32, F16 or BF16");
+    if (u.data == nullptr) fail("load_weights: tensor '", u.name, "' has no data");
+    size_t n = 1;
+    for (int64_t d : u.shape) n *= static_cast<size_t>(d);
+    if (!all_finite(u, n)) fail("load_weights: tensor '", u.name, "' has a non-finite value (NaN or Inf)");
+  }
+}
+
+void update_weights(Transformer& model, std::span<const TensorUpdate> updates, QuantMethod method) {
+  check_updates(model, updates);
+  const ModelConfig& cfg = model.config();
+  ModelWeights& w = model.mutable_weights();
+  // Tied: lm_head.weight is the embedding; when both come, the embedding alone is enough.
+  const bool has_embed = std::any_of(updates.begin(), updates.end(),
+                                     [](const TensorUpdate& u) { return u.name == "model.embed_tokens.weight"; });
+  std::vector<float> buf;
+  for (const TensorUpdate& u : updates) {
+    if (cfg.tie_word_embeddings && has_embed && u.name == "lm_head.weight") continue;
+    Slot s = find_slot(w, cfg, u.name);
+    if (s.ignored) continue;
+    size_t n = 1;
+    for (int64_t d : u.shape) n *= static_cast<size_t>(d);
+    buf.resize(n);
+    convert_to_f32(u.dtype, u.data, buf.data(), n);
+    if (s.matrix) {
+      replace_matrix(w, cfg, u.name, buf.data(), method);
+    } else {
+      const TensorView* loaded = model.store().find(u.name);
+      set_vector(w, u.name, buf.data(), loaded ? loaded->dtype : DType::F32);
+    }
+  }
+}
+
+void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& hf_name, const float* rows,
+                    QuantMethod method) {
+  WeightMatrix* m = require_slot(w, cfg, hf_name).matrix;
+  if (m == nullptr) fail("load_weights: tensor '", hf_name, "' is not a weight matrix");
+  const WeightMatrix old = *m;
+  const DType dt = old.float_dtype;
+  const size_t n = static_cast<size_t>(old.rows) * old.cols;
+  auto buf = std::make_unique<std::vector<uint8_t>>();
+  WeightMatrix fresh = old;
+  if (old.format == WeightFormat::Float) {
+    buf->resize(n * dtype_size(dt));
+    if (dt == DType::F32) std::memcpy(buf->data(), rows, n * sizeof(float));
+    else
+      for (size_t i = 0; i < n; ++i) store_scalar(dt, rows[i], buf->data(), static_cast<int64_t>(i));
+    fresh.data = buf->data();
+  } else {
+    // As `qlm convert`: round the input to the scale type first, then quantize.
+    std::vector<float> x(rows, rows + n);
+    if (dt != DType::F32)
+      for (float& v : x) v = round_to_dtype(v, dt);
+    const size_t packed = align64(static_cast<size_t>(old.rows) * old.row_bytes());
+    const size_t sb = align64(static_cast<size_t>(old.rows) * old.groups_per_row() * dtype_size(dt));
+    buf->resize(packed + 2 * sb);
+    fresh.data = buf->data();
+    fresh.scales = buf->data() + packed;
+    fresh.biases = buf->data() + packed + sb;
+    QuantizeOptions opt{.spec = QuantSpec{.bits = old.bits, .group_size = old.group_size}, .method = method,
+                        .scale_dtype = dt};
+    quantize_rows(x.data(), old.rows, old.cols, opt, buf->data(), buf->data() + packed, buf->data() + packed + sb);
+  }
+  w.owned.push_back(std::move(buf));
+  *m = fresh;
+  if (cfg.tie_word_embeddings && m == &w.embed) w.lm_head = w.embed;
+  release(w, old.data);
+}
+
+void set_vector(ModelWeights& w, const std::string& hf_name, const float* data, DType round_to) {
+  ModelConfig any;  // vectors resolve without the config (it only matters for lm_head)
+  std::vector<float>* v = require_slot(w, any, hf_name).vector;
+  if (v == nullptr) fail("load_weights: tensor '", hf_name, "' is not a norm weight or bias");
+  for (size_t i = 0; i < v->size(); ++i) (*v)[i] = round_to == DType::F32 ? data[i] : round_to_dtype(data[i], round_to);
+}
+
+}  // namespace qlm

@@ -1,0 +1,195 @@
+"""The Python module (python/): greedy generate equals `qlm generate`, seeded samples repeat,
+raw log-probs equal m.score, load_weights from another checkpoint scores like the PyTorch
+reference of that checkpoint (float, and q4/q8 against its rtn conversion), bad updates raise
+and change nothing, and generate releases the GIL. The module of the same build as QLM_BIN
+is used (build/<preset>/python), or QLM_PYTHON_PATH."""
+import glob
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from conftest import qlm_binary, run_qlm, run_qlm_json, shared
+from qlmtools import st_io
+from qlmtools.torch_ref import Reference
+
+TOL = 1e-4
+PROMPTS = ["Once upon a time", "The little dog", "Tom and Sue"]
+
+
+def module_dir():
+    if os.environ.get("QLM_PYTHON_PATH"):
+        return os.environ["QLM_PYTHON_PATH"]
+    # QLM_BIN = .../build/<preset>/apps/qlm/qlm -> .../build/<preset>/python
+    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(qlm_binary()))))
+    return os.path.join(build, "python")
+
+
+@pytest.fixture(scope="module")
+def qlm():
+    path = module_dir()
+    if "/asan/" in path + "/":
+        reason = f"{path}: an ASan-instrumented module cannot be imported into a non-ASan python"
+        print("skip:", reason)
+        pytest.skip(reason)
+    if not glob.glob(os.path.join(path, "qlm*.so")):
+        pytest.skip(f"the Python module is not built in {path}")
+    sys.path.insert(0, path)
+    # Exact comparisons need the F32 reference kernels; the kernel set is chosen once per
+    # process, at the first kernel_isa() or forward, so QLM_ISA is set only around that.
+    saved = os.environ.get("QLM_ISA")
+    os.environ["QLM_ISA"] = "ref"
+    try:
+        import qlm as module
+        isa = module.kernel_isa()
+    finally:
+        if saved is None:
+            del os.environ["QLM_ISA"]
+        else:
+            os.environ["QLM_ISA"] = saved
+    assert isa == "ref", f"kernels were chosen before this test set QLM_ISA=ref: {isa}"
+    return module
+
+
+def stories():
+    return shared("models", "stories260K")
+
+
+def random_ids(n, vocab, seed):
+    return [1] + [int(x) for x in np.random.default_rng(seed).integers(2, vocab, n - 1)]
+
+
+def tensors_of(folder):
+    out = {}
+    for f in sorted(glob.glob(os.path.join(folder, "*.safetensors"))):
+        out.update({name: arr for name, (_, arr) in st_io.load(f).items()})
+    return out
+
+
+def test_properties_and_tokenizer(qlm):
+    m = qlm.Model(stories(), threads=1)
+    assert m.vocab_size == m.config["vocab_size"] == 512
+    assert m.quantization is None
+    ids = m.tokenize("Once upon a time")
+    assert m.detokenize(ids) == "Once upon a time"
+    with pytest.raises(ValueError):
+        qlm.Model(os.path.join(stories(), "missing"))
+    assert issubclass(qlm.Error, ValueError)
+
+
+def test_greedy_equals_cli(qlm):
+    m = qlm.Model(stories())
+    cli = run_qlm_json("generate", "-m", stories(), "-p", PROMPTS[0], "--max-tokens", 40, "--json")  # greedy by default
+    [[out]] = m.generate([PROMPTS[0]], max_tokens=40)
+    assert out["prompt_ids"] == cli["prompt_ids"]
+    assert out["token_ids"] == cli["ids"]
+    assert out["text"] == cli["text"]
+    assert out["finish_reason"] == cli["finish_reason"]
+    [[by_ids]] = m.generate([cli["prompt_ids"]], max_tokens=40)  # token-id prompts
+    assert by_ids["token_ids"] == cli["ids"]
+
+
+def test_seeded_samples_repeat(qlm):
+    m = qlm.Model(stories())
+    kw = dict(n=4, max_tokens=24, temperature=0.9, top_p=0.95, seed=7, stop_at_eos=False)
+    a = m.generate(PROMPTS, **kw)
+    b = m.generate(PROMPTS, **kw)
+    assert len(a) == 3 and all(len(s) == 4 for s in a)
+    assert a == b
+    assert len({tuple(s["token_ids"]) for s in a[0]}) > 1  # the n samples differ from each other
+    c = m.generate(PROMPTS, **dict(kw, seed=8))
+    assert [s["token_ids"] for s in a[0]] != [s["token_ids"] for s in c[0]]
+
+
+def test_raw_logprobs_equal_score(qlm):
+    m = qlm.Model(stories())
+    out = m.generate(PROMPTS[:2], n=3, max_tokens=30, temperature=1.0, seed=3, logprobs="raw")
+    flat = [s for per_prompt in out for s in per_prompt]
+    scored = m.score([s["prompt_ids"] for s in flat], [s["token_ids"] for s in flat])
+    for s, sc in zip(flat, scored):
+        assert len(sc["logprobs"]) == len(s["token_ids"])
+        assert np.abs(np.array(sc["logprobs"]) - np.array(s["logprobs"])).max() <= 1e-5
+        assert sc["sum"] == pytest.approx(sum(sc["logprobs"]))
+    one = m.score(flat[0]["prompt_ids"], flat[0]["token_ids"])  # single lists -> one dict
+    assert one["logprobs"] == scored[0]["logprobs"]
+
+
+@pytest.mark.parametrize("preset,dtype", [("tiny-qwen2", "f32"), ("tiny-llama", "f32"), ("tiny-qwen2", "bf16")])
+def test_load_weights_float_scores_like_reference(qlm, make_model, preset, dtype):
+    a = make_model(f"py-{preset}-a", preset=preset, seed=11)
+    b = make_model(f"py-{preset}-b-{dtype}", preset=preset, seed=12, dtype=dtype)  # bf16: uint16 bit arrays
+    m = qlm.Model(a)
+    ids = random_ids(40, m.vocab_size, 1)
+    before = m.score(ids[:1], ids[1:])["logprobs"]
+    m.load_weights(tensors_of(b))
+    got = np.array(m.score(ids[:1], ids[1:])["logprobs"])
+    want = np.array(Reference(b).score(ids))
+    assert np.abs(got - want).max() <= TOL
+    assert np.abs(got - np.array(before)).max() > 0.1  # the weights did change
+
+
+@pytest.mark.parametrize("bits", [4, 8])
+def test_load_weights_requantizes_like_rtn_convert(qlm, make_model, tmp_path, bits):
+    a = make_model("py-q-a", preset="tiny-qwen2", seed=21)
+    b = make_model("py-q-b", preset="tiny-qwen2", seed=22)
+    aq, bq = tmp_path / "aq", tmp_path / "bq"
+    for src, out in ((a, aq), (b, bq)):
+        run_qlm("convert", "--hf-path", src, "--out", out, "--quantize", f"q{bits}", "--method", "rtn", "--quiet")
+    m = qlm.Model(str(aq))
+    assert m.quantization == {"bits": bits, "group_size": 64}
+    m.load_weights(tensors_of(b), method="rtn")  # F32 tensors, quantized in place
+    ids = random_ids(40, m.vocab_size, 2)
+    got = np.array(m.score(ids[:1], ids[1:])["logprobs"])
+    want = np.array(Reference(str(bq)).score(ids))
+    assert np.abs(got - want).max() <= TOL
+
+
+def test_bad_updates_raise_and_change_nothing(qlm, make_model):
+    a = make_model("py-bad-a", preset="tiny-qwen2", seed=31)
+    b = make_model("py-bad-b", preset="tiny-qwen2", seed=32)
+    m = qlm.Model(a)
+    ids = random_ids(30, m.vocab_size, 3)
+    before = m.score(ids[:1], ids[1:])["logprobs"]
+    good = tensors_of(b)
+    up = "model.layers.0.mlp.up_proj.weight"
+    cases = {
+        "model.layers.9.mlp.up_proj.weight": dict(good, **{"model.layers.9.mlp.up_proj.weight": good[up]}),
+        up: dict(good, **{up: np.ascontiguousarray(good[up].T)}),  # wrong shape
+        "model.norm.weight": dict(good, **{"model.norm.weight": np.full_like(good["model.norm.weight"], np.nan)}),
+    }
+    for name, tensors in cases.items():
+        with pytest.raises(ValueError, match=name.replace(".", r"\.")):
+            m.load_weights(tensors)
+        assert m.score(ids[:1], ids[1:])["logprobs"] == before  # bit for bit unchanged
+    with pytest.raises(TypeError, match="float64"):
+        m.load_weights({up: good[up].astype(np.float64)})
+    assert m.score(ids[:1], ids[1:])["logprobs"] == before
+
+
+def test_generate_releases_the_gil(qlm):
+    m = qlm.Model(stories(), threads=1)
+    count, stop = [0], [False]
+
+    def spin():
+        while not stop[0]:
+            count[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        time.sleep(0.2)
+        c0, t0 = count[0], time.perf_counter()
+        time.sleep(0.2)
+        rate = (count[0] - c0) / (time.perf_counter() - t0)  # increments per second, GIL free
+        c0, t0 = count[0], time.perf_counter()
+        m.generate(PROMPTS * 4, n=4, max_tokens=200, temperature=1.0, stop_at_eos=False)
+        elapsed, during = time.perf_counter() - t0, count[0] - c0
+    finally:
+        stop[0] = True
+        t.join()
+    assert elapsed > 0.1, "generate was too quick to tell"
+    # Holding the GIL, the counter would advance only in a few switch intervals (5 ms each).
+    assert during > 0.3 * rate * elapsed, (during, rate, elapsed)
