@@ -22,6 +22,14 @@ void PyModel::use_threads() const { omp_set_num_threads(threads); }
 
 namespace {
 
+py::object quantization(const ModelConfig& c) {
+  if (!c.quantization) return py::none();
+  py::dict d;
+  d["bits"] = c.quantization->defaults.bits;
+  d["group_size"] = c.quantization->defaults.group_size;
+  return d;
+}
+
 py::dict config_dict(const ModelConfig& c) {
   py::dict d;
   d["architecture"] = c.architecture;
@@ -41,14 +49,12 @@ py::dict config_dict(const ModelConfig& c) {
   d["dtype"] = c.dtype;
   d["bos_token_id"] = c.bos_token_id ? py::object(py::int_(*c.bos_token_id)) : py::object(py::none());
   d["eos_token_ids"] = c.eos_token_ids;
-  return d;
-}
-
-py::object quantization(const ModelConfig& c) {
-  if (!c.quantization) return py::none();
-  py::dict d;
-  d["bits"] = c.quantization->defaults.bits;
-  d["group_size"] = c.quantization->defaults.group_size;
+  d["quantization"] = quantization(c);
+  auto opt = [](const auto& v) { return v ? py::cast(*v) : py::object(py::none()); };
+  d["gen_temperature"] = opt(c.gen_temperature);
+  d["gen_top_p"] = opt(c.gen_top_p);
+  d["gen_top_k"] = opt(c.gen_top_k);
+  d["gen_repetition_penalty"] = opt(c.gen_repetition_penalty);
   return d;
 }
 
