@@ -196,3 +196,33 @@ def test_generate_releases_the_gil(qlm):
     # Holding the GIL, the counter would advance only in a few switch intervals (5 ms each).
     print(f"GIL check: {during} increments in {elapsed:.2f} s of generate, free rate {rate:.0f}/s")
     assert during > 0.1 * rate * elapsed, (during, rate, elapsed)
+
+
+def test_chat_prompts_use_the_template(qlm, tmp_path):
+    # stories260K plus a chat template: str prompts get it by default, as `qlm generate -p` does.
+    for f in os.listdir(stories()):
+        os.symlink(os.path.join(stories(), f), tmp_path / f)
+    (tmp_path / "chat_template.jinja").write_text(
+        "{% for m in messages %}<{{ m['role'] }}> {{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}<assistant> {% endif %}")
+    m = qlm.Model(str(tmp_path))
+    cli = run_qlm_json("generate", "-m", tmp_path, "-p", "Tell a story", "--system", "Be kind", "--max-tokens", 8, "--json")
+    [[text]] = m.generate(["Tell a story"], system="Be kind", max_tokens=8)
+    assert text["prompt_ids"] == cli["prompt_ids"] and text["token_ids"] == cli["ids"]
+    msgs = [{"role": "system", "content": "Be kind"}, {"role": "user", "content": "Tell a story"}]
+    [[by_msgs]] = m.generate([msgs], max_tokens=8)
+    assert by_msgs["prompt_ids"] == cli["prompt_ids"]
+    [[plain]] = m.generate(["Tell a story"], chat=False, max_tokens=8)
+    assert plain["prompt_ids"] == m.tokenize("Tell a story", add_bos=True)
+
+
+def test_bad_generate_arguments(qlm):
+    m = qlm.Model(stories())
+    with pytest.raises(TypeError):
+        m.generate("Once upon a time")  # a bare str, not a list
+    with pytest.raises(ValueError, match="logprobs"):
+        m.generate(["Once"], logprobs="bogus")
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        m.generate([[1, 99999]])
+    with pytest.raises(ValueError, match="top-p|top_p"):
+        m.generate(["Once"], temperature=1.0, top_p=1.5)
