@@ -25,6 +25,8 @@ DType dtype_of(const py::array& a, const std::string& name) {
 }
 
 void load_weights(PyModel& self, const py::object& named_tensors, const std::string& method_name) {
+  if (method_name != "rtn" && method_name != "search")
+    fail("load_weights: method must be 'rtn' or 'search', got '", method_name, "'");
   const QuantMethod method = parse_quant_method(method_name);
   py::object items = py::isinstance<py::dict>(named_tensors) ? named_tensors.attr("items")() : named_tensors;
   std::vector<py::array> keep;  // owns contiguous copies while the C++ side reads them

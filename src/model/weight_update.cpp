@@ -97,6 +97,14 @@ std::vector<int64_t> expected_shape(const Transformer& model, const std::string&
   return {model.config().head_dim / 2};
 }
 
+// The dtype the model keeps this tensor's values in (a matrix's float or scale type).
+static DType stored_dtype(const Transformer& model, const std::string& name) {
+  Slot s = find_slot(const_cast<Transformer&>(model).mutable_weights(), model.config(), name);
+  if (s.matrix) return s.matrix->float_dtype;
+  const TensorView* loaded = model.store().find(name);
+  return loaded ? loaded->dtype : DType::F32;
+}
+
 void check_updates(const Transformer& model, std::span<const TensorUpdate> updates) {
   for (const TensorUpdate& u : updates) {
     const std::vector<int64_t> want = expected_shape(model, u.name);
@@ -108,6 +116,14 @@ void check_updates(const Transformer& model, std::span<const TensorUpdate> updat
     size_t n = 1;
     for (int64_t d : u.shape) n *= static_cast<size_t>(d);
     if (!all_finite(u, n)) fail("load_weights: tensor '", u.name, "' has a non-finite value (NaN or Inf)");
+    // An F16 destination (float module, scales, or a norm loaded as F16) cannot hold |x| > 65504.
+    if (stored_dtype(model, u.name) == DType::F16 && u.dtype != DType::F16) {
+      std::vector<float> x(n);
+      convert_to_f32(u.dtype, u.data, x.data(), n);
+      for (float v : x)
+        if (std::fabs(v) > 65504.0f)
+          fail("load_weights: tensor '", u.name, "' has a value (", v, ") beyond the model's F16 range");
+    }
   }
 }
 

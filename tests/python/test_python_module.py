@@ -147,6 +147,11 @@ def test_load_weights_requantizes_like_rtn_convert(qlm, make_model, tmp_path, bi
     got = np.array(m.score(ids[:1], ids[1:])["logprobs"])
     want = np.array(Reference(str(bq)).score(ids))
     assert np.abs(got - want).max() <= TOL
+    # Scales are F16 here (an F32 source converts to F16): out-of-range values are refused.
+    up = "model.layers.1.mlp.up_proj.weight"
+    with pytest.raises(ValueError, match="F16 range"):
+        m.load_weights({up: np.full_like(tensors_of(b)[up], 1e5)})
+    assert np.array_equal(np.array(m.score(ids[:1], ids[1:])["logprobs"]), got)
 
 
 def test_bad_updates_raise_and_change_nothing(qlm, make_model):
