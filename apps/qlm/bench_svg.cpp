@@ -39,6 +39,7 @@ std::string tick_label(double v, double step) {
 
 constexpr const char* kColors[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#edc948"};
 constexpr double kWidth = 1000, kLabelW = 290, kPlotW = 440, kRowH = 26, kPanelHead = 34, kPanelFoot = 42;
+constexpr size_t kSubtitleChars = 150;  // about the width at 11 px
 }  // namespace
 
 std::string xml_escape(const std::string& s) {
@@ -88,7 +89,14 @@ std::string render_bench_svg(const std::string& title, const std::string& subtit
   std::vector<std::string> sub_lines;  // the subtitle's lines ('\n'-separated)
   for (size_t a = 0; a <= subtitle.size();) {
     const size_t b = std::min(subtitle.find('\n', a), subtitle.size());
-    sub_lines.push_back(subtitle.substr(a, b - a));
+    std::string line = subtitle.substr(a, b - a);
+    while (line.size() > kSubtitleChars) {  // wrap at a space: SVG text does not wrap itself
+      size_t cut = line.rfind(' ', kSubtitleChars);
+      if (cut == std::string::npos || cut == 0) cut = kSubtitleChars;
+      sub_lines.push_back(line.substr(0, cut));
+      line = line.substr(cut + (line[cut] == ' ' ? 1 : 0));
+    }
+    sub_lines.push_back(line);
     a = b + 1;
   }
   const double header = 50 + 16.0 * sub_lines.size();

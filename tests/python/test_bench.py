@@ -132,7 +132,8 @@ def test_models_from_hf_converts_benches_and_cleans_up(make_model, tmp_path):
     env["TMPDIR"] = str(tmp)
     j, _ = bench(tmp_path, "--models-from-hf", model, "--quantize", "q4,bf16", "--quant-method", "rtn",
                  *SHORT, "--quality-ctx", "32", env=env)
-    assert [m["format"] for m in j["models"]] == ["affine q4 g64", "bf16"] or len(j["models"]) == 2
+    assert len(j["models"]) == 2
+    assert "q4" in j["models"][0]["format"] and "BF16" in j["models"][1]["format"].upper()
     assert j["models"][1]["quality"]["is_base"] and j["models"][0]["quality"]["kl_mean"] > 0
     assert list(tmp.iterdir()) == []  # the temporary conversions are gone
     bad = run_qlm("bench", "--models-from-hf", model, "--quantize", "q4,q99", *SHORT, check=False, env=env)
