@@ -52,6 +52,9 @@ void block_one_row(const BlockParams& p, const uint8_t* const rows[16], const in
   for (int64_t c = 0; c < p.chunks; ++c) {
     const bool last = c == p.chunks - 1;
     const __mmask64 mask = last ? p.tail_mask : ~__mmask64(0);
+    // The next 16-row block follows this one in memory; its short rows (a few cache lines
+    // each) are too short for the hardware prefetcher to ramp up on, so fetch them a block ahead.
+    for (int i = 0; i < 16; ++i) _mm_prefetch(reinterpret_cast<const char*>(rows[i] + 16 * p.row_bytes + c * 64), _MM_HINT_T0);
     __m512i a[16];
     if constexpr (kBits == 4) {
       const __m512i xlo = _mm512_loadu_si512(xq + c * 128);
