@@ -31,20 +31,24 @@ nlohmann::ordered_json to_json(const py::handle& obj) {
   return nlohmann::ordered_json::parse(text);
 }
 
-std::vector<int> prompt_ids(const PyModel& self, const py::handle& p, const GenerateArgs& a, size_t index) {
+std::vector<int> prompt_ids(const PyModel& self, const py::handle& p, const GenerateArgs& a,
+                            size_t index) {
   PromptSpec spec;
   spec.system = a.system;
   if (py::isinstance<py::str>(p)) {
     spec.text = p.cast<std::string>();
     spec.chat = a.chat.value_or(self.m.chat_template != nullptr);
-  } else if (py::isinstance<py::sequence>(p) && py::len(p) > 0 && py::isinstance<py::dict>(p[py::int_(0)])) {
-    if (a.chat == false) fail("prompts[", index, "]: chat messages need the chat template (chat=False given)");
+  } else if (py::isinstance<py::sequence>(p) && py::len(p) > 0 &&
+             py::isinstance<py::dict>(p[py::int_(0)])) {
+    if (a.chat == false)
+      fail("prompts[", index, "]: chat messages need the chat template (chat=False given)");
     spec.messages = to_json(p);
   } else if (py::isinstance<py::sequence>(p)) {
     spec.ids = p.cast<std::vector<int>>();
     if (spec.ids.empty()) fail("prompts[", index, "]: the token id list is empty");
   } else {
-    throw py::type_error(cat("prompts[", index, "]: expected a str, a list of token ids or a list of messages"));
+    throw py::type_error(
+        cat("prompts[", index, "]: expected a str, a list of token ids or a list of messages"));
   }
   std::vector<int> ids;
   try {
@@ -54,7 +58,8 @@ std::vector<int> prompt_ids(const PyModel& self, const py::handle& p, const Gene
   }
   const int vocab = self.m.net->config().vocab_size;
   for (int id : ids)
-    if (id < 0 || id >= vocab) fail("prompts[", index, "]: token id ", id, " is outside the vocabulary [0, ", vocab, ")");
+    if (id < 0 || id >= vocab)
+      fail("prompts[", index, "]: token id ", id, " is outside the vocabulary [0, ", vocab, ")");
   if (ids.empty()) fail("prompts[", index, "]: the prompt is empty and the tokenizer adds no BOS");
   return ids;
 }
@@ -70,16 +75,23 @@ py::list generate(const PyModel& self, const py::object& prompts, const Generate
   size_t index = 0;
   for (const py::handle& p : py::sequence(prompts)) {
     // The request id seeds the samplers: the same list and seed give the same samples.
-    requests.push_back(RolloutRequest{.id = std::to_string(index), .prompt_ids = prompt_ids(self, p, a, index)});
+    requests.push_back(
+        RolloutRequest{.id = std::to_string(index), .prompt_ids = prompt_ids(self, p, a, index)});
     ++index;
   }
-  RolloutParams params{.samples_per_prompt = a.n, .max_new_tokens = a.max_tokens,
-                       .sampling = SamplingParams{.temperature = a.temperature, .top_k = a.top_k, .top_p = a.top_p,
-                                                  .min_p = a.min_p, .repetition_penalty = a.repetition_penalty,
+  RolloutParams params{.samples_per_prompt = a.n,
+                       .max_new_tokens = a.max_tokens,
+                       .sampling = SamplingParams{.temperature = a.temperature,
+                                                  .top_k = a.top_k,
+                                                  .top_p = a.top_p,
+                                                  .min_p = a.min_p,
+                                                  .repetition_penalty = a.repetition_penalty,
                                                   .presence_penalty = a.presence_penalty,
-                                                  .frequency_penalty = a.frequency_penalty, .seed = a.seed},
+                                                  .frequency_penalty = a.frequency_penalty,
+                                                  .seed = a.seed},
                        .logprobs = a.logprobs == "raw" ? LogprobMode::Raw : LogprobMode::Processed,
-                       .top_logprobs = a.top_logprobs, .max_batch = a.max_batch};
+                       .top_logprobs = a.top_logprobs,
+                       .max_batch = a.max_batch};
   if (a.stop_at_eos) params.stop_ids = self.m.stop_ids;
 
   std::vector<std::vector<Completion>> done(requests.size(), std::vector<Completion>(a.n));
@@ -117,26 +129,41 @@ py::list generate(const PyModel& self, const py::object& prompts, const Generate
 void bind_generate(py::class_<PyModel>& cls) {
   cls.def(
       "generate",
-      [](const PyModel& self, const py::object& prompts, int n, int max_tokens, float temperature, float top_p,
-         int top_k, float min_p, uint64_t seed, const std::string& logprobs, int top_logprobs,
-         std::optional<bool> chat, const std::string& system, bool stop_at_eos, float repetition_penalty,
-         float presence_penalty, float frequency_penalty, int max_batch) {
+      [](const PyModel& self, const py::object& prompts, int n, int max_tokens, float temperature,
+         float top_p, int top_k, float min_p, uint64_t seed, const std::string& logprobs,
+         int top_logprobs, std::optional<bool> chat, const std::string& system, bool stop_at_eos,
+         float repetition_penalty, float presence_penalty, float frequency_penalty, int max_batch) {
         return generate(self, prompts,
-                        GenerateArgs{.n = n, .max_tokens = max_tokens, .top_k = top_k, .top_logprobs = top_logprobs,
-                                     .max_batch = max_batch, .temperature = temperature, .top_p = top_p,
-                                     .min_p = min_p, .repetition_penalty = repetition_penalty,
+                        GenerateArgs{.n = n,
+                                     .max_tokens = max_tokens,
+                                     .top_k = top_k,
+                                     .top_logprobs = top_logprobs,
+                                     .max_batch = max_batch,
+                                     .temperature = temperature,
+                                     .top_p = top_p,
+                                     .min_p = min_p,
+                                     .repetition_penalty = repetition_penalty,
                                      .presence_penalty = presence_penalty,
-                                     .frequency_penalty = frequency_penalty, .seed = seed, .logprobs = logprobs,
-                                     .chat = chat, .system = system, .stop_at_eos = stop_at_eos});
+                                     .frequency_penalty = frequency_penalty,
+                                     .seed = seed,
+                                     .logprobs = logprobs,
+                                     .chat = chat,
+                                     .system = system,
+                                     .stop_at_eos = stop_at_eos});
       },
-      py::arg("prompts"), py::arg("n") = 1, py::arg("max_tokens") = 256, py::arg("temperature") = 0.0f,
-      py::arg("top_p") = 1.0f, py::arg("top_k") = 0, py::arg("min_p") = 0.0f, py::arg("seed") = 0,
-      py::arg("logprobs") = "processed", py::arg("top_logprobs") = 0, py::arg("chat") = py::none(),
-      py::arg("system") = "", py::arg("stop_at_eos") = true, py::arg("repetition_penalty") = 1.0f,
-      py::arg("presence_penalty") = 0.0f, py::arg("frequency_penalty") = 0.0f, py::arg("max_batch") = 32,
-      "n completions per prompt. prompts: a list of str (the chat template is applied when the model has "
-      "one, unless chat=False), of token-id lists, or of message lists. Returns per prompt a list of n dicts "
-      "{text, token_ids, prompt_ids, logprobs, finish_reason} (+ top_logprobs). Samples are seeded by "
+      py::arg("prompts"), py::arg("n") = 1, py::arg("max_tokens") = 256,
+      py::arg("temperature") = 0.0f, py::arg("top_p") = 1.0f, py::arg("top_k") = 0,
+      py::arg("min_p") = 0.0f, py::arg("seed") = 0, py::arg("logprobs") = "processed",
+      py::arg("top_logprobs") = 0, py::arg("chat") = py::none(), py::arg("system") = "",
+      py::arg("stop_at_eos") = true, py::arg("repetition_penalty") = 1.0f,
+      py::arg("presence_penalty") = 0.0f, py::arg("frequency_penalty") = 0.0f,
+      py::arg("max_batch") = 32,
+      "n completions per prompt. prompts: a list of str (the chat template is applied when the "
+      "model has "
+      "one, unless chat=False), of token-id lists, or of message lists. Returns per prompt a list "
+      "of n dicts "
+      "{text, token_ids, prompt_ids, logprobs, finish_reason} (+ top_logprobs). Samples are seeded "
+      "by "
       "(seed, prompt index, sample index). The GIL is released while the engine runs.");
 }
 

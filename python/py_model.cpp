@@ -1,4 +1,6 @@
 // qlm.Model construction, properties, tokenize/detokenize and teacher-forced score.
+#include "py_model.h"
+
 #include <omp.h>
 #include <pybind11/stl.h>
 
@@ -6,7 +8,6 @@
 
 #include "base/cpu_info.h"
 #include "base/error.h"
-#include "py_model.h"
 #include "runtime/score.h"
 
 namespace qlm::py_binding {
@@ -18,7 +19,9 @@ PyModel::PyModel(const std::string& path, std::optional<int> threads_opt) {
   m = load_model(path);
 }
 
-void PyModel::use_threads() const { omp_set_num_threads(threads); }
+void PyModel::use_threads() const {
+  omp_set_num_threads(threads);
+}
 
 namespace {
 
@@ -47,7 +50,8 @@ py::dict config_dict(const ModelConfig& c) {
   d["tie_word_embeddings"] = c.tie_word_embeddings;
   d["attention_bias"] = c.attention_bias;
   d["dtype"] = c.dtype;
-  d["bos_token_id"] = c.bos_token_id ? py::object(py::int_(*c.bos_token_id)) : py::object(py::none());
+  d["bos_token_id"] =
+      c.bos_token_id ? py::object(py::int_(*c.bos_token_id)) : py::object(py::none());
   d["eos_token_ids"] = c.eos_token_ids;
   d["quantization"] = quantization(c);
   auto opt = [](const auto& v) { return v ? py::cast(*v) : py::object(py::none()); };
@@ -64,12 +68,15 @@ std::vector<int> to_ids(const py::handle& h, const char* what) {
   return h.cast<std::vector<int>>();
 }
 
-py::dict score_pair(const PyModel& self, const std::vector<int>& prompt, const std::vector<int>& completion) {
-  if (prompt.empty()) fail("score: prompt_ids is empty (the first completion token needs a context)");
+py::dict score_pair(const PyModel& self, const std::vector<int>& prompt,
+                    const std::vector<int>& completion) {
+  if (prompt.empty())
+    fail("score: prompt_ids is empty (the first completion token needs a context)");
   const int vocab = self.m.net->config().vocab_size;
   for (const auto* ids : {&prompt, &completion})
     for (int id : *ids)
-      if (id < 0 || id >= vocab) fail("score: token id ", id, " is outside the vocabulary [0, ", vocab, ")");
+      if (id < 0 || id >= vocab)
+        fail("score: token id ", id, " is outside the vocabulary [0, ", vocab, ")");
   std::vector<int> ids = prompt;
   ids.insert(ids.end(), completion.begin(), completion.end());
   std::vector<double> all;
@@ -89,33 +96,44 @@ py::dict score_pair(const PyModel& self, const std::vector<int>& prompt, const s
   return d;
 }
 
-py::object score(const PyModel& self, const py::object& prompt_ids, const py::object& completion_ids) {
+py::object score(const PyModel& self, const py::object& prompt_ids,
+                 const py::object& completion_ids) {
   if (!py::isinstance<py::sequence>(prompt_ids) || py::isinstance<py::str>(prompt_ids))
     throw py::type_error("score: prompt_ids must be a list of token ids or a list of such lists");
   py::sequence prompts = prompt_ids;
   const bool batched = py::len(prompts) > 0 && py::isinstance<py::sequence>(prompts[0]);
-  if (!batched) return score_pair(self, to_ids(prompt_ids, "prompt_ids"), to_ids(completion_ids, "completion_ids"));
+  if (!batched)
+    return score_pair(self, to_ids(prompt_ids, "prompt_ids"),
+                      to_ids(completion_ids, "completion_ids"));
   py::sequence completions = completion_ids;
   if (py::len(completions) != py::len(prompts))
     fail("score: ", py::len(prompts), " prompts but ", py::len(completions), " completions");
   py::list out;
   for (size_t i = 0; i < py::len(prompts); ++i)
-    out.append(score_pair(self, to_ids(prompts[i], "prompt_ids[i]"), to_ids(completions[i], "completion_ids[i]")));
+    out.append(score_pair(self, to_ids(prompts[i], "prompt_ids[i]"),
+                          to_ids(completions[i], "completion_ids[i]")));
   return out;
 }
 
 }  // namespace
 
 void bind_model(py::module_& mod) {
-  py::class_<PyModel> cls(mod, "Model", "A model folder (Hugging Face or MLX layout, float or quantized).");
-  cls.def(py::init<const std::string&, std::optional<int>>(), py::arg("path"), py::arg("threads") = py::none(),
-          "Loads a model folder. threads: OpenMP workers for this model's calls (default: physical cores).")
-      .def_property_readonly("vocab_size", [](const PyModel& s) { return s.m.net->config().vocab_size; })
-      .def_property_readonly("config", [](const PyModel& s) { return config_dict(s.m.net->config()); })
-      .def_property_readonly("quantization", [](const PyModel& s) { return quantization(s.m.net->config()); },
-                             "None for a float model, else {bits, group_size} (the defaults of config.json)")
+  py::class_<PyModel> cls(mod, "Model",
+                          "A model folder (Hugging Face or MLX layout, float or quantized).");
+  cls.def(py::init<const std::string&, std::optional<int>>(), py::arg("path"),
+          py::arg("threads") = py::none(),
+          "Loads a model folder. threads: OpenMP workers for this model's calls (default: physical "
+          "cores).")
+      .def_property_readonly("vocab_size",
+                             [](const PyModel& s) { return s.m.net->config().vocab_size; })
+      .def_property_readonly("config",
+                             [](const PyModel& s) { return config_dict(s.m.net->config()); })
+      .def_property_readonly(
+          "quantization", [](const PyModel& s) { return quantization(s.m.net->config()); },
+          "None for a float model, else {bits, group_size} (the defaults of config.json)")
       .def_property_readonly("stop_ids", [](const PyModel& s) { return s.m.stop_ids; })
-      .def_property_readonly("has_chat_template", [](const PyModel& s) { return s.m.chat_template != nullptr; })
+      .def_property_readonly("has_chat_template",
+                             [](const PyModel& s) { return s.m.chat_template != nullptr; })
       .def_readonly("threads", &PyModel::threads)
       .def(
           "tokenize",
@@ -128,13 +146,14 @@ void bind_model(py::module_& mod) {
             return ids;
           },
           py::arg("text"), py::arg("add_bos") = false,
-          "Token ids of text (special tokens in the text are recognised); add_bos prepends BOS when the "
+          "Token ids of text (special tokens in the text are recognised); add_bos prepends BOS "
+          "when the "
           "tokenizer adds one, as a plain-text prompt does.")
       .def(
           "detokenize",
           [](const PyModel& s, const std::vector<int>& ids, bool skip_special) {
-            return py::bytes(s.m.require_tokenizer("detokenize").decode(ids, skip_special)).attr("decode")(
-                "utf-8", "replace");
+            return py::bytes(s.m.require_tokenizer("detokenize").decode(ids, skip_special))
+                .attr("decode")("utf-8", "replace");
           },
           py::arg("ids"), py::arg("skip_special") = false)
       .def("score", &score, py::arg("prompt_ids"), py::arg("completion_ids"),

@@ -26,7 +26,7 @@ struct PyModel {
   mutable std::shared_mutex lock;
 };
 
-void bind_model(py::module_& mod);     // py_model.cpp: Model, properties, tokenize, score
+void bind_model(py::module_& mod);             // py_model.cpp: Model, properties, tokenize, score
 void bind_generate(py::class_<PyModel>& cls);  // py_generate.cpp
 void bind_weights(py::class_<PyModel>& cls);   // py_weights.cpp
 

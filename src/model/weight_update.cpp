@@ -20,7 +20,8 @@ struct Slot {
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 Slot find_slot(ModelWeights& w, const ModelConfig& cfg, const std::string& name) {
@@ -46,7 +47,8 @@ Slot find_slot(ModelWeights& w, const ModelConfig& cfg, const std::string& name)
     if (leaf == "self_attn.k_proj.bias") return {.vector = &L.k_bias};
     if (leaf == "self_attn.v_proj.bias") return {.vector = &L.v_bias};
   }
-  for (WeightMatrix* m : {&L.q_proj, &L.k_proj, &L.v_proj, &L.o_proj, &L.gate_proj, &L.up_proj, &L.down_proj})
+  for (WeightMatrix* m :
+       {&L.q_proj, &L.k_proj, &L.v_proj, &L.o_proj, &L.gate_proj, &L.up_proj, &L.down_proj})
     if (name == m->name + ".weight") return {.matrix = m};
   if (leaf == "self_attn.rotary_emb.inv_freq") return {.ignored = true};
   return {};
@@ -56,9 +58,10 @@ Slot require_slot(ModelWeights& w, const ModelConfig& cfg, const std::string& na
   Slot s = find_slot(w, cfg, name);
   if (s.matrix || s.vector || s.ignored) return s;
   if (ends_with(name, ".scales") || ends_with(name, ".biases"))
-    fail("load_weights: tensor '", name, "' is a quantization parameter; give the float '<module>.weight' instead");
-  fail("load_weights: tensor '", name, "' is not a weight of this model (", cfg.architecture, ", ", cfg.num_layers,
-       " layers", cfg.attention_bias ? "" : ", no attention bias", ")");
+    fail("load_weights: tensor '", name,
+         "' is a quantization parameter; give the float '<module>.weight' instead");
+  fail("load_weights: tensor '", name, "' is not a weight of this model (", cfg.architecture, ", ",
+       cfg.num_layers, " layers", cfg.attention_bias ? "" : ", no attention bias", ")");
 }
 
 bool all_finite(const TensorUpdate& u, size_t n) {
@@ -76,13 +79,16 @@ bool all_finite(const TensorUpdate& u, size_t n) {
   return true;
 }
 
-size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+size_t align64(size_t n) {
+  return (n + 63) / 64 * 64;
+}
 
 // Drops an owned buffer once no matrix points into it (the mapping's memory is not ours).
 void release(ModelWeights& w, const uint8_t* data) {
   if (w.embed.data == data || w.lm_head.data == data) return;
   for (const LayerWeights& L : w.layers)
-    for (const WeightMatrix* m : {&L.q_proj, &L.k_proj, &L.v_proj, &L.o_proj, &L.gate_proj, &L.up_proj, &L.down_proj})
+    for (const WeightMatrix* m :
+         {&L.q_proj, &L.k_proj, &L.v_proj, &L.o_proj, &L.gate_proj, &L.up_proj, &L.down_proj})
       if (m->data == data) return;
   std::erase_if(w.owned, [&](const auto& b) { return b->data() == data; });
 }
@@ -109,20 +115,24 @@ void check_updates(const Transformer& model, std::span<const TensorUpdate> updat
   for (const TensorUpdate& u : updates) {
     const std::vector<int64_t> want = expected_shape(model, u.name);
     if (u.shape != want)
-      fail("load_weights: tensor '", u.name, "' has shape ", shape_string(u.shape), ", expected ", shape_string(want));
+      fail("load_weights: tensor '", u.name, "' has shape ", shape_string(u.shape), ", expected ",
+           shape_string(want));
     if (!is_float_dtype(u.dtype))
-      fail("load_weights: tensor '", u.name, "' has dtype ", dtype_name(u.dtype), ", expected F32, F16 or BF16");
+      fail("load_weights: tensor '", u.name, "' has dtype ", dtype_name(u.dtype),
+           ", expected F32, F16 or BF16");
     if (u.data == nullptr) fail("load_weights: tensor '", u.name, "' has no data");
     size_t n = 1;
     for (int64_t d : u.shape) n *= static_cast<size_t>(d);
-    if (!all_finite(u, n)) fail("load_weights: tensor '", u.name, "' has a non-finite value (NaN or Inf)");
+    if (!all_finite(u, n))
+      fail("load_weights: tensor '", u.name, "' has a non-finite value (NaN or Inf)");
     // An F16 destination (float module, scales, or a norm loaded as F16) cannot hold |x| > 65504.
     if (stored_dtype(model, u.name) == DType::F16 && u.dtype != DType::F16) {
       std::vector<float> x(n);
       convert_to_f32(u.dtype, u.data, x.data(), n);
       for (float v : x)
         if (std::fabs(v) > 65504.0f)
-          fail("load_weights: tensor '", u.name, "' has a value (", v, ") beyond the model's F16 range");
+          fail("load_weights: tensor '", u.name, "' has a value (", v,
+               ") beyond the model's F16 range");
     }
   }
 }
@@ -132,8 +142,9 @@ void update_weights(Transformer& model, std::span<const TensorUpdate> updates, Q
   const ModelConfig& cfg = model.config();
   ModelWeights& w = model.mutable_weights();
   // Tied: lm_head.weight is the embedding; when both come, the embedding alone is enough.
-  const bool has_embed = std::any_of(updates.begin(), updates.end(),
-                                     [](const TensorUpdate& u) { return u.name == "model.embed_tokens.weight"; });
+  const bool has_embed = std::any_of(updates.begin(), updates.end(), [](const TensorUpdate& u) {
+    return u.name == "model.embed_tokens.weight";
+  });
   std::vector<float> buf;
   for (const TensorUpdate& u : updates) {
     if (cfg.tie_word_embeddings && has_embed && u.name == "lm_head.weight") continue;
@@ -152,8 +163,8 @@ void update_weights(Transformer& model, std::span<const TensorUpdate> updates, Q
   }
 }
 
-void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& hf_name, const float* rows,
-                    QuantMethod method) {
+void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& hf_name,
+                    const float* rows, QuantMethod method) {
   WeightMatrix* m = require_slot(w, cfg, hf_name).matrix;
   if (m == nullptr) fail("load_weights: tensor '", hf_name, "' is not a weight matrix");
   const WeightMatrix old = *m;
@@ -163,9 +174,11 @@ void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& 
   WeightMatrix fresh = old;
   if (old.format == WeightFormat::Float) {
     buf->resize(n * dtype_size(dt));
-    if (dt == DType::F32) std::memcpy(buf->data(), rows, n * sizeof(float));
+    if (dt == DType::F32)
+      std::memcpy(buf->data(), rows, n * sizeof(float));
     else
-      for (size_t i = 0; i < n; ++i) store_scalar(dt, rows[i], buf->data(), static_cast<int64_t>(i));
+      for (size_t i = 0; i < n; ++i)
+        store_scalar(dt, rows[i], buf->data(), static_cast<int64_t>(i));
     fresh.data = buf->data();
   } else {
     // As `qlm convert`: round the input to the scale type first, then quantize.
@@ -173,14 +186,17 @@ void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& 
     if (dt != DType::F32)
       for (float& v : x) v = round_to_dtype(v, dt);
     const size_t packed = align64(static_cast<size_t>(old.rows) * old.row_bytes());
-    const size_t sb = align64(static_cast<size_t>(old.rows) * old.groups_per_row() * dtype_size(dt));
+    const size_t sb =
+        align64(static_cast<size_t>(old.rows) * old.groups_per_row() * dtype_size(dt));
     buf->resize(packed + 2 * sb);
     fresh.data = buf->data();
     fresh.scales = buf->data() + packed;
     fresh.biases = buf->data() + packed + sb;
-    QuantizeOptions opt{.spec = QuantSpec{.bits = old.bits, .group_size = old.group_size}, .method = method,
+    QuantizeOptions opt{.spec = QuantSpec{.bits = old.bits, .group_size = old.group_size},
+                        .method = method,
                         .scale_dtype = dt};
-    quantize_rows(x.data(), old.rows, old.cols, opt, buf->data(), buf->data() + packed, buf->data() + packed + sb);
+    quantize_rows(x.data(), old.rows, old.cols, opt, buf->data(), buf->data() + packed,
+                  buf->data() + packed + sb);
   }
   w.owned.push_back(std::move(buf));
   *m = fresh;
@@ -192,7 +208,8 @@ void set_vector(ModelWeights& w, const std::string& hf_name, const float* data, 
   ModelConfig any;  // vectors resolve without the config (it only matters for lm_head)
   std::vector<float>* v = require_slot(w, any, hf_name).vector;
   if (v == nullptr) fail("load_weights: tensor '", hf_name, "' is not a norm weight or bias");
-  for (size_t i = 0; i < v->size(); ++i) (*v)[i] = round_to == DType::F32 ? data[i] : round_to_dtype(data[i], round_to);
+  for (size_t i = 0; i < v->size(); ++i)
+    (*v)[i] = round_to == DType::F32 ? data[i] : round_to_dtype(data[i], round_to);
 }
 
 }  // namespace qlm

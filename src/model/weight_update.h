@@ -1,6 +1,7 @@
 // Replacing a loaded model's weights in place (the RL loop's weight sync): tensors under Hugging
 // Face names are stored in each module's own format (re-quantized with its bits/group size, or
-// converted to its float type). New data lives in ModelWeights::owned; the mapping is never written.
+// converted to its float type). New data lives in ModelWeights::owned; the mapping is never
+// written.
 #pragma once
 
 #include <cstdint>
