@@ -36,7 +36,8 @@ struct BenchRun {
   std::string note;  // printed under the table (e.g. "weights are random")
 };
 
-// Batch-1 decode at the first depth: tok/s x weight bytes per token / read bandwidth.
+// Batch-1 decode at the first depth: tok/s x weight bytes per token / read bandwidth. Meaningful
+// only for models past the caches; a cache-resident tiny model can exceed 1.
 double roofline_fraction(const ModelResult& m, double bandwidth);
 
 nlohmann::ordered_json bench_json(const BenchRun& run);

@@ -69,6 +69,7 @@ def test_roofline_fraction_at_most_1_2_on_a_model_past_the_caches(make_model, tm
     j, _ = bench(tmp_path, "-m", model, "--reps", "1", "--prompt-tokens", "8", "--gen-tokens", "16",
                  env=fast_env())
     (m,) = j["models"]
+    print(f"roofline fraction {m['roofline_fraction']:.3f} at {j['read_bandwidth_gb_s']:.1f} GB/s")
     assert m["weight_bytes_per_token"] > 100e6
     assert 0 < m["roofline_fraction"] <= 1.2, m
 
