@@ -2,6 +2,7 @@
 // batched rollout engine with the GIL released.
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "base/error.h"
@@ -93,6 +94,8 @@ py::list generate(const PyModel& self, const py::object& prompts, const Generate
                        .top_logprobs = a.top_logprobs,
                        .max_batch = a.max_batch};
   if (a.stop_at_eos) params.stop_ids = self.m.stop_ids;
+  // A prompt's n samples join the batch together: the batch must hold them all.
+  params.max_batch = std::max(a.max_batch, a.n);
 
   std::vector<std::vector<Completion>> done(requests.size(), std::vector<Completion>(a.n));
   if (!requests.empty()) {

@@ -152,6 +152,13 @@ def test_load_weights_requantizes_like_rtn_convert(qlm, make_model, tmp_path, bi
     with pytest.raises(ValueError, match="F16 range"):
         m.load_weights({up: np.full_like(tensors_of(b)[up], 1e5)})
     assert np.array_equal(np.array(m.score(ids[:1], ids[1:])["logprobs"]), got)
+    # qlm's scale search lands closer to the float model than rtn (mean |delta log-prob|).
+    m.load_weights(tensors_of(b), method="search")
+    searched = np.array(m.score(ids[:1], ids[1:])["logprobs"])
+    exact = np.array(Reference(b).score(ids))
+    assert np.abs(searched - exact).mean() < np.abs(got - exact).mean()
+    with pytest.raises(ValueError, match="method"):
+        m.load_weights({}, method="gptq")
 
 
 def test_bad_updates_raise_and_change_nothing(qlm, make_model):
@@ -231,3 +238,5 @@ def test_bad_generate_arguments(qlm):
         m.generate([[1, 99999]])
     with pytest.raises(ValueError, match="top-p|top_p"):
         m.generate(["Once"], temperature=1.0, top_p=1.5)
+    [samples] = m.generate([[1]], n=40, max_batch=4, max_tokens=3, temperature=1.0)  # n > max_batch
+    assert len(samples) == 40
