@@ -32,7 +32,11 @@ CONFIGS = [  # (method, bits, group, calib)
 
 
 def run(*args):
-    proc = subprocess.run([QLM, *map(str, args)], capture_output=True, text=True)
+    # Weight quantization is measured alone: the reference kernels keep activations in F32
+    # (the fast kernels' int8 activations would add their own, separate error). QLM_ISA=... overrides.
+    env = dict(os.environ)
+    env.setdefault("QLM_ISA", "ref")
+    proc = subprocess.run([QLM, *map(str, args)], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         sys.exit(f"qlm {' '.join(map(str, args))} failed:\n{proc.stderr}")
     return proc.stdout

@@ -278,6 +278,8 @@ ConvertReport convert_checkpoint(const ConvertOptions& opt) {
   for (const PlannedTensor& t : plan.tensors)
     if (opt.bits > 0 && !t.quantize && !t.module.empty() && t.source->shape.size() == 2) ++report.modules_kept_float;
   report.tensors_in = static_cast<int>(plan.tensors.size());
+  if (opt.bits > 0 && std::none_of(plan.tensors.begin(), plan.tensors.end(), [](const PlannedTensor& t) { return t.quantize; }))
+    fail("--group-size: ", opt.group_size, " divides the input size of no linear layer; nothing would be quantized");
 
   remove_stale_partials(out);
   const fs::path tmp = (out.parent_path().empty() ? fs::path(".") : out.parent_path()) /

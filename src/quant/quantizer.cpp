@@ -113,19 +113,17 @@ GroupResult search_group(const float* w, const float* h, int n, int bits, DType 
   if (wmax == wmin) return best;
   const float range = wmax - wmin;
   // Shrink or stretch the [min, max] range: clipping outliers often lowers the total error.
-  for (int step = -4; step <= 8; ++step) {
+  // 9 range scalings x 3 offsets, each refit once: KL on shakespeare-qwen2 q4g64 (40 windows)
+  // 0.01275 vs 0.01235 for a 4x larger search (13 x 3 x 3 refits) and 0.01567 for rtn.
+  static constexpr float kShifts[3] = {0.0f, 0.5f, -0.5f};
+  for (int step = -2; step <= 6; ++step) {
     const float s = range / (levels + 0.25f * step);
-    for (float shift : {0.0f, 0.5f, -0.5f}) {
+    for (float shift : kShifts) {
       float b = wmin + shift * s * 0.5f;
       float si = s, bi = b;
-      for (int iter = 0; iter < 3; ++iter) {
-        quantize_group_codes(w, n, bits, si, bi, q);
-        float s2, b2;
-        if (!refit(w, h, n, q, &s2, &b2)) break;
-        si = s2;
-        bi = b2;
-        consider(si, bi);
-      }
+      quantize_group_codes(w, n, bits, si, bi, q);
+      float s2, b2;
+      if (refit(w, h, n, q, &s2, &b2)) consider(s2, b2);
     }
   }
   return best;
