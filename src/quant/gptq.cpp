@@ -106,6 +106,7 @@ void gptq_quantize_rows(float* w, int64_t rows, int64_t cols, const GptqFactor& 
           for (int i = 0; i < g; ++i) grp[i] = static_cast<float>(row[c + i]);
           QuantizeOptions one = opt;
           one.method = QuantMethod::Search;
+          one.thorough = true;
           one.importance = diag.data() + c;
           uint8_t tmp_packed[256];
           uint8_t sb[2][4];

@@ -24,6 +24,7 @@ struct QuantizeOptions {
   QuantMethod method = QuantMethod::Search;
   DType scale_dtype = DType::BF16;    // storage type of scales and biases (BF16, F16 or F32)
   const float* importance = nullptr;  // [cols] or null (= uniform)
+  bool thorough = false;  // search: 4x more candidates (GPTQ's per-group choice, where time is spent anyway)
 };
 
 // Quantizes w[rows][cols] (cols % group_size == 0). Outputs: packed [rows][cols*bits/8] bytes,
