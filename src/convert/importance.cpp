@@ -62,9 +62,6 @@ std::vector<float> squared(const std::vector<float>& v) {
   return out;
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 }  // namespace
 
@@ -75,13 +72,13 @@ std::vector<float> data_free_importance(const ModelConfig& cfg, const TensorStor
   const size_t dot2 = parent.rfind('.');
   const std::string layer = dot2 == std::string::npos ? "" : parent.substr(0, dot2);  // "model.layers.3"
 
-  if (ends_with(module, "lm_head") || (ends_with(module, "embed_tokens") && cfg.tie_word_embeddings))
+  if (module.ends_with("lm_head") || (module.ends_with("embed_tokens") && cfg.tie_word_embeddings))
     return squared(read_vector(store, "model.norm.weight"));
-  if (ends_with(module, "q_proj") || ends_with(module, "k_proj") || ends_with(module, "v_proj"))
+  if (module.ends_with("q_proj") || module.ends_with("k_proj") || module.ends_with("v_proj"))
     return squared(read_vector(store, layer + ".input_layernorm.weight"));
-  if (ends_with(module, "gate_proj") || ends_with(module, "up_proj"))
+  if (module.ends_with("gate_proj") || module.ends_with("up_proj"))
     return squared(read_vector(store, layer + ".post_attention_layernorm.weight"));
-  if (ends_with(module, "o_proj")) {
+  if (module.ends_with("o_proj")) {
     const std::vector<float> in_var = squared(read_vector(store, layer + ".input_layernorm.weight"));
     std::vector<double> v_var =
         output_variance(store, layer + ".self_attn.v_proj.weight", in_var, layer + ".self_attn.v_proj.bias");
@@ -91,7 +88,7 @@ std::vector<float> data_free_importance(const ModelConfig& cfg, const TensorStor
     for (int c = 0; c < cfg.q_dim(); ++c) out[c] = static_cast<float>(v_var[(c / hd / group) * hd + c % hd]);
     return out;
   }
-  if (ends_with(module, "down_proj")) {
+  if (module.ends_with("down_proj")) {
     const std::vector<float> in_var = squared(read_vector(store, layer + ".post_attention_layernorm.weight"));
     std::vector<double> g = output_variance(store, layer + ".mlp.gate_proj.weight", in_var, "");
     std::vector<double> u = output_variance(store, layer + ".mlp.up_proj.weight", in_var, "");

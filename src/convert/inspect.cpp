@@ -23,9 +23,6 @@ struct Check {
   std::string detail;
 };
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // Float parameter count and the bytes a folder of this config and quantization should hold.
 struct Expected {

@@ -10,15 +10,12 @@ namespace qlm {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // Linear layers and embeddings are quantizable (MLX quantizes every module with to_quantized).
 bool is_quantizable_module(const std::string& module) {
   for (const char* leaf : {"embed_tokens", "lm_head", "q_proj", "k_proj", "v_proj", "o_proj",
                            "gate_proj", "up_proj", "down_proj"})
-    if (module == leaf || ends_with(module, std::string(".") + leaf)) return true;
+    if (module == leaf || module.ends_with(std::string(".") + leaf)) return true;
   return false;
 }
 
@@ -36,8 +33,8 @@ int recipe_bits(const std::string& recipe, const std::string& module, int num_la
   int low = 0, high = 0;
   if (std::sscanf(recipe.c_str(), "mixed_%d_%d", &low, &high) != 2 || low < 2 || high > 8 || low >= high)
     fail("--recipe: unknown recipe '", recipe, "' (expected mixed_<low>_<high>, e.g. mixed_4_6)");
-  if (ends_with(module, "lm_head")) return high;
-  if (ends_with(module, "v_proj") || ends_with(module, "down_proj")) {
+  if (module.ends_with("lm_head")) return high;
+  if (module.ends_with("v_proj") || module.ends_with("down_proj")) {
     const int l = layer_index(module);
     const bool more = l < num_layers / 8 || l >= 7 * num_layers / 8 || (l - num_layers / 8) % 3 == 2;
     return more ? high : low;
@@ -54,14 +51,14 @@ ConvertPlan make_plan(const ModelConfig& cfg, const TensorStore& store, const Co
   else plan.float_dtype = DType::F16;
 
   for (const auto& [name, view] : store.all()) {
-    if (ends_with(name, "rotary_emb.inv_freq")) continue;           // recomputed, as MLX drops it
+    if (name.ends_with("rotary_emb.inv_freq")) continue;           // recomputed, as MLX drops it
     if (cfg.tie_word_embeddings && name == "lm_head.weight") continue;  // tied: the embedding serves
-    if (ends_with(name, ".scales") || ends_with(name, ".biases"))
+    if (name.ends_with(".scales") || name.ends_with(".biases"))
       fail(*view->file, ": tensor '", name, "' looks already quantized; convert takes a float checkpoint");
     plan.total_parameters += static_cast<uint64_t>(view->numel());
     PlannedTensor t;
     t.source = view;
-    const bool is_weight = ends_with(name, ".weight") && view->shape.size() == 2;
+    const bool is_weight = name.ends_with(".weight") && view->shape.size() == 2;
     t.module = is_weight ? name.substr(0, name.size() - 7) : "";
     if (opt.bits > 0 && is_weight && is_quantizable_module(t.module)) {
       if (!is_float_dtype(view->dtype))

@@ -24,11 +24,6 @@ json read_json_file(const fs::path& path) {
   return j;
 }
 
-bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
-bool ends_with(const std::string& s, const char* p) {
-  size_t n = std::char_traits<char>::length(p);
-  return s.size() >= n && s.compare(s.size() - n, n, p) == 0;
-}
 
 }  // namespace
 
@@ -60,9 +55,9 @@ std::vector<std::string> find_weight_files(const std::string& dir) {
   std::vector<std::string> model_files, legacy_files;
   for (const auto& e : fs::directory_iterator(root)) {
     std::string name = e.path().filename().string();
-    if (!ends_with(name, ".safetensors")) continue;
-    if (starts_with(name, "model")) model_files.push_back(e.path().string());
-    else if (starts_with(name, "weights.")) legacy_files.push_back(e.path().string());
+    if (!name.ends_with(".safetensors")) continue;
+    if (name.starts_with("model")) model_files.push_back(e.path().string());
+    else if (name.starts_with("weights.")) legacy_files.push_back(e.path().string());
   }
   auto& files = model_files.empty() ? legacy_files : model_files;
   if (files.empty()) fail(dir, ": no model.safetensors, model*.safetensors or weights.*.safetensors");

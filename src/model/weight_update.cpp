@@ -19,10 +19,6 @@ struct Slot {
   bool ignored = false;  // rotary_emb.inv_freq: a buffer some state dicts carry; qlm recomputes it
 };
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 Slot find_slot(ModelWeights& w, const ModelConfig& cfg, const std::string& name) {
   if (name == "model.embed_tokens.weight") return {.matrix = &w.embed};
@@ -57,7 +53,7 @@ Slot find_slot(ModelWeights& w, const ModelConfig& cfg, const std::string& name)
 Slot require_slot(ModelWeights& w, const ModelConfig& cfg, const std::string& name) {
   Slot s = find_slot(w, cfg, name);
   if (s.matrix || s.vector || s.ignored) return s;
-  if (ends_with(name, ".scales") || ends_with(name, ".biases"))
+  if (name.ends_with(".scales") || name.ends_with(".biases"))
     fail("load_weights: tensor '", name,
          "' is a quantization parameter; give the float '<module>.weight' instead");
   fail("load_weights: tensor '", name, "' is not a weight of this model (", cfg.architecture, ", ",
