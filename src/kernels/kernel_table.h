@@ -11,11 +11,37 @@
 
 namespace qlm {
 
+// One query row's attention for one KV head and the `group` query heads that read it (GQA):
+// each K/V vector is read once for all of them. Keys 0 .. n_keys-1 (causal: the row's
+// position + 1); key p at k + p * kv_stride, value p at v + p * kv_stride.
+struct AttentionHead {
+  const float* q = nullptr;  // [group][head_dim]
+  const float* k = nullptr;
+  const float* v = nullptr;
+  int64_t kv_stride = 0;
+  int n_keys = 0;
+  int group = 1;
+  int head_dim = 0;
+  float scale = 1.0f;          // usually 1/sqrt(head_dim)
+  float* out = nullptr;        // [group][head_dim]
+  float* scores = nullptr;     // scratch: attention_scratch_floats(group, n_keys) floats
+};
+
+// Scratch floats an attention call needs (scores of every head, padded to whole vectors).
+inline int64_t attention_scratch_floats(int group, int n_keys) {
+  return static_cast<int64_t>(group) * ((n_keys + 15) / 16 * 16);
+}
+
 struct KernelTable {
   std::string isa;  // "ref", ...
   // y[m][r] = sum_c x[m][c] * w[r][c] (+ bias[r] if bias) for m < n_rows.  x: [n_rows][w.cols],
   // y: [n_rows][w.rows].
   void (*matmul)(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y);
+  // Softmax(q·kᵀ·scale)·v per head of the group; each sum in an order fixed by n_keys alone
+  // (never by the batch or thread), so a row's output depends only on its own inputs.
+  void (*attend)(const AttentionHead& a);
+  // gate[i] = silu(gate[i]) * up[i].
+  void (*silu_mul)(float* gate, const float* up, int64_t n);
 };
 
 // The table chosen for this process (first call decides; QLM_ISA overrides).
@@ -26,6 +52,8 @@ const KernelTable* kernel_table_for(const std::string& isa);
 
 namespace ref {
 void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y);
+void attend(const AttentionHead& a);
+void silu_mul(float* gate, const float* up, int64_t n);
 }
 
 }  // namespace qlm

@@ -1,4 +1,5 @@
-// Small element-wise operations of the forward pass (scalar; the matmuls dominate).
+// Small per-row operations of the forward pass (scalar; SiLU and attention are KernelTable
+// entries because profiling showed them next to the matmuls).
 #pragma once
 
 #include <cstdint>
@@ -14,11 +15,5 @@ void rope_angles(int pos, int head_dim, double theta, float* cos_out, float* sin
 // Hugging Face rotate-half RoPE on one head vector of head_dim values, in place:
 // (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin) with x1 = first half, x2 = second half.
 void rope_rotate_half(float* head, int head_dim, const float* cos, const float* sin);
-
-// gate[i] = silu(gate[i]) * up[i].
-void silu_mul(float* gate, const float* up, int64_t n);
-
-// In-place softmax over n values.
-void softmax(float* x, int64_t n);
 
 }  // namespace qlm

@@ -105,7 +105,7 @@ void Transformer::forward_batch(ForwardScratch& s, float* logits) const {
       rms_norm(&s.x[t * H], L.mlp_norm.data(), cfg_.rms_norm_eps, H, &s.xn[t * H]);
     matmul(L.gate_proj, nullptr, s.xn.data(), T, s.gate.data());  // gate: [T][I]
     matmul(L.up_proj, nullptr, s.xn.data(), T, s.up.data());      // up: [T][I]
-    silu_mul(s.gate.data(), s.up.data(), T * I);
+    K0.silu_mul(s.gate.data(), s.up.data(), T * I);
     matmul(L.down_proj, nullptr, s.gate.data(), T, s.proj.data());  // proj: [T][H]
     for (int64_t i = 0; i < T * H; ++i) s.x[i] += s.proj[i];
   }
@@ -118,47 +118,46 @@ void Transformer::forward_batch(ForwardScratch& s, float* logits) const {
   if (n_out > 0) matmul(weights_.lm_head, nullptr, s.xn.data(), n_out, logits);  // logits: [n_out][V]
 }
 
-// Causal grouped-query attention, each row over its own cache up to its position: query head h
-// reads KV head h / (heads / kv_heads).
+// Causal grouped-query attention, each row over its own cache up to its position: KV head g
+// serves query heads g*group .. g*group+group-1, read once for all of them (KernelTable::attend).
 void Transformer::attention(ForwardScratch& s, int l) const {
-  const int hd = cfg_.head_dim, n_heads = cfg_.num_heads;
+  const KernelTable& K = kernels();
+  const int hd = cfg_.head_dim, kv_heads = cfg_.num_kv_heads;
   const int group = cfg_.num_heads / cfg_.num_kv_heads;
-  const int64_t Dq = cfg_.q_dim();
+  const int64_t Dq = cfg_.q_dim(), Dkv = cfg_.kv_dim();
   const int T = static_cast<int>(s.rows.size());
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   int max_keys = 0;
   int64_t work = 0;
   for (const BatchRow& r : s.rows) {
     max_keys = std::max(max_keys, r.pos + 1);
-    work += static_cast<int64_t>(r.pos + 1) * n_heads * hd;
+    work += static_cast<int64_t>(r.pos + 1) * cfg_.num_heads * hd;
   }
   // Threads only pay off past some work: a barrier costs microseconds, more on a busy machine.
   const bool parallel = work > (int64_t{1} << 16);
 #pragma omp parallel if (parallel)
   {
     thread_local std::vector<float> scores;
-    scores.resize(static_cast<size_t>(max_keys));
-#pragma omp for collapse(2) schedule(static)
+    const size_t need = static_cast<size_t>(attention_scratch_floats(group, max_keys));
+    if (scores.size() < need) scores.resize(need);
+    // Rows differ in length (causal prefill): dynamic scheduling balances them; each item's
+    // result does not depend on which thread runs it.
+#pragma omp for collapse(2) schedule(dynamic, 2)
     for (int t = 0; t < T; ++t) {
-      for (int h = 0; h < n_heads; ++h) {
+      for (int g = 0; g < kv_heads; ++g) {
         const BatchRow& r = s.rows[t];
-        const int n_keys = r.pos + 1;  // causal: positions 0 .. pos of this row's sequence
-        const int kv_off = (h / group) * hd;
-        const float* q = &s.q[t * Dq + h * hd];
-        for (int p = 0; p < n_keys; ++p) {
-          const float* k = r.cache->k(l, p) + kv_off;
-          float dot = 0.0f;
-          for (int i = 0; i < hd; ++i) dot += q[i] * k[i];
-          scores[p] = dot * scale;
-        }
-        softmax(scores.data(), n_keys);
-        float* out = &s.att[t * Dq + h * hd];
-        std::fill_n(out, hd, 0.0f);
-        for (int p = 0; p < n_keys; ++p) {
-          const float* v = r.cache->v(l, p) + kv_off;
-          const float w = scores[p];
-          for (int i = 0; i < hd; ++i) out[i] += w * v[i];
-        }
+        AttentionHead a;
+        a.q = &s.q[t * Dq + static_cast<int64_t>(g) * group * hd];
+        a.k = r.cache->k(l, 0) + static_cast<int64_t>(g) * hd;
+        a.v = r.cache->v(l, 0) + static_cast<int64_t>(g) * hd;
+        a.kv_stride = Dkv;
+        a.n_keys = r.pos + 1;  // causal: positions 0 .. pos of this row's sequence
+        a.group = group;
+        a.head_dim = hd;
+        a.scale = scale;
+        a.out = &s.att[t * Dq + static_cast<int64_t>(g) * group * hd];
+        a.scores = scores.data();
+        K.attend(a);
       }
     }
   }

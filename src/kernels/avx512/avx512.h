@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "kernels/kernel_table.h"
 #include "quant/weight_matrix.h"
 
 namespace qlm::avx512 {
@@ -14,6 +15,10 @@ void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_
 
 // True if the int8 path handles this matrix (the AMX kernels share its activation format).
 bool int8_supported(const WeightMatrix& w);
+
+// KernelTable::attend and ::silu_mul (vector exp, fixed reduction orders).
+void attend(const AttentionHead& a);
+void silu_mul(float* gate, const float* up, int64_t n);
 
 struct QuantizedActs;
 // The int8 VNNI kernel on 16-row weight blocks [blk_begin, blk_end), single-threaded; AMX
