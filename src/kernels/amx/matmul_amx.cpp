@@ -1,8 +1,9 @@
 // q4/q8 affine weights × int8 activations on AMX tiles, for n_rows ≥ 16 (prefill, big batches).
 // C[16 weight rows][16 tokens] += A[16 rows][K weight codes, u8] · B[K/4][16 tokens][4, s8]
-// per weight group (tdpbusd); q8 codes tile straight from the MLX rows (stride = row bytes),
-// q4 codes are split into low/high nibbles once per 16-row block. The exact integer group
-// sums then go through the AVX-512 kernel's float expression, so outputs match it bit for bit.
+// per weight group (tdpbusd), in 2×2 blocks of tiles; q8 codes tile straight from the MLX rows
+// (stride = row bytes), q4 codes are split into low/high nibbles once per 16-row block. The
+// exact integer group sums then go through the AVX-512 kernel's float expression, so outputs
+// match it bit for bit.
 #include <immintrin.h>
 #include <omp.h>
 
@@ -37,105 +38,165 @@ inline void load_config(const TileConfig& cfg) {
   asm volatile("ldtilecfg %0" ::"m"(*reinterpret_cast<const Bytes64*>(&cfg)));
 }
 
-// Per group: `steps` tdpbusd of K bytes. q4: low nibbles then high ones (K = g/2); q8: K =
-// min(g, 64) codes per step.
+// Per group: `steps` tdpbusd of K = min(group_size, 64) bytes. A tile row = one weight row's
+// codes of the group in "A order": q8 the codes as stored; q4 the low nibbles of the group's
+// packed bytes, then the high ones (so one K=64 step covers a whole g64 group).
 struct Plan {
-  int bits, K, steps;
+  int bits, group_size, K, steps;
   int64_t groups, group_bytes;
-  // Byte offset of (group, step) in an activation row (act_quant.h layout).
-  int64_t act_offset(int64_t g, int st) const {
-    if (bits == 8) return g * group_bytes + st * K;
-    const int64_t byte = g * group_bytes;  // within the packed weight row
-    return (byte / 64) * 128 + st * 64 + byte % 64;
+  // Byte of the quantized activation row (act_quant.h layout) that meets A position k of group g.
+  int64_t act_byte(int64_t g, int k) const {
+    if (bits == 8) return g * group_size + k;
+    const int64_t byte = g * group_bytes;  // where the group starts in the packed weight row
+    const int64_t base = (byte / 64) * 128 + byte % 64;
+    return k < group_bytes ? base + k : base + 64 + (k - group_bytes);
   }
 };
 
-// Activation rows -> B tiles: [token block][4-byte unit][16 tokens][4]; missing tokens are 0.
-void build_b(const QuantizedActs& a, int64_t n_rows, std::vector<int8_t>& vnni, std::vector<float>& dT,
-             std::vector<float>& sT) {
-  const int64_t n_tb = (n_rows + 15) / 16, units = a.row_stride / 4;
-  vnni.assign(static_cast<size_t>(n_tb * units * 64), 0);
+// Activation rows -> B tiles, each a contiguous 1 KB tile: [token block][group][k / 4][16
+// tokens][4 bytes], k in A order; tokens past n_rows are 0. dT/sT: [token block][group][16].
+void build_b(const QuantizedActs& a, const Plan& p, int64_t n_rows, std::vector<int8_t>& vnni,
+             std::vector<float>& dT, std::vector<float>& sT) {
+  const int64_t n_tb = (n_rows + 15) / 16, units = p.group_size / 4;
+  vnni.assign(static_cast<size_t>(n_tb * p.groups * units * 64), 0);
   dT.assign(static_cast<size_t>(n_tb * a.groups * 16), 0.0f);
   sT.assign(dT.size(), 0.0f);
   for (int64_t m = 0; m < n_rows; ++m) {
     const int64_t tb = m / 16, n = m % 16;
     const int8_t* src = a.row(m);
-    int8_t* dst = vnni.data() + tb * units * 64 + n * 4;
-    for (int64_t u = 0; u < units; ++u) std::memcpy(dst + u * 64, src + u * 4, 4);
-    for (int64_t g = 0; g < a.groups; ++g) {
+    for (int64_t g = 0; g < p.groups; ++g) {
+      int8_t* dst = vnni.data() + ((tb * p.groups + g) * units) * 64 + n * 4;
+      for (int64_t u = 0; u < units; ++u) std::memcpy(dst + u * 64, src + p.act_byte(g, static_cast<int>(u * 4)), 4);
       dT[(tb * a.groups + g) * 16 + n] = a.d[m * a.groups + g];
       sT[(tb * a.groups + g) * 16 + n] = a.sum[m * a.groups + g];
     }
   }
 }
 
-// q4 block of 16 rows -> [group][nibble][16 rows][K] codes, each a ready A tile (stride K).
+// q4 block of 16 rows -> [group][16 rows][group_size codes in A order]: ready A tiles.
 void unpack_q4(const uint8_t* const rows[16], const Plan& p, uint8_t* out) {
   const __m512i nib = _mm512_set1_epi8(0x0F);
-  const __mmask64 m = p.K == 64 ? ~__mmask64(0) : ((__mmask64(1) << p.K) - 1);
+  const __mmask64 m = p.group_bytes == 64 ? ~__mmask64(0) : ((__mmask64(1) << p.group_bytes) - 1);
   for (int64_t g = 0; g < p.groups; ++g)
     for (int i = 0; i < 16; ++i) {
       const __m512i w = _mm512_maskz_loadu_epi8(m, rows[i] + g * p.group_bytes);
-      uint8_t* lo = out + ((g * 2 + 0) * 16 + i) * p.K;
-      uint8_t* hi = out + ((g * 2 + 1) * 16 + i) * p.K;
-      _mm512_mask_storeu_epi8(lo, m, _mm512_and_si512(w, nib));
-      _mm512_mask_storeu_epi8(hi, m, _mm512_and_si512(_mm512_srli_epi16(w, 4), nib));
+      uint8_t* dst = out + (g * 16 + i) * p.group_size;
+      _mm512_mask_storeu_epi8(dst, m, _mm512_and_si512(w, nib));
+      _mm512_mask_storeu_epi8(dst + p.group_bytes, m, _mm512_and_si512(_mm512_srli_epi16(w, 4), nib));
     }
 }
 
+// One 16-row weight block, ready for tiles: A pointer per (group, step) and transposed params.
+struct WeightBlock {
+  int64_t r0 = 0;
+  const uint8_t* rows[16];
+  std::vector<float> sb;         // [2][groups][16]: scales, biases
+  std::vector<uint8_t> unpacked;  // q4 only
+  const uint8_t* a_tile(const Plan& p, int64_t g, int st, int64_t row_bytes) const {
+    if (p.bits == 4) return unpacked.data() + g * 16 * p.group_size + st * p.K;
+    return rows[0] + g * p.group_bytes + st * p.K;
+  }
+  int64_t a_stride(const Plan& p, int64_t row_bytes) const { return p.bits == 4 ? p.group_size : row_bytes; }
+};
+
+// NW weight blocks × NT token blocks (each 1 or 2) per step: C tiles 0..3 = (w0,t0) (w0,t1)
+// (w1,t0) (w1,t1), A tiles 4, 5, B tiles 6, 7: each A and B tile load serves NT or NW
+// tdpbusd. Accumulators live in L1 (acc); per group the exact integer sums go through the
+// AVX-512 kernel's float expression (same ops, same order), so outputs match it bit for bit.
+template <int NW, int NT>
+void tile_kernel(const Plan& p, const WeightBlock* wb[2], int64_t row_bytes, const int8_t* vnni, const float* dT,
+                 const float* xsT, const int64_t tbs[2], float (*acc)[256]) {
+  alignas(64) int32_t cbuf[4][256];
+  for (int c = 0; c < NW * NT; ++c) std::memset(acc[c], 0, sizeof(float) * 256);
+  const int64_t units = p.group_size / 4;
+  for (int64_t g = 0; g < p.groups; ++g) {
+    _tile_zero(0);
+    if constexpr (NT == 2) _tile_zero(1);
+    if constexpr (NW == 2) _tile_zero(2);
+    if constexpr (NW == 2 && NT == 2) _tile_zero(3);
+    for (int st = 0; st < p.steps; ++st) {
+      const int8_t* b0 = vnni + ((tbs[0] * p.groups + g) * units + st * p.K / 4) * 64;
+      _tile_loadd(4, wb[0]->a_tile(p, g, st, row_bytes), wb[0]->a_stride(p, row_bytes));
+      _tile_loadd(6, b0, 64);
+      _tile_dpbusd(0, 4, 6);
+      if constexpr (NT == 2) {
+        _tile_loadd(7, vnni + ((tbs[1] * p.groups + g) * units + st * p.K / 4) * 64, 64);
+        _tile_dpbusd(1, 4, 7);
+      }
+      if constexpr (NW == 2) {
+        _tile_loadd(5, wb[1]->a_tile(p, g, st, row_bytes), wb[1]->a_stride(p, row_bytes));
+        _tile_dpbusd(2, 5, 6);
+        if constexpr (NT == 2) _tile_dpbusd(3, 5, 7);
+      }
+    }
+    _tile_stored(0, cbuf[0], 64);
+    if constexpr (NT == 2) _tile_stored(1, cbuf[1], 64);
+    if constexpr (NW == 2) _tile_stored(2, cbuf[NT], 64);
+    if constexpr (NW == 2 && NT == 2) _tile_stored(3, cbuf[3], 64);
+    for (int iw = 0; iw < NW; ++iw) {
+      const float* sw = wb[iw]->sb.data() + g * 16;
+      const float* bw = wb[iw]->sb.data() + (p.groups + g) * 16;
+      for (int it = 0; it < NT; ++it) {
+        const int c = iw * NT + it;
+        const __m512 xd = _mm512_loadu_ps(dT + (tbs[it] * p.groups + g) * 16);
+        const __m512 xs = _mm512_loadu_ps(xsT + (tbs[it] * p.groups + g) * 16);
+        for (int r = 0; r < 16; ++r) {  // lanes = tokens; same ops as avx512::combine_group
+          __m512 t = _mm512_mul_ps(_mm512_set1_ps(sw[r]), _mm512_cvtepi32_ps(_mm512_load_si512(cbuf[c] + r * 16)));
+          t = _mm512_fmadd_ps(_mm512_set1_ps(bw[r]), xs, t);
+          _mm512_store_ps(acc[c] + r * 16, _mm512_fmadd_ps(xd, t, _mm512_load_ps(acc[c] + r * 16)));
+        }
+      }
+    }
+  }
+}
+
+// acc tile (16 weight rows × 16 tokens) -> y rows of the valid tokens, plus the bias.
+void store_tile(const float* acc, const float* bias, int64_t r0, int64_t tb, int64_t n_rows, int64_t y_stride,
+                float* y) {
+  const int64_t n_tok = std::min<int64_t>(16, n_rows - tb * 16);
+  for (int r = 0; r < 16; ++r) {
+    const float b = bias != nullptr ? bias[r0 + r] : 0.0f;
+    for (int64_t n = 0; n < n_tok; ++n) {
+      const float v = acc[r * 16 + n];
+      y[(tb * 16 + n) * y_stride + r0 + r] = bias != nullptr ? v + b : v;
+    }
+  }
+}
+
 void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_t n_rows,
-                 const int8_t* vnni, const float* dT, const float* xsT, int64_t units, int64_t blk_begin,
+                 const int8_t* vnni, const float* dT, const float* xsT, int64_t blk_begin,
                  int64_t blk_end, float* y) {
   TileConfig cfg;
-  cfg.rows[0] = 16, cfg.colsb[0] = 64;                             // C: 16 rows × 16 int32
-  cfg.rows[1] = 16, cfg.colsb[1] = static_cast<uint16_t>(p.K);     // A: 16 rows × K codes
-  cfg.rows[2] = static_cast<uint8_t>(p.K / 4), cfg.colsb[2] = 64;  // B: K/4 × 16 tokens × 4
+  for (int c = 0; c < 4; ++c) cfg.rows[c] = 16, cfg.colsb[c] = 64;  // C: 16 rows × 16 int32
+  for (int a = 4; a < 6; ++a) cfg.rows[a] = 16, cfg.colsb[a] = static_cast<uint16_t>(p.K);  // A
+  for (int b = 6; b < 8; ++b) cfg.rows[b] = static_cast<uint8_t>(p.K / 4), cfg.colsb[b] = 64;  // B
   load_config(cfg);
   const avx512::BlockParams bp = avx512::block_params(w);
-  thread_local std::vector<float> sb;
-  thread_local std::vector<uint8_t> unpacked;
-  if (p.bits == 4) unpacked.resize(static_cast<size_t>(p.groups * 2 * 16 * p.K));
-  alignas(64) int32_t cbuf[16 * 16];
-  alignas(64) float out[16 * 16];
+  thread_local WeightBlock blocks[2];
+  alignas(64) float acc[4][256];
   const int64_t n_tb = (n_rows + 15) / 16;
-  for (int64_t blk = blk_begin; blk < blk_end; ++blk) {
-    const int64_t r0 = blk * 16;
-    const uint8_t* rows[16];
-    avx512::block_setup(w, bp, r0, rows, sb);
-    const float* sw = sb.data();
-    const float* bw = sb.data() + p.groups * 16;
-    if (p.bits == 4) unpack_q4(rows, p, unpacked.data());
-    for (int64_t tb = 0; tb < n_tb; ++tb) {
-      __m512 acc[16];
-      for (auto& a : acc) a = _mm512_setzero_ps();
-      const int8_t* btile = vnni + tb * units * 64;
-      for (int64_t g = 0; g < p.groups; ++g) {
-        _tile_zero(0);
-        for (int st = 0; st < p.steps; ++st) {
-          if (p.bits == 4)
-            _tile_loadd(1, unpacked.data() + (g * 2 + st) * 16 * p.K, p.K);
-          else
-            _tile_loadd(1, rows[0] + g * p.group_bytes + st * p.K, bp.row_bytes);
-          _tile_loadd(2, btile + p.act_offset(g, st) / 4 * 64, 64);
-          _tile_dpbusd(0, 1, 2);
-        }
-        _tile_stored(0, cbuf, 64);
-        const __m512 xd = _mm512_loadu_ps(dT + (tb * p.groups + g) * 16);
-        const __m512 xs = _mm512_loadu_ps(xsT + (tb * p.groups + g) * 16);
-        for (int r = 0; r < 16; ++r) {  // lanes = tokens; same ops as avx512::combine_group
-          __m512 t = _mm512_mul_ps(_mm512_set1_ps(sw[g * 16 + r]), _mm512_cvtepi32_ps(_mm512_load_si512(cbuf + r * 16)));
-          t = _mm512_fmadd_ps(_mm512_set1_ps(bw[g * 16 + r]), xs, t);
-          acc[r] = _mm512_fmadd_ps(xd, t, acc[r]);
-        }
+  for (int64_t blk = blk_begin; blk < blk_end; blk += 2) {
+    const int nw = blk + 1 < blk_end ? 2 : 1;
+    const WeightBlock* wb[2] = {&blocks[0], &blocks[1]};
+    for (int i = 0; i < nw; ++i) {
+      WeightBlock& b = blocks[i];
+      b.r0 = (blk + i) * 16;
+      avx512::block_setup(w, bp, b.r0, b.rows, b.sb);
+      if (p.bits == 4) {
+        b.unpacked.resize(static_cast<size_t>(p.groups * 16 * p.group_size));
+        unpack_q4(b.rows, p, b.unpacked.data());
       }
-      for (int r = 0; r < 16; ++r) {
-        __m512 v = acc[r];
-        if (bias != nullptr) v = _mm512_add_ps(v, _mm512_set1_ps(bias[r0 + r]));
-        _mm512_store_ps(out + r * 16, v);
-      }
-      const int64_t n_tok = std::min<int64_t>(16, n_rows - tb * 16);
-      for (int64_t n = 0; n < n_tok; ++n)
-        for (int r = 0; r < 16; ++r) y[(tb * 16 + n) * w.rows + r0 + r] = out[r * 16 + n];
+    }
+    for (int64_t tb = 0; tb < n_tb; tb += 2) {
+      const int nt = tb + 1 < n_tb ? 2 : 1;
+      const int64_t tbs[2] = {tb, tb + 1};
+      if (nw == 2 && nt == 2) tile_kernel<2, 2>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, acc);
+      else if (nw == 2) tile_kernel<2, 1>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, acc);
+      else if (nt == 2) tile_kernel<1, 2>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, acc);
+      else tile_kernel<1, 1>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, acc);
+      for (int iw = 0; iw < nw; ++iw)
+        for (int it = 0; it < nt; ++it)
+          store_tile(acc[iw * nt + it], bias, blocks[iw].r0, tbs[it], n_rows, w.rows, y);
     }
   }
   _tile_release();
@@ -149,21 +210,20 @@ void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_
   thread_local std::vector<int8_t> tls_vnni;
   thread_local std::vector<float> tls_d, tls_s;
   avx512::quantize_acts(x, n_rows, w.cols, w.group_size, w.bits, tls_acts);
-  build_b(tls_acts, n_rows, tls_vnni, tls_d, tls_s);
-  Plan p{.bits = w.bits, .K = 0, .steps = 0, .groups = w.groups_per_row(),
-         .group_bytes = w.group_size * w.bits / 8};
-  if (w.bits == 4) p.K = w.group_size / 2, p.steps = 2;
-  else p.K = std::min(w.group_size, 64), p.steps = w.group_size / p.K;
+  Plan p{.bits = w.bits, .group_size = w.group_size, .K = std::min(w.group_size, 64), .steps = 0,
+         .groups = w.groups_per_row(), .group_bytes = w.group_size * w.bits / 8};
+  p.steps = w.group_size / p.K;
+  build_b(tls_acts, p, n_rows, tls_vnni, tls_d, tls_s);
   // Inside the team thread_local names mean each worker's own copy: share by pointer.
   const QuantizedActs* acts = &tls_acts;
   const int8_t* vnni = tls_vnni.data();
   const float *dT = tls_d.data(), *sT = tls_s.data();
-  const int64_t full = w.rows / 16, units = tls_acts.row_stride / 4;
+  const int64_t full = w.rows / 16;
 #pragma omp parallel
   {
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
     available();  // tile permission is per process; asked before any tile use
-    full_blocks(w, bias, p, n_rows, vnni, dT, sT, units, full * t / nt, full * (t + 1) / nt, y);
+    full_blocks(w, bias, p, n_rows, vnni, dT, sT, full * t / nt, full * (t + 1) / nt, y);
     if (t == nt - 1 && w.rows % 16 != 0) avx512::int8_blocks(w, bias, *acts, n_rows, y, full, full + 1);
   }
 }
