@@ -58,6 +58,11 @@ ojson bench_json(const BenchRun& run) {
                {"roofline_fraction", roofline_fraction(r, run.bandwidth)}, {"quality", quality_json(r.quality)}};
     for (size_t k = 0; k < run.depths.size(); ++k)
       m["decode"].push_back({{"depth", run.depths[k]}, {"tok_s", r.decode[k].json()}});
+    m["batched_decode"] = ojson::array();
+    for (size_t k = 0; k < run.batches.size(); ++k)
+      m["batched_decode"].push_back({{"batch", run.batches[k]},
+                                     {"depth", run.depths.empty() ? 0 : run.depths[0]},
+                                     {"aggregate_tok_s", r.batched[k].json()}});
     j["models"].push_back(m);
   }
   return j;
@@ -67,8 +72,9 @@ std::string bench_markdown(const BenchRun& run) {
   std::string md = "| model | format | size MB | bits/weight | load s | peak RSS MB | pp" +
                    std::to_string(run.prompt_tokens) + " tok/s | TTFT ms |";
   for (int d : run.depths) md += " tg" + std::to_string(run.gen_tokens) + "@" + std::to_string(d) + " tok/s |";
+  for (int b : run.batches) md += " tg" + std::to_string(run.gen_tokens) + " ×" + std::to_string(b) + " tok/s |";
   md += " roofline | PPL | mean KL | p99 KL | top-1 |\n|---|---|---|---|---|---|---|---|";
-  for (size_t k = 0; k < run.depths.size(); ++k) md += "---|";
+  for (size_t k = 0; k < run.depths.size() + run.batches.size(); ++k) md += "---|";
   md += "---|---|---|---|---|\n";
   for (const ModelResult& r : run.models) {
     md += "| " + r.dir + " | " + r.format + " |" + fmt(" %.1f | %.2f |", r.file_mb, r.bpw) +
@@ -76,6 +82,7 @@ std::string bench_markdown(const BenchRun& run) {
           fmt(" %.1f (%.1f–%.1f) |", r.prefill.median(), r.prefill.min(), r.prefill.max()) +
           fmt(" %.0f |", 1e3 * r.ttft.median());
     for (const Stat& d : r.decode) md += fmt(" %.1f (%.1f–%.1f) |", d.median(), d.min(), d.max());
+    for (const Stat& d : r.batched) md += fmt(" %.1f (%.1f–%.1f) |", d.median(), d.min(), d.max());
     md += fmt(" %.2f |", roofline_fraction(r, run.bandwidth)) + quality_cells(r.quality) + "\n";
   }
   for (const ModelResult& r : run.models)
@@ -121,7 +128,19 @@ std::string bench_svg(const BenchRun& run) {
         break;
       }
   }
-  std::vector<ChartPanel> panels{decode, prefill, memory};
+  std::vector<ChartPanel> panels{decode};
+  if (!run.batches.empty()) {
+    const int b = run.batches.back();
+    ChartPanel batched{.title = "Decode, " + std::to_string(b) + " sequences in lock-step (aggregate)",
+                       .axis_label = decode.axis_label};
+    for (const ModelResult& r : run.models) {
+      const Stat& d = r.batched.back();
+      batched.bars.push_back({.label = r.label + " (" + r.format + ")", .value = d.median(), .lo = d.min(), .hi = d.max()});
+    }
+    panels.push_back(batched);
+  }
+  panels.push_back(prefill);
+  panels.push_back(memory);
   if (any_quality) panels.push_back(quality);
   const std::string subtitle = fmt("read bandwidth %.1f GB/s, %.0f threads, ", run.bandwidth / 1e9, run.threads) +
                                "kernels " + run.isa + (run.note.empty() ? "" : "\n" + run.note);

@@ -22,7 +22,8 @@ struct ModelResult {
   std::string dir, label, format;  // label: the folder's last component, for the chart
   double file_mb = 0, bpw = 0, bytes_per_token = 0;
   Stat load_s, peak_mb, prefill, ttft;
-  std::vector<Stat> decode;  // per depth
+  std::vector<Stat> decode;   // batch 1, per depth
+  std::vector<Stat> batched;  // aggregate tok/s per batch size > 1, at the first depth
   QualityResult quality;
 };
 
@@ -32,6 +33,7 @@ struct BenchRun {
   std::string isa;
   int prompt_tokens = 0, gen_tokens = 0, reps = 0;
   std::vector<int> depths;
+  std::vector<int> batches;  // batch sizes > 1 (batch 1 is `decode`)
   std::vector<ModelResult> models;
   std::string note;  // printed under the table (e.g. "weights are random")
 };

@@ -3,6 +3,7 @@
 // favours none), time to first token, roofline fraction, and quality against the best model.
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -67,19 +68,28 @@ void measure_models(const BenchFlags& f, BenchRun& run) {
       SpeedSample pp = measure_speed(*model, f.prompt_tokens, 0, 0, 1000 + rep);
       std::vector<double> tg;
       for (int d : f.depths) tg.push_back(measure_speed(*model, 0, f.gen_tokens, d, 2000 + rep).decode_tok_per_s);
+      std::vector<double> tb;
+      for (int b : run.batches)
+        tb.push_back(measure_batched_decode(*model, b, f.gen_tokens, f.depths.empty() ? 0 : f.depths[0], 3000 + rep));
       if (rep == 0) continue;
       r.load_s.v.push_back(load);
       r.peak_mb.v.push_back(peak_rss_bytes() / 1e6);
       r.prefill.v.push_back(pp.prefill_tok_per_s);
       r.ttft.v.push_back(pp.ttft_seconds);
       for (size_t k = 0; k < tg.size(); ++k) r.decode[k].v.push_back(tg[k]);
+      for (size_t k = 0; k < tb.size(); ++k) r.batched[k].v.push_back(tb[k]);
     }
   }
 }
 
 void run_bench(const BenchFlags& f) {
-  for (int b : f.batch)
-    if (b != 1) fail("--batch ", b, ": batched decode is not available yet; bench measures batch 1 only");
+  std::vector<int> batches;  // batch 1 is the per-depth decode test; the others run in lock-step
+  for (int b : f.batch) {
+    if (b < 1 || b > 1024) fail("--batch ", b, ": batch sizes must be between 1 and 1024");
+    if (b > 1 && std::find(batches.begin(), batches.end(), b) == batches.end()) batches.push_back(b);
+  }
+  for (int d : f.depths)
+    if (d < 0) fail("--depth ", d, ": depths must be 0 or more");
   if (f.models.empty() && f.models_from_hf.empty()) fail("bench: give -m MODEL (repeatable) or --models-from-hf DIR");
   std::optional<TempConversions> converted;  // removed when run_bench returns or throws
   std::vector<std::string> dirs = f.models;
@@ -89,7 +99,7 @@ void run_bench(const BenchFlags& f) {
   }
 
   BenchRun run{.threads = omp_get_max_threads(), .isa = kernels().isa, .prompt_tokens = f.prompt_tokens,
-               .gen_tokens = f.gen_tokens, .reps = f.reps, .depths = f.depths, .note = f.note};
+               .gen_tokens = f.gen_tokens, .reps = f.reps, .depths = f.depths, .batches = batches, .note = f.note};
   for (const std::string& dir : dirs) {
     const ojson report = inspect_model(dir, InspectOptions{.scan_values = false});
     ModelResult r{.dir = dir, .label = std::filesystem::path(dir).lexically_normal().filename().string(),
@@ -97,6 +107,7 @@ void run_bench(const BenchFlags& f) {
                   .bpw = report.value("bits_per_weight", 0.0)};
     if (r.label.empty()) r.label = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
     r.decode.resize(f.depths.size());
+    r.batched.resize(batches.size());
     run.models.push_back(std::move(r));
   }
   // After inspecting, so a bad folder fails before the bandwidth test's seconds are spent.
@@ -140,7 +151,7 @@ void add_bench(CLI::App& app) {
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--depth", f->depths, "Context depths for decode, comma-separated (e.g. 0,512,2048)")
       ->delimiter(',')->capture_default_str();
-  cmd->add_option("--batch", f->batch, "Decode batch sizes; only 1 until the batched engine lands")
+  cmd->add_option("--batch", f->batch, "Decode batch sizes, comma-separated (e.g. 1,8,32): sequences decoded in lock-step, aggregate tok/s")
       ->delimiter(',')->capture_default_str();
   cmd->add_option("--reps", f->reps, "Repetitions (median and min-max are reported)")->capture_default_str()
       ->check(CLI::Range(1, 1000));

@@ -2,6 +2,7 @@
 #include "runtime/speed.h"
 
 #include <algorithm>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -52,6 +53,35 @@ SpeedSample measure_speed(const Transformer& model, int prompt_tokens, int gen_t
     out.decode_tok_per_s = gen_tokens / t.seconds();
   }
   return out;
+}
+
+double measure_batched_decode(const Transformer& model, int batch, int gen_tokens, int depth, uint64_t seed) {
+  const ModelConfig& cfg = model.config();
+  const int V = cfg.vocab_size;
+  const int prompt = std::max(depth, 1);
+  const int capacity = prompt + gen_tokens + 2;
+  KVCache shared(cfg, capacity);
+  ForwardScratch s = model.make_scratch(std::max(batch, std::min(512, prompt)));
+  std::vector<float> logits(static_cast<size_t>(std::max(batch, 1)) * V);
+  prefill(model, shared, s, random_ids(prompt, V, seed), logits.data());
+  std::vector<std::unique_ptr<KVCache>> caches;
+  for (int b = 0; b < batch; ++b) {
+    caches.push_back(std::make_unique<KVCache>(cfg, capacity));
+    caches.back()->copy_prefix_from(shared, prompt);
+  }
+  std::vector<int> next = random_ids(batch, V, seed + 7);
+  Timer t;
+  for (int step = 0; step < gen_tokens; ++step) {
+    s.rows.clear();
+    s.logit_rows.clear();
+    for (int b = 0; b < batch; ++b) {
+      s.logit_rows.push_back(b);
+      s.rows.push_back(BatchRow{caches[b].get(), caches[b]->size(), next[b]});
+    }
+    model.forward_batch(s, logits.data());
+    for (int b = 0; b < batch; ++b) next[b] = argmax(&logits[static_cast<size_t>(b) * V], V);
+  }
+  return static_cast<double>(batch) * gen_tokens / t.seconds();
 }
 
 double decode_bytes_per_token(const Transformer& model, int depth) {

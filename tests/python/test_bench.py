@@ -41,17 +41,22 @@ def positive_fields(m):
     for d in m["decode"]:
         for k in ("median", "min", "max"):
             vals[f"decode@{d['depth']}.{k}"] = d["tok_s"][k]
+    for d in m.get("batched_decode", []):
+        for k in ("median", "min", "max"):
+            vals[f"batch{d['batch']}.{k}"] = d["aggregate_tok_s"][k]
     return vals
 
 
 def test_json_has_every_field_positive(make_model, tmp_path):
     model = make_model("bench_tiny", preset="tiny-qwen2")
-    j, proc = bench(tmp_path, "-m", model, *SHORT, "--depth", "0,16", env=fast_env())
+    j, proc = bench(tmp_path, "-m", model, *SHORT, "--depth", "0,16", "--batch", "1,4", env=fast_env())
     for k in ("read_bandwidth_gb_s", "threads", "prompt_tokens", "gen_tokens", "reps"):
         assert j[k] > 0, k
     assert j["kernels"]
     (m,) = j["models"]
     assert [d["depth"] for d in m["decode"]] == [0, 16]
+    assert [(d["batch"], d["depth"]) for d in m["batched_decode"]] == [(4, 0)]
+    assert "×4 tok/s" in proc.stdout
     for name, v in positive_fields(m).items():
         assert v > 0, f"{name} = {v}"
     assert m["load_s"]["min"] <= m["load_s"]["median"] <= m["load_s"]["max"]
@@ -160,7 +165,8 @@ def test_models_from_hf_converts_benches_and_cleans_up(make_model, tmp_path):
     assert list(tmp.iterdir()) == []  # removed on error too
 
 
-def test_batch_other_than_1_is_refused_for_now(make_model):
+def test_bad_batch_and_depth_are_refused(make_model):
     model = make_model("bench_tiny", preset="tiny-qwen2")
-    proc = run_qlm("bench", "-m", model, "--batch", "1,8", *SHORT, check=False)
-    assert proc.returncode != 0 and "batched decode is not available" in proc.stderr
+    for flag, value in (("--batch", "1,0"), ("--depth", "-5")):
+        proc = run_qlm("bench", "-m", model, flag, value, *SHORT, check=False)
+        assert proc.returncode != 0 and flag in proc.stderr, proc.stderr
