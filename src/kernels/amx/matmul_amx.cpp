@@ -77,8 +77,8 @@ void build_b(const QuantizedActs& a, const Plan& p, int64_t n_rows, std::vector<
 void unpack_q4(const uint8_t* const rows[16], const Plan& p, uint8_t* out) {
   const __m512i nib = _mm512_set1_epi8(0x0F);
   const __mmask64 m = p.group_bytes == 64 ? ~__mmask64(0) : ((__mmask64(1) << p.group_bytes) - 1);
-  for (int64_t g = 0; g < p.groups; ++g)
-    for (int i = 0; i < 16; ++i) {
+  for (int i = 0; i < 16; ++i)  // row by row: the block is contiguous, so this reads it in order
+    for (int64_t g = 0; g < p.groups; ++g) {
       const __m512i w = _mm512_maskz_loadu_epi8(m, rows[i] + g * p.group_bytes);
       uint8_t* dst = out + (g * 16 + i) * p.group_size;
       _mm512_mask_storeu_epi8(dst, m, _mm512_and_si512(w, nib));
@@ -150,16 +150,18 @@ void tile_kernel(const Plan& p, const WeightBlock* wb[2], int64_t row_bytes, con
   }
 }
 
-// acc tile (16 weight rows × 16 tokens) -> y rows of the valid tokens, plus the bias.
+// acc tile (16 weight rows × 16 tokens) -> y rows of the valid tokens, plus the bias: one
+// gather per token collects its 16 outputs (a column of acc) for one contiguous store.
 void store_tile(const float* acc, const float* bias, int64_t r0, int64_t tb, int64_t n_rows, int64_t y_stride,
                 float* y) {
   const int64_t n_tok = std::min<int64_t>(16, n_rows - tb * 16);
-  for (int r = 0; r < 16; ++r) {
-    const float b = bias != nullptr ? bias[r0 + r] : 0.0f;
-    for (int64_t n = 0; n < n_tok; ++n) {
-      const float v = acc[r * 16 + n];
-      y[(tb * 16 + n) * y_stride + r0 + r] = bias != nullptr ? v + b : v;
-    }
+  const __m512i column = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                            _mm512_set1_epi32(16));
+  const __m512 b = bias != nullptr ? _mm512_loadu_ps(bias + r0) : _mm512_setzero_ps();
+  for (int64_t n = 0; n < n_tok; ++n) {
+    __m512 v = _mm512_i32gather_ps(_mm512_add_epi32(column, _mm512_set1_epi32(static_cast<int>(n))), acc, 4);
+    if (bias != nullptr) v = _mm512_add_ps(v, b);  // same single rounding as the scalar add
+    _mm512_storeu_ps(y + (tb * 16 + n) * y_stride + r0, v);
   }
 }
 
@@ -175,8 +177,16 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
   thread_local WeightBlock blocks[2];
   alignas(64) float acc[4][256];
   const int64_t n_tb = (n_rows + 15) / 16;
+  const int64_t pair_bytes = 32 * bp.row_bytes;
   for (int64_t blk = blk_begin; blk < blk_end; blk += 2) {
     const int nw = blk + 1 < blk_end ? 2 : 1;
+    // Small batches are bound by streaming the weights: fetch the next pair of blocks (one
+    // contiguous stretch) into L2 while this one computes.
+    if (blk + 2 < blk_end) {
+      const char* next = reinterpret_cast<const char*>(w.data + (blk + 2) * 16 * bp.row_bytes);
+      const int64_t len = std::min<int64_t>(pair_bytes, (blk_end - blk - 2) * 16 * bp.row_bytes);
+      for (int64_t o = 0; o < len; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
+    }
     const WeightBlock* wb[2] = {&blocks[0], &blocks[1]};
     for (int i = 0; i < nw; ++i) {
       WeightBlock& b = blocks[i];
