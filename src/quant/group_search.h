@@ -1,0 +1,32 @@
+// Per-group quantization search (the `search` method): the scale and bias of one group that
+// minimise the (importance-weighted) reconstruction error after rounding them to the storage
+// type, among MLX's own choice and a grid of clipped ranges, each refit by least squares.
+// Two builds of the same code: generic and AVX-512 (vectorised); search_group() picks one.
+#pragma once
+
+#include <cstdint>
+
+#include "io/dtype.h"
+
+namespace qlm {
+
+inline constexpr int kMaxSearchGroup = 256;
+
+struct SearchResult {
+  float scale, bias;
+};
+
+// importance: per-element weights or nullptr; n <= kMaxSearchGroup; best_q receives the codes.
+SearchResult search_group(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,
+                          uint8_t* best_q);
+
+namespace generic {
+SearchResult search_group(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,
+                          uint8_t* best_q);
+}
+namespace avx512 {
+SearchResult search_group(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,
+                          uint8_t* best_q);
+}
+
+}  // namespace qlm
