@@ -14,12 +14,12 @@
 namespace qlm {
 
 namespace {
-const KernelTable kRefTable{.isa = "ref", .matmul = ref::matmul, .attend = ref::attend, .silu_mul = ref::silu_mul};
+const KernelTable kRefTable{.isa = "ref", .matmul = ref::matmul, .matmul_multi = ref::matmul_multi, .attend = ref::attend, .silu_mul = ref::silu_mul};
 
 #ifdef QLM_HAVE_X86_KERNELS
 const KernelTable kAvx512Table{
-    .isa = "avx512", .matmul = avx512::matmul, .attend = avx512::attend, .silu_mul = avx512::silu_mul};
-const KernelTable kAmxTable{.isa = "amx", .matmul = amx::matmul, .attend = avx512::attend, .silu_mul = avx512::silu_mul};
+    .isa = "avx512", .matmul = avx512::matmul, .matmul_multi = avx512::matmul_multi, .attend = avx512::attend, .silu_mul = avx512::silu_mul};
+const KernelTable kAmxTable{.isa = "amx", .matmul = amx::matmul, .matmul_multi = amx::matmul_multi, .attend = avx512::attend, .silu_mul = avx512::silu_mul};
 
 bool cpu_has_avx512_vnni() {
   __builtin_cpu_init();

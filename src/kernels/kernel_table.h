@@ -37,6 +37,11 @@ struct KernelTable {
   // y[m][r] = sum_c x[m][c] * w[r][c] (+ bias[r] if bias) for m < n_rows.  x: [n_rows][w.cols],
   // y: [n_rows][w.rows].
   void (*matmul)(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y);
+  // Several matrices applied to the same input (q/k/v, gate/up): ys[i] = x · ws[i]ᵀ (+ bias[i]).
+  // Same results as `count` matmul calls; the fast tables quantize x once and split the
+  // rows of all matrices across the threads in one parallel region (one barrier, not count).
+  void (*matmul_multi)(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
+                       int64_t n_rows, float* const* ys);
   // Softmax(q·kᵀ·scale)·v per head of the group; each sum in an order fixed by n_keys alone
   // (never by the batch or thread), so a row's output depends only on its own inputs.
   void (*attend)(const AttentionHead& a);
@@ -52,6 +57,8 @@ const KernelTable* kernel_table_for(const std::string& isa);
 
 namespace ref {
 void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y);
+void matmul_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
+                  int64_t n_rows, float* const* ys);
 void attend(const AttentionHead& a);
 void silu_mul(float* gate, const float* up, int64_t n);
 }

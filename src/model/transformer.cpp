@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 
 #include "base/error.h"
 #include "kernels/kernel_table.h"
@@ -64,6 +65,13 @@ void Transformer::forward_batch(ForwardScratch& s, float* logits) const {
       if (s.observe_matmul) s.observe_matmul(w, x, static_cast<int>(n));
       k.matmul(w, bias, x, n, y);
     }
+    // Matrices sharing the input x: one activation quantization, one parallel region.
+    void multi(std::initializer_list<const WeightMatrix*> ws, std::initializer_list<const float*> bs,
+               const float* x, int64_t n, std::initializer_list<float*> ys) const {
+      if (s.observe_matmul)
+        for (const WeightMatrix* w : ws) s.observe_matmul(*w, x, static_cast<int>(n));
+      k.matmul_multi(ws.begin(), bs.begin(), static_cast<int>(ws.size()), x, n, ys.begin());
+    }
   } matmul{K0, s};
   const std::vector<BatchRow>& rows = s.rows;
   const int T = static_cast<int>(rows.size());
@@ -86,9 +94,9 @@ void Transformer::forward_batch(ForwardScratch& s, float* logits) const {
     for (int t = 0; t < T; ++t)
       rms_norm(&s.x[t * H], L.attn_norm.data(), cfg_.rms_norm_eps, H, &s.xn[t * H]);
     auto bias = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
-    matmul(L.q_proj, bias(L.q_bias), s.xn.data(), T, s.q.data());  // q: [T][Dq]
-    matmul(L.k_proj, bias(L.k_bias), s.xn.data(), T, s.k.data());  // k: [T][Dkv]
-    matmul(L.v_proj, bias(L.v_bias), s.xn.data(), T, s.v.data());  // v: [T][Dkv]
+    // q: [T][Dq], k and v: [T][Dkv]
+    matmul.multi({&L.q_proj, &L.k_proj, &L.v_proj}, {bias(L.q_bias), bias(L.k_bias), bias(L.v_bias)},
+                    s.xn.data(), T, {s.q.data(), s.k.data(), s.v.data()});
     for (int t = 0; t < T; ++t) {
       const float* c = &s.rope_cos[t * half];
       const float* sn = &s.rope_sin[t * half];
@@ -103,8 +111,8 @@ void Transformer::forward_batch(ForwardScratch& s, float* logits) const {
 
     for (int t = 0; t < T; ++t)
       rms_norm(&s.x[t * H], L.mlp_norm.data(), cfg_.rms_norm_eps, H, &s.xn[t * H]);
-    matmul(L.gate_proj, nullptr, s.xn.data(), T, s.gate.data());  // gate: [T][I]
-    matmul(L.up_proj, nullptr, s.xn.data(), T, s.up.data());      // up: [T][I]
+    matmul.multi({&L.gate_proj, &L.up_proj}, {nullptr, nullptr}, s.xn.data(), T,  // gate, up: [T][I]
+                    {s.gate.data(), s.up.data()});
     K0.silu_mul(s.gate.data(), s.up.data(), T * I);
     matmul(L.down_proj, nullptr, s.gate.data(), T, s.proj.data());  // proj: [T][H]
     for (int64_t i = 0; i < T * H; ++i) s.x[i] += s.proj[i];

@@ -60,6 +60,36 @@ TEST(Dispatch, UnknownIsaIsRejectedAndRefAlwaysExists) {
   if (__builtin_cpu_supports("avx512vnni")) EXPECT_NE(kernel_table_for("avx512"), nullptr);
 }
 
+TEST_P(Determinism, MatmulMultiEqualsSeparateMatmuls) {
+  // q/k/v-like shapes (rows not multiples of 16) and a mixed-format set that must fall back.
+  const KernelTable& k = *kernel_table_for(GetParam());
+  for (int bits : {4, 8}) {
+    auto a = testing::random_affine(96, 256, bits, 64, DType::BF16, 11);
+    auto b = testing::random_affine(17, 256, bits, 64, DType::BF16, 12);
+    auto c = testing::random_affine(33, 256, bits == 4 ? 8 : 4, 64, DType::F16, 13);  // other format
+    for (int n : {1, 3, 16, 20}) {
+      auto x = testing::random_acts(n, 256, 14 + n);
+      std::vector<float> bias_a(96, 0.25f);
+      for (bool mixed : {false, true}) {
+        const WeightMatrix* ws[3] = {&a.w, &b.w, mixed ? &c.w : &b.w};
+        const float* bs[3] = {bias_a.data(), nullptr, nullptr};
+        std::vector<std::vector<float>> got(3), want(3);
+        float* ys[3];
+        for (int i = 0; i < 3; ++i) {
+          got[i].assign(size_t(n) * ws[i]->rows, 0.0f);
+          want[i].assign(got[i].size(), 0.0f);
+          ys[i] = got[i].data();
+          k.matmul(*ws[i], bs[i], x.data(), n, want[i].data());
+        }
+        k.matmul_multi(ws, bs, 3, x.data(), n, ys);
+        for (int i = 0; i < 3; ++i)
+          EXPECT_EQ(got[i], want[i]) << GetParam() << " bits=" << bits << " n=" << n << " matrix " << i
+                                     << (mixed ? " (mixed formats)" : "");
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Isas, Determinism, ::testing::ValuesIn(available_isas()),
                          [](const auto& info) { return info.param; });
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Determinism);

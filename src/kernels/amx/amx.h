@@ -15,4 +15,9 @@ bool available();
 // everything else goes to the AVX-512 table, whose float order the tiles reproduce bit for bit.
 void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y);
 
+// KernelTable::matmul_multi: n_rows ≥ 16 as separate tile matmuls (compute bound), fewer rows
+// through the AVX-512 shared-activation path.
+void matmul_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
+                  int64_t n_rows, float* const* ys);
+
 }  // namespace qlm::amx

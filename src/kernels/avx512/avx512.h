@@ -16,6 +16,11 @@ void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_
 // True if the int8 path handles this matrix (the AMX kernels share its activation format).
 bool int8_supported(const WeightMatrix& w);
 
+// KernelTable::matmul_multi: int8 matrices of one format share one activation quantization
+// and one parallel region; anything else runs as separate matmul calls.
+void matmul_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
+                  int64_t n_rows, float* const* ys);
+
 // KernelTable::attend and ::silu_mul (vector exp, fixed reduction orders).
 void attend(const AttentionHead& a);
 void silu_mul(float* gate, const float* up, int64_t n);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "base/error.h"
 #include "base/half.h"
 #include "kernels/avx512/act_quant.h"
 #include "kernels/avx512/avx512.h"
@@ -124,6 +125,27 @@ void matmul_int8(const WeightMatrix& w, const float* bias, const float* x, int64
     // Contiguous block ranges per thread (static schedule), so each reads its own stretch.
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
     int8_blocks(w, bias, *acts, n_rows, y, n_blocks * t / nt, n_blocks * (t + 1) / nt);
+  }
+}
+
+void matmul_int8_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
+                       int64_t n_rows, float* const* ys) {
+  thread_local QuantizedActs tls_acts;
+  quantize_acts(x, n_rows, ws[0]->cols, ws[0]->group_size, ws[0]->bits, tls_acts);
+  const QuantizedActs* const acts = &tls_acts;
+  // The 16-row blocks of all matrices, end to end; each thread takes one contiguous stretch.
+  int64_t total = 0;
+  int64_t first[9] = {0};
+  QLM_CHECK(count <= 8);
+  for (int i = 0; i < count; ++i) first[i + 1] = total += (ws[i]->rows + 15) / 16;
+#pragma omp parallel
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t begin = total * t / nt, end = total * (t + 1) / nt;
+    for (int i = 0; i < count; ++i) {
+      const int64_t b = std::max(begin, first[i]), e = std::min(end, first[i + 1]);
+      if (b < e) int8_blocks(*ws[i], biases[i], *acts, n_rows, ys[i], b - first[i], e - first[i]);
+    }
   }
 }
 

@@ -36,4 +36,9 @@ void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_
   }
 }
 
+void matmul_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
+                  int64_t n_rows, float* const* ys) {
+  for (int i = 0; i < count; ++i) matmul(*ws[i], biases[i], x, n_rows, ys[i]);
+}
+
 }  // namespace qlm::ref
