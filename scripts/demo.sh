@@ -16,7 +16,7 @@ QLM="${QLM_BIN:-build/release/apps/qlm/qlm}"
 demo=qlm-demo
 mkdir -p "$demo"
 # Short runs: two cores, three models; enough tokens that the figures are stable to a few %.
-speed=(--reps 2 --prompt-tokens 64 --gen-tokens 16 --quality-ctx 64 --quality-windows 2)
+speed=(--reps 2 --prompt-tokens 64 --gen-tokens 16 --batch 1,8 --quality-ctx 64 --quality-windows 2)
 out=(--json "$demo/bench.json" --markdown "$demo/bench.md" --plot "$demo/bench.svg")
 start=$(date +%s)
 
