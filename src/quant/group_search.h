@@ -1,7 +1,7 @@
 // Per-group quantization search (the `search` method): the scale and bias of one group that
 // minimise the (importance-weighted) reconstruction error after rounding them to the storage
 // type, among MLX's own choice and a grid of clipped ranges, each refit by least squares.
-// Two builds of the same code: generic and AVX-512 (vectorised); search_group() picks one.
+// Two implementations of the same search: generic and AVX-512 intrinsics; search_group() picks.
 #pragma once
 
 #include <cstdint>
