@@ -40,9 +40,7 @@ def test_convert_killed_midway_leaves_no_output_and_rerun_succeeds(make_model, t
     left = [p for p in os.listdir(tmp_path) if p != "q4"]
     assert left == [partial], f"only the clearly named scratch folder may remain, found {left}"
 
-    start = time.time()
     run_qlm("convert", "--hf-path", src, "--out", out, "-q", "q4", "--method", "rtn", "--quiet")
-    assert time.time() - start < 60
     assert os.listdir(tmp_path) == ["q4"], "the re-run removes the dead run's scratch folder"
     info = run_qlm_json("inspect", out, "--json")
     assert info["verdict"] == "ok"
