@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/progress.h"
 #include "commands.h"
+#include "request_lines.h"
 #include "runtime/loaded_model.h"
 #include "runtime/prompt.h"
 #include "runtime/rollout.h"
@@ -42,39 +43,19 @@ std::vector<InputLine> read_prompts(const RolloutFlags& f, const LoadedModel& m)
   std::set<std::string> ids;
   std::string text;
   for (int n = 1; std::getline(in, text); ++n) {
-    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (is_blank_line(text)) continue;
     const std::string where = cat(f.prompts, ":", n);
-    ojson j = ojson::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) fail(where, ": not a JSON object");
+    RolloutLine parsed = parse_rollout_line(text, where, n, !f.no_chat && m.chat_template != nullptr, f.system);
     InputLine line;
-    if (j.contains("id")) line.id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
-    else line.id = std::to_string(n);
+    line.id = std::move(parsed.id);
     if (!ids.insert(line.id).second) fail(where, ": id '", line.id, "' appears twice");
-    PromptSpec spec;
-    if (j.contains("prompt_ids")) {
-      if (!j["prompt_ids"].is_array()) fail(where, ": 'prompt_ids' must be a list of token ids");
-      for (const auto& v : j["prompt_ids"]) {
-        if (!v.is_number_integer()) fail(where, ": 'prompt_ids' must be a list of token ids");
-        spec.ids.push_back(v.get<int>());
-      }
-      if (spec.ids.empty()) fail(where, ": 'prompt_ids' is empty");
-    } else if (j.contains("messages")) {
-      if (!j["messages"].is_array()) fail(where, ": 'messages' must be a list of {role, content}");
-      spec.messages = j["messages"];
-    } else if (j.contains("prompt")) {
-      if (!j["prompt"].is_string()) fail(where, ": 'prompt' must be a string");
-      spec.text = j["prompt"].get<std::string>();
-      spec.chat = !f.no_chat && m.chat_template != nullptr;
-      spec.system = f.system;
-    } else {
-      fail(where, ": needs 'prompt', 'messages' or 'prompt_ids'");
-    }
+    const PromptSpec& spec = parsed.spec;
     try {
       line.prompt_ids = build_prompt(m, spec);
     } catch (const Error& e) {
       fail(where, ": ", e.what());
     }
-    line.record = std::move(j);
+    line.record = std::move(parsed.record);
     lines.push_back(std::move(line));
   }
   return lines;
@@ -85,11 +66,8 @@ std::map<std::string, std::set<int>> read_done(const std::string& path) {
   std::map<std::string, std::set<int>> done;
   std::ifstream in(path);
   std::string text;
-  while (std::getline(in, text)) {
-    ojson j = ojson::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.contains("id") || !j.contains("sample")) continue;  // a torn last line
-    done[j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump()].insert(j["sample"].get<int>());
-  }
+  while (std::getline(in, text))
+    if (auto line = parse_done_line(text)) done[line->first].insert(line->second);  // skips a torn last line
   return done;
 }
 

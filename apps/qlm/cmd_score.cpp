@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "commands.h"
+#include "request_lines.h"
 #include "runtime/loaded_model.h"
 #include "runtime/prompt.h"
 #include "runtime/score.h"
@@ -24,16 +25,6 @@ struct ScoreOptions {
   bool no_chat = false;
 };
 
-std::vector<int> id_list(const ojson& v, const std::string& where, const char* key) {
-  if (!v.is_array()) fail(where, ": '", key, "' must be a list of token ids");
-  std::vector<int> ids;
-  for (const auto& x : v) {
-    if (!x.is_number_integer()) fail(where, ": '", key, "' must be a list of token ids");
-    ids.push_back(x.get<int>());
-  }
-  return ids;
-}
-
 void run_jsonl(const ScoreOptions& o) {
   LoadedModel m = load_model(o.model_dir);
   std::ifstream in(o.input);
@@ -42,22 +33,13 @@ void run_jsonl(const ScoreOptions& o) {
   std::vector<std::vector<int>> prompts, completions;
   std::string text;
   for (int n = 1; std::getline(in, text); ++n) {
-    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (is_blank_line(text)) continue;
     const std::string where = cat(o.input, ":", n);
-    ojson j = ojson::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) fail(where, ": not a JSON object");
-    PromptSpec spec;
-    if (j.contains("prompt_ids")) spec.ids = id_list(j["prompt_ids"], where, "prompt_ids");
-    else if (j.contains("messages")) spec.messages = j["messages"];
-    else if (j.contains("prompt") && j["prompt"].is_string()) {
-      spec.text = j["prompt"].get<std::string>();
-      spec.chat = !o.no_chat && m.chat_template != nullptr;
-    } else fail(where, ": needs 'prompt', 'messages' or 'prompt_ids'");
-    std::vector<int> completion;
-    if (j.contains("completion_ids")) completion = id_list(j["completion_ids"], where, "completion_ids");
-    else if (j.contains("completion") && j["completion"].is_string())
-      completion = m.require_tokenizer("a text completion").encode(j["completion"].get<std::string>(), true);
-    else fail(where, ": needs 'completion' or 'completion_ids'");
+    ScoreLine line = parse_score_line(text, where, !o.no_chat && m.chat_template != nullptr);
+    const PromptSpec& spec = line.spec;
+    std::vector<int> completion = std::move(line.completion_ids);
+    if (line.completion_text)
+      completion = m.require_tokenizer("a text completion").encode(*line.completion_text, true);
     try {
       prompts.push_back(build_prompt(m, spec));
     } catch (const Error& e) {
@@ -65,7 +47,7 @@ void run_jsonl(const ScoreOptions& o) {
     }
     if (completion.empty()) fail(where, ": the completion is empty");
     completions.push_back(std::move(completion));
-    records.push_back(std::move(j));
+    records.push_back(std::move(line.record));
   }
   std::vector<std::vector<double>> lps = score_completions(*m.net, prompts, completions);
   FILE* out = o.out == "-" ? stdout : std::fopen(o.out.c_str(), "w");

@@ -4,6 +4,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <map>
 
 #include "base/error.h"
@@ -83,10 +85,17 @@ std::vector<std::string> values_of(const YAML::Node& n, Kind kind, const std::st
 }
 
 // Dotted paths of every scalar or list leaf ("hardware.mlx_model_path" -> node).
-void flatten(const YAML::Node& node, const std::string& prefix, std::vector<std::pair<std::string, YAML::Node>>& out) {
+// Real configs nest two levels; a recursive anchor (`a: &x {b: *x}`) would nest forever.
+constexpr int kMaxConfigDepth = 16;
+
+void flatten(const YAML::Node& node, const std::string& prefix, const std::string& file,
+             std::vector<std::pair<std::string, YAML::Node>>& out, int depth = 0) {
+  if (depth > kMaxConfigDepth)
+    fail(file, ": '", prefix.substr(0, 200), "' nests deeper than ", kMaxConfigDepth, " levels (a recursive anchor?)");
   for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) fail(file, ": keys must be plain names (", prefix.empty() ? "top level" : prefix, ")");
     const std::string key = prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
-    if (kv.second.IsMap()) flatten(kv.second, key, out);
+    if (kv.second.IsMap()) flatten(kv.second, key, file, out, depth + 1);
     else out.emplace_back(key, kv.second);
   }
 }
@@ -125,11 +134,18 @@ std::vector<std::string> apply_config_file(CLI::App& app, std::vector<std::strin
     }
   }
   if (file.empty()) return args;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail("--config: cannot open ", file);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return apply_config_text(app, std::move(args), text.str(), file);
+}
+
+std::vector<std::string> apply_config_text(CLI::App& app, std::vector<std::string> args, const std::string& yaml,
+                                           const std::string& file, FILE* warnings) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(file);
-  } catch (const YAML::BadFile&) {
-    fail("--config: cannot open ", file);
+    root = YAML::Load(yaml);
   } catch (const YAML::Exception& e) {
     fail(file, ": invalid YAML at line ", e.mark.line + 1, ": ", e.msg);
   }
@@ -148,7 +164,7 @@ std::vector<std::string> apply_config_file(CLI::App& app, std::vector<std::strin
       }
 
   std::vector<std::pair<std::string, YAML::Node>> leaves;
-  flatten(root, "", leaves);
+  flatten(root, "", file, leaves);
   std::vector<std::string> inserted;
   for (const auto& [key, node] : leaves) {
     const KeyRule* rule = nullptr;
@@ -165,7 +181,8 @@ std::vector<std::string> apply_config_file(CLI::App& app, std::vector<std::strin
         if (c == '_') c = '-';
       flag = "--" + name;
       if (key.find('.') != std::string::npos || !any_subcommand_has(app, flag)) {
-        std::fprintf(stderr, "qlm: warning: %s: unknown key '%s' ignored\n", file.c_str(), key.c_str());
+        if (warnings != nullptr)
+          std::fprintf(warnings, "qlm: warning: %s: unknown key '%s' ignored\n", file.c_str(), key.c_str());
         continue;
       }
       kind = node.IsSequence() ? Kind::StringList : Kind::String;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -15,5 +16,10 @@ namespace qlm::cli {
 // right after the subcommand name. Unknown keys warn on stderr; wrong types throw Error
 // naming the key.
 std::vector<std::string> apply_config_file(CLI::App& app, std::vector<std::string> args);
+
+// The same for YAML text already read (args without --config); `file` names it in errors,
+// unknown-key warnings go to `warnings` (none when null).
+std::vector<std::string> apply_config_text(CLI::App& app, std::vector<std::string> args, const std::string& yaml,
+                                           const std::string& file, FILE* warnings = stderr);
 
 }  // namespace qlm::cli

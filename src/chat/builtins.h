@@ -14,6 +14,8 @@ namespace qlm::chat {
 constexpr size_t kMaxStringBytes = size_t{64} << 20;
 // Returns `s` wrapped as a Value after checking it against kMaxStringBytes.
 Value checked_string(std::string s);
+// Integer results: Python's never overflow, ours are int64, so one past it is an error, not UB.
+Value checked_int(bool overflowed, int64_t value);
 
 // Binds call arguments to a Python-style signature: positional slots by order, then keywords
 // by name. Unknown keywords or surplus positionals throw, naming the callee.

@@ -333,7 +333,9 @@ Value Evaluator::eval(const Expr& e) {
               e.line);
       if (e.kind == ExprKind::kPos) return v.kind == Kind::kBool ? Value::from_int(v.boolean) : v;
       if (v.kind == Kind::kFloat) return Value::from_float(-v.number);
-      return Value::from_int(-(v.kind == Kind::kBool ? v.boolean : v.integer));
+      int64_t negated = 0;
+      const bool overflow = __builtin_sub_overflow(int64_t{0}, v.kind == Kind::kBool ? v.boolean : v.integer, &negated);
+      return checked_int(overflow, negated);
     }
     case ExprKind::kBinary:
       return binary_op(e.name, eval(*e.args[0]), eval(*e.args[1]));

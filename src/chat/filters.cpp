@@ -275,7 +275,11 @@ Value add_numbers(const Value& a, const Value& b) {
          type_name(b), "'");
   if (a.kind == Kind::kFloat || b.kind == Kind::kFloat)
     return Value::from_float(a.as_double() + b.as_double());
-  return Value::from_int(static_cast<int64_t>(a.as_double()) + static_cast<int64_t>(b.as_double()));
+  // In int64, not through double: Python's integers are exact.
+  auto int_of = [](const Value& v) { return v.kind == Kind::kBool ? int64_t{v.boolean} : v.integer; };
+  int64_t sum = 0;
+  const bool overflow = __builtin_add_overflow(int_of(a), int_of(b), &sum);
+  return checked_int(overflow, sum);
 }
 
 }  // namespace
@@ -358,7 +362,8 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "abs") {
     if (v.kind == Kind::kFloat) return Value::from_float(std::fabs(v.number));
     if (v.kind == Kind::kInt || v.kind == Kind::kBool)
-      return Value::from_int(std::llabs(v.kind == Kind::kBool ? v.boolean : v.integer));
+      return checked_int(v.kind == Kind::kInt && v.integer == INT64_MIN,
+                         std::llabs(v.kind == Kind::kBool ? v.boolean : v.integer));
     fail("chat template: bad operand type for abs(): '", type_name(v), "'");
   }
   if (name == "first" || name == "last") {

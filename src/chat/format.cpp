@@ -29,7 +29,11 @@ std::string convert(const Value& v, char conv, int precision) {
   if (!v.is_number())
     fail("chat template: %", conv, " format: a real number is required, not ", type_name(v));
   if (conv == 'd' || conv == 'i') {
-    if (v.kind == Kind::kFloat) return std::to_string(static_cast<int64_t>(std::trunc(v.number)));
+    if (v.kind == Kind::kFloat) {
+      if (!(std::fabs(v.number) < 9.2e18))  // inf, nan, or past int64 (Python prints a big int)
+        fail("chat template: %", conv, " format: ", format_float(v.number), " is out of range");
+      return std::to_string(static_cast<int64_t>(std::trunc(v.number)));
+    }
     return std::to_string(v.kind == Kind::kBool ? v.boolean : v.integer);
   }
   char buf[512];
@@ -83,16 +87,19 @@ Value percent_format(const std::string& format, const Value& arg) {
       else
         unsupported(std::string("flag '") + format[i] + "'");
     }
-    size_t width = 0;
-    for (; i < format.size() && std::isdigit(static_cast<unsigned char>(format[i])); ++i)
-      width = width * 10 + (format[i] - '0');
+    // Width and precision are bounded like every string (a width of 10**15 must not allocate).
+    auto number = [&](size_t& i) {
+      size_t n = 0;
+      for (; i < format.size() && std::isdigit(static_cast<unsigned char>(format[i])); ++i) {
+        n = n * 10 + (format[i] - '0');
+        if (n > kMaxStringBytes) fail("chat template: format width or precision past the string limit");
+      }
+      return n;
+    };
+    const size_t width = number(i);
     if (i < format.size() && format[i] == '*') unsupported("'*' width");
     int precision = -1;
-    if (i < format.size() && format[i] == '.') {
-      precision = 0;
-      for (++i; i < format.size() && std::isdigit(static_cast<unsigned char>(format[i])); ++i)
-        precision = precision * 10 + (format[i] - '0');
-    }
+    if (i < format.size() && format[i] == '.') precision = static_cast<int>(number(++i));
     if (i >= format.size()) fail("chat template: incomplete format");
     char conv = format[i];
     if (conv != 's' && conv != 'r' && conv != 'd' && conv != 'i' && conv != 'f')

@@ -2,6 +2,7 @@
 // literals and operators. Whitespace control mirrors jinja2/lexer.py rule by rule.
 #include "chat/lexer.h"
 
+#include <cstdlib>
 #include <cstring>
 
 #include "base/error.h"
@@ -280,7 +281,8 @@ class Lexer {
       if (src_[i] != '_') spelled += src_[i];
     Token t{is_float ? TokenType::kFloat : TokenType::kInt, spelled, 0, 0.0, line_};
     if (is_float) {
-      t.number = std::stod(spelled);
+      // Python's float(): out-of-range literals become inf or 0.0 (std::stod would throw).
+      t.number = std::strtod(spelled.c_str(), nullptr);
     } else {
       if (spelled.size() > 1 && spelled[0] == '0' &&
           spelled.find_first_not_of('0') != std::string::npos)

@@ -45,6 +45,11 @@ Value checked_string(std::string s) {
   return Value::from_string(std::move(s));
 }
 
+Value checked_int(bool overflowed, int64_t value) {
+  if (overflowed) fail("chat template: integer result does not fit in 64 bits");
+  return Value::from_int(value);
+}
+
 Value binary_op(const std::string& op, const Value& a, const Value& b) {
   if (op == "~") return checked_string(to_str(a) + to_str(b));
   if (op == "%" && a.is_string()) return percent_format(a.text, b);
@@ -53,12 +58,22 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) {
     bool floating = a.kind == Kind::kFloat || b.kind == Kind::kFloat;
     double x = a.as_double(), y = b.as_double();
-    if (op == "+")
-      return floating ? Value::from_float(x + y) : Value::from_int(int_of(a) + int_of(b));
-    if (op == "-")
-      return floating ? Value::from_float(x - y) : Value::from_int(int_of(a) - int_of(b));
-    if (op == "*")
-      return floating ? Value::from_float(x * y) : Value::from_int(int_of(a) * int_of(b));
+    int64_t r = 0;
+    if (op == "+") {
+      if (floating) return Value::from_float(x + y);
+      const bool overflow = __builtin_add_overflow(int_of(a), int_of(b), &r);
+      return checked_int(overflow, r);
+    }
+    if (op == "-") {
+      if (floating) return Value::from_float(x - y);
+      const bool overflow = __builtin_sub_overflow(int_of(a), int_of(b), &r);
+      return checked_int(overflow, r);
+    }
+    if (op == "*") {
+      if (floating) return Value::from_float(x * y);
+      const bool overflow = __builtin_mul_overflow(int_of(a), int_of(b), &r);
+      return checked_int(overflow, r);
+    }
     if (op == "/") {
       if (y == 0) fail("chat template: division by zero");
       return Value::from_float(x / y);
@@ -67,6 +82,10 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
       if (y == 0) fail("chat template: integer division or modulo by zero");
       if (!floating) {
         int64_t p = int_of(a), q = int_of(b);
+        if (p == INT64_MIN && q == -1) {  // the one quotient past int64
+          if (op == "%") return Value::from_int(0);
+          checked_int(true, 0);
+        }
         int64_t div = p / q, mod = p % q;
         if (mod != 0 && ((mod < 0) != (q < 0))) {  // Python floors toward negative infinity
           --div;
@@ -95,10 +114,15 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
       return Value::from_float(op == "//" ? floordiv : mod);
     }
     if (op == "**") {
-      if (!floating && int_of(b) >= 0) {
+      if (!floating && int_of(b) >= 0) {  // by squaring: 1 ** (2**62) must not take 2**62 steps
         int64_t result = 1, base = int_of(a);
-        for (int64_t i = 0; i < int_of(b); ++i) result *= base;
-        return Value::from_int(result);
+        bool overflow = false;
+        for (int64_t e = int_of(b); e > 0; e >>= 1) {
+          if (e & 1) overflow |= __builtin_mul_overflow(result, base, &result);
+          if (e > 1) overflow |= __builtin_mul_overflow(base, base, &base);
+          if (overflow) break;
+        }
+        return checked_int(overflow, result);
       }
       return Value::from_float(std::pow(x, y));
     }
@@ -155,11 +179,12 @@ Value slice_of(const Value& obj, const Value* start, const Value* stop, const Va
   int64_t b = clamp(start, st > 0 ? 0 : n - 1);
   int64_t e = clamp(stop, st > 0 ? n : -1);
   std::string text;
-  for (int64_t i = b; st > 0 ? i < e : i > e; i += st) {
+  for (int64_t i = b; st > 0 ? i < e : i > e;) {
     if (obj.is_list())
       items.push_back((*obj.list)[i]);
     else
       text += cps[i];
+    if (__builtin_add_overflow(i, st, &i)) break;  // a step of 2**63-1 ends the slice
   }
   if (obj.is_string()) return Value::from_string(text);
   return Value::from_list(std::move(items), obj.is_tuple);

@@ -19,15 +19,15 @@ class Fields {
  public:
   Fields(const json& j, const std::string& source) : j_(j), source_(source) {}
 
-  int require_int(const char* key, int min_value = 1) const {
+  int require_int(const char* key, int min_value = 1, int max_value = kMaxInt) const {
     auto it = j_.find(key);
     if (it == j_.end() || it->is_null()) fail(source_, ": missing field '", key, "'");
-    return to_int(*it, key, min_value);
+    return to_int(*it, key, min_value, max_value);
   }
-  std::optional<int> optional_int(const char* key, int min_value = 0) const {
+  std::optional<int> optional_int(const char* key, int min_value = 0, int max_value = kMaxInt) const {
     auto it = j_.find(key);
     if (it == j_.end() || it->is_null()) return std::nullopt;
-    return to_int(*it, key, min_value);
+    return to_int(*it, key, min_value, max_value);
   }
   std::optional<double> optional_number(const char* key) const {
     auto it = j_.find(key);
@@ -60,11 +60,15 @@ class Fields {
   }
 
  private:
-  int to_int(const json& v, const char* key, int min_value) const {
+  static constexpr int kMaxInt = (1ll << 31) - 1;
+  int to_int(const json& v, const char* key, int min_value, int max_value = kMaxInt) const {
     if (!v.is_number_integer()) fail(source_, ": field '", key, "' must be an integer");
-    int64_t x = v.get<int64_t>();
-    if (x < min_value || x > (1ll << 31) - 1)
-      fail(source_, ": field '", key, "' is ", x, ", expected an integer >= ", min_value);
+    // A large unsigned value reads as negative int64 and is refused below, as it should be.
+    int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{kMaxInt} ? int64_t{kMaxInt} + 1 : v.get<int64_t>();
+    if (x < min_value || x > max_value) {
+      if (max_value == kMaxInt) fail(source_, ": field '", key, "' is ", v.dump(), ", expected an integer >= ", min_value);
+      fail(source_, ": field '", key, "' is ", v.dump(), ", expected an integer in [", min_value, ", ", max_value, "]");
+    }
     return static_cast<int>(x);
   }
   const json& j_;
@@ -140,14 +144,16 @@ ModelConfig parse_model_config(const std::string& text, const std::string& sourc
   if (auto act = f.optional_string("hidden_act"); act && *act != "silu")
     fail(source, ": hidden_act '", *act, "' is not supported (only silu)");
 
-  c.hidden_size = f.require_int("hidden_size");
-  c.intermediate_size = f.require_int("intermediate_size");
-  c.num_layers = f.require_int("num_hidden_layers");
-  c.num_heads = f.require_int("num_attention_heads");
-  c.num_kv_heads = f.optional_int("num_key_value_heads", 1).value_or(c.num_heads);
-  c.vocab_size = f.require_int("vocab_size");
-  c.max_position_embeddings = f.optional_int("max_position_embeddings", 1).value_or(4096);
-  if (auto hd = f.optional_int("head_dim", 1)) {
+  // Bounds on the shape (real models are far inside them) keep every size computed from it,
+  // such as vocab_size * hidden_size or num_heads * head_dim, far from overflow.
+  c.hidden_size = f.require_int("hidden_size", 1, kMaxModelWidth);
+  c.intermediate_size = f.require_int("intermediate_size", 1, kMaxModelWidth);
+  c.num_layers = f.require_int("num_hidden_layers", 1, kMaxModelLayers);
+  c.num_heads = f.require_int("num_attention_heads", 1, kMaxModelHeads);
+  c.num_kv_heads = f.optional_int("num_key_value_heads", 1, kMaxModelHeads).value_or(c.num_heads);
+  c.vocab_size = f.require_int("vocab_size", 1, kMaxModelVocab);
+  c.max_position_embeddings = f.optional_int("max_position_embeddings", 1, kMaxModelContext).value_or(4096);
+  if (auto hd = f.optional_int("head_dim", 1, kMaxModelHeadDim)) {
     c.head_dim = *hd;
   } else {
     if (c.hidden_size % c.num_heads != 0)

@@ -52,6 +52,14 @@ struct ModelConfig {
   int kv_dim() const { return num_kv_heads * head_dim; }
 };
 
+// Limits on config.json's shape fields (untrusted input; real models are far inside them).
+constexpr int kMaxModelWidth = 1 << 20;      // hidden_size, intermediate_size
+constexpr int kMaxModelLayers = 4096;
+constexpr int kMaxModelHeads = 4096;
+constexpr int kMaxModelHeadDim = 4096;
+constexpr int kMaxModelVocab = 1 << 22;      // as the tokenizer's limit
+constexpr int kMaxModelContext = 1 << 24;    // max_position_embeddings
+
 // Reads <dir>/config.json and, if present, <dir>/generation_config.json.
 ModelConfig load_model_config(const std::string& dir);
 

@@ -13,8 +13,21 @@
 
 namespace qlm {
 
-// Headers larger than this are rejected before parsing (real ones are well under 10 MB).
+// Limits on untrusted files, checked before anything is allocated for them. Real headers are
+// well under 10 MB; a 7B model has ~340 tensors per file, large MoE checkpoints a few thousand.
 constexpr uint64_t kMaxSafetensorsHeader = 100ull << 20;
+constexpr size_t kMaxSafetensorsTensors = 1u << 18;
+constexpr size_t kMaxTensorRank = 8;
+
+// What a validated safetensors image holds: tensors in file order and the __metadata__ strings.
+struct SafetensorsContents {
+  std::vector<TensorView> tensors;
+  std::map<std::string, std::string> metadata;
+};
+
+// Validates and parses the bytes of a whole safetensors file; the views point into `bytes`
+// and at `path` (named in errors), which must outlive them. Throws Error.
+SafetensorsContents parse_safetensors(const uint8_t* bytes, size_t size, const std::string& path);
 
 class SafetensorsFile {
  public:

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "base/error.h"
 
@@ -16,33 +17,43 @@ using nlohmann::json;
 
 namespace {
 
-json read_json_file(const fs::path& path) {
-  std::ifstream in(path);
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
   if (!in) fail(path.string(), ": cannot open");
-  json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) fail(path.string(), ": not valid JSON");
-  return j;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
-
 }  // namespace
+
+std::map<std::string, std::string> parse_weight_index(const std::string& text, const std::string& source) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) fail(source, ": not valid JSON");
+  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
+    fail(source, ": missing the 'weight_map' object");
+  const json& map = j["weight_map"];
+  if (map.size() > kMaxIndexEntries)
+    fail(source, ": weight_map has ", map.size(), " entries, more than the limit of ", kMaxIndexEntries);
+  std::map<std::string, std::string> out;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!it.value().is_string()) fail(source, ": weight_map['", it.key(), "'] is not a file name");
+    std::string f = it.value().get<std::string>();
+    if (f.empty() || f == "." || f == ".." || f.find('/') != std::string::npos ||
+        f.find('\0') != std::string::npos)
+      fail(source, ": weight_map['", it.key(), "'] names a file outside the folder: ", f);
+    out.emplace(it.key(), std::move(f));
+  }
+  return out;
+}
 
 std::vector<std::string> find_weight_files(const std::string& dir) {
   fs::path root(dir);
   if (!fs::is_directory(root)) fail(dir, ": not a folder (expected a model folder with config.json)");
   fs::path index = root / "model.safetensors.index.json";
   if (fs::exists(index)) {
-    json j = read_json_file(index);
-    if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
-      fail(index.string(), ": missing the 'weight_map' object");
     std::set<std::string> names;
-    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
-      if (!it.value().is_string()) fail(index.string(), ": weight_map['", it.key(), "'] is not a file name");
-      std::string f = it.value().get<std::string>();
-      if (f.find('/') != std::string::npos || f == "..")
-        fail(index.string(), ": weight_map['", it.key(), "'] names a file outside the folder: ", f);
-      names.insert(f);
-    }
+    for (const auto& [tensor, file] : parse_weight_index(read_text(index), index.string())) names.insert(file);
     std::vector<std::string> files;
     for (const auto& f : names) {
       fs::path p = root / f;
@@ -77,13 +88,12 @@ TensorStore::TensorStore(const std::string& dir) : dir_(dir) {
   // When an index names each tensor's file, hold it to its word.
   fs::path index = fs::path(dir) / "model.safetensors.index.json";
   if (fs::exists(index)) {
-    json j = read_json_file(index);
-    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
-      const TensorView* t = find(it.key());
-      std::string want = (fs::path(dir) / it.value().get<std::string>()).string();
-      if (t == nullptr) fail(want, ": tensor '", it.key(), "' listed in the index is missing");
+    for (const auto& [tensor, file] : parse_weight_index(read_text(index), index.string())) {
+      const TensorView* t = find(tensor);
+      std::string want = (fs::path(dir) / file).string();
+      if (t == nullptr) fail(want, ": tensor '", tensor, "' listed in the index is missing");
       if (*t->file != want)
-        fail(index.string(), ": tensor '", it.key(), "' is in ", *t->file, ", not ", want);
+        fail(index.string(), ": tensor '", tensor, "' is in ", *t->file, ", not ", want);
     }
   }
 }

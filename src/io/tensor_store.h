@@ -34,4 +34,9 @@ class TensorStore {
 // The safetensors files of a model folder, in load order (exposed for inspect and tests).
 std::vector<std::string> find_weight_files(const std::string& dir);
 
+// model.safetensors.index.json: weight_map tensor name -> file name (a plain name inside the
+// folder). Validated from its text; `source` names it in errors. Throws Error.
+constexpr size_t kMaxIndexEntries = 1u << 20;
+std::map<std::string, std::string> parse_weight_index(const std::string& text, const std::string& source);
+
 }  // namespace qlm

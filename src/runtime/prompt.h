@@ -8,17 +8,9 @@
 #include <vector>
 
 #include "runtime/loaded_model.h"
+#include "runtime/prompt_spec.h"
 
 namespace qlm {
-
-struct PromptSpec {
-  std::vector<int> ids;                      // given directly: used as they are
-  std::optional<std::string> text;           // a plain prompt, or the user turn when chat
-  std::optional<nlohmann::ordered_json> messages;  // a whole conversation
-  bool chat = false;                         // render text/messages with the chat template
-  std::string system;                        // optional system prompt for a chat
-  bool add_generation_prompt = true;
-};
 
 // Ids for the spec: chat -> template render (encoded with special tokens, no extra BOS, as
 // apply_chat_template); plain text -> the tokenizer's BOS (if it adds one) + encoding.

@@ -20,6 +20,8 @@ double log_prob_of(const float* logits, int n, int target) {
 std::vector<double> score_tokens(const Transformer& model, std::span<const int> ids, int chunk) {
   const ModelConfig& cfg = model.config();
   if (ids.size() < 2) fail("scoring needs at least 2 tokens (a prefix and one token to score)");
+  if (ids.size() > static_cast<size_t>(cfg.max_position_embeddings))  // also bounds the KV cache below
+    fail("score: ", ids.size(), " tokens, more than the context length ", cfg.max_position_embeddings);
   const int n = static_cast<int>(ids.size());
   KVCache cache(cfg, n);
   ForwardScratch scratch = model.make_scratch(std::min(chunk, n));

@@ -28,6 +28,13 @@ std::string string_pattern(const json& pattern, const std::string& where) {
   fail(where, " uses a non-literal pattern, which is not supported");
 }
 
+// A token id from the file: an integer in [0, kMaxVocabSize).
+int checked_id(const json& v, const std::string& path, const std::string& piece) {
+  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= kMaxVocabSize)
+    fail(path, ": id ", v.dump(), " of token \"", piece, "\" is not an integer in [0, ", kMaxVocabSize, ")");
+  return v.get<int>();
+}
+
 std::pair<std::string, std::string> split_merge(const std::string& line, const std::string& path) {
   const size_t space = line.find(' ');
   if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
@@ -36,47 +43,141 @@ std::pair<std::string, std::string> split_merge(const std::string& line, const s
 }
 
 // model.vocab and model.merges are most of a tokenizer.json; as a JSON tree (std::map nodes)
-// they cost more than all the rest of loading, so the parser hands them straight to the
-// spec and drops them from the tree. Anything unexpected stays in the tree for read_model.
-json parse_tokenizer_json(const std::string& text, const std::string& path, TokenizerSpec& spec) {
-  using Event = json::parse_event_t;
-  std::string keys[3];  // the key being parsed at depths 0..2
-  std::string vocab_key;
-  auto callback = [&](int depth, Event event, json& parsed) -> bool {
-    if (event == Event::key && depth <= 2) {
-      keys[depth] = parsed.get<std::string>();
+// they cost more than all the rest of loading, so this SAX handler hands them straight to the
+// spec and forwards every other event to nlohmann's tree builder. (nlohmann's callback parser
+// did the same job, but it rescans an object's parent at every object end: quadratic in the
+// number of objects, so a crafted file of many small objects stalled loading.)
+class TokenizerSax {
+ public:
+  using Dom = nlohmann::detail::json_sax_dom_parser<json>;
+  TokenizerSax(json& root, const std::string& path, TokenizerSpec& spec)
+      : dom_(root, /*allow_exceptions=*/true), path_(path), spec_(spec) {}
+
+  bool saw_vocab = false, saw_merges = false;
+
+  bool null() { return scalar(json(nullptr)) || dom_.null(); }
+  bool boolean(bool v) { return scalar(json(v)) || dom_.boolean(v); }
+  bool number_integer(json::number_integer_t v) { return scalar(json(v)) || dom_.number_integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return scalar(json(v)) || dom_.number_unsigned(v); }
+  bool number_float(json::number_float_t v, const std::string& s) { return scalar(json(v)) || dom_.number_float(v, s); }
+  bool string(std::string& v) {
+    if (mode_ == Mode::kMerges) {
+      if (spec_.merges.size() >= static_cast<size_t>(kMaxVocabSize))
+        fail(path_, ": model.merges has more than ", kMaxVocabSize, " entries (the limit)");
+      spec_.merges.push_back(split_merge(v, path_));
       return true;
     }
-    if (depth != 3 || keys[1] != "model") return true;
-    if (keys[2] == "vocab") {
-      if (event == Event::key) {  // not kept: the value callback still runs
-        vocab_key = std::move(parsed.get_ref<std::string&>());
-        return false;
-      } else if (event == Event::value) {
-        if (!parsed.is_number_integer())
-          fail(path, ": model.vocab id of \"", vocab_key, "\" is not an integer");
-        spec.vocab.emplace_back(std::move(vocab_key), parsed.get<int>());
-        return false;
-      }
-    } else if (keys[2] == "merges") {
-      if (event == Event::value && parsed.is_string()) {
-        spec.merges.push_back(split_merge(parsed.get_ref<const std::string&>(), path));
-        return false;
-      }
-      if (event == Event::array_end && parsed.size() == 2 && parsed[0].is_string() &&
-          parsed[1].is_string()) {
-        spec.merges.emplace_back(std::move(parsed[0].get_ref<std::string&>()),
-                                 std::move(parsed[1].get_ref<std::string&>()));
-        return false;
-      }
+    if (mode_ == Mode::kMergePair) {
+      if (pair_.size() == 2) fail(path_, ": a model.merges entry is not a pair of tokens");
+      pair_.push_back(std::move(v));
+      return true;
     }
+    return scalar(json(v)) || dom_.string(v);
+  }
+  bool binary(json::binary_t& v) { return scalar(json(v)) || dom_.binary(v); }
+
+  bool key(std::string& k) {
+    if (mode_ == Mode::kVocab) {
+      piece_ = std::move(k);
+      return true;
+    }
+    if (keys_.size() <= depth_) keys_.resize(depth_ + 1);
+    keys_[depth_] = k;
+    if (depth_ == 2 && keys_[1] == "model" && (k == "vocab" || k == "merges")) {
+      taking_ = k;  // the value goes to the spec, and neither key nor value to the tree
+      return true;
+    }
+    return dom_.key(k);
+  }
+  bool start_object(std::size_t n) {
+    if (mode_ != Mode::kNone) fail(path_, ": model.", in_merges() ? "merges" : "vocab", " holds an unexpected object");
+    ++depth_;
+    if (taking_ == "vocab") return begin(Mode::kVocab);
+    if (taking_ == "merges") fail(path_, ": model.merges must be a list");
+    return dom_.start_object(n);
+  }
+  bool end_object() {
+    --depth_;
+    if (mode_ == Mode::kVocab) return begin(Mode::kNone);
+    return dom_.end_object();
+  }
+  bool start_array(std::size_t n) {
+    ++depth_;
+    if (mode_ == Mode::kMerges) {
+      pair_.clear();
+      return begin(Mode::kMergePair);
+    }
+    if (mode_ != Mode::kNone) fail(path_, ": model.", in_merges() ? "merges" : "vocab", " holds an unexpected list");
+    if (taking_ == "merges") return begin(Mode::kMerges);
+    if (taking_ == "vocab") {  // not BPE's (Unigram has a list): into the tree, for read_model's message
+      std::string k = std::move(taking_);
+      taking_.clear();
+      dom_.key(k);
+    }
+    return dom_.start_array(n);
+  }
+  bool end_array() {
+    --depth_;
+    if (mode_ == Mode::kMergePair) {
+      if (pair_.size() != 2) fail(path_, ": a model.merges entry is not a pair of tokens");
+      if (spec_.merges.size() >= static_cast<size_t>(kMaxVocabSize))
+        fail(path_, ": model.merges has more than ", kMaxVocabSize, " entries (the limit)");
+      spec_.merges.emplace_back(std::move(pair_[0]), std::move(pair_[1]));
+      return begin(Mode::kMerges);
+    }
+    if (mode_ == Mode::kMerges) return begin(Mode::kNone);
+    return dom_.end_array();
+  }
+  bool parse_error(std::size_t pos, const std::string& token, const nlohmann::detail::exception& e) {
+    return dom_.parse_error(pos, token, e);
+  }
+
+ private:
+  enum class Mode { kNone, kVocab, kMerges, kMergePair };
+  bool in_merges() const { return mode_ == Mode::kMerges || mode_ == Mode::kMergePair; }
+  bool begin(Mode m) {
+    if (m == Mode::kVocab) saw_vocab = true;
+    if (m == Mode::kMerges) saw_merges = true;
+    mode_ = m;
+    taking_.clear();
     return true;
-  };
+  }
+  // True when the scalar was taken (a vocab id); fails on scalars where vocab/merges want more.
+  bool scalar(const json& v) {
+    if (!taking_.empty()) fail(path_, ": model.", taking_, " must be ", taking_ == "vocab" ? "an object" : "a list");
+    if (mode_ == Mode::kNone) return false;
+    if (mode_ != Mode::kVocab) fail(path_, ": model.merges entries must be \"a b\" strings or [a, b] pairs");
+    if (!v.is_number_integer()) fail(path_, ": model.vocab id of \"", piece_, "\" is not an integer");
+    if (spec_.vocab.size() >= static_cast<size_t>(kMaxVocabSize))
+      fail(path_, ": model.vocab has more than ", kMaxVocabSize, " entries (the limit)");
+    const int id = checked_id(v, path_, piece_);
+    spec_.vocab.emplace_back(std::move(piece_), id);
+    return true;
+  }
+
+  Dom dom_;
+  const std::string& path_;
+  TokenizerSpec& spec_;
+  size_t depth_ = 0;               // containers open
+  std::vector<std::string> keys_;  // keys_[d]: the last key read at depth d
+  std::string taking_;             // "vocab" / "merges" right after model's key of that name
+  Mode mode_ = Mode::kNone;
+  std::string piece_;                // the vocab key whose id comes next
+  std::vector<std::string> pair_;    // a [a, b] merge being read
+};
+
+// The tree without model.vocab and model.merges, which go to the spec; `taken` says whether
+// both were there.
+json parse_json_tree(const std::string& text, const std::string& path, TokenizerSpec& spec, bool& taken) {
+  json root;
+  TokenizerSax sax(root, path, spec);
   try {
-    return json::parse(text, callback);
+    json::sax_parse(text, &sax);
   } catch (const json::exception& e) {
     fail(path, ": invalid JSON: ", e.what());
   }
+  taken = sax.saw_vocab && sax.saw_merges;
+  return root;
 }
 
 void read_model(const json& model, const std::string& path, TokenizerSpec& spec) {
@@ -89,16 +190,7 @@ void read_model(const json& model, const std::string& path, TokenizerSpec& spec)
   if (model.contains("dropout") && model["dropout"].is_number() &&
       model["dropout"].get<double>() > 0)
     fail(path, ": BPE dropout is not supported");
-  for (const auto& [piece, id] : model.at("vocab").items())
-    spec.vocab.emplace_back(piece, id.get<int>());
-  // Entries parse_tokenizer_json did not take (none, for well-formed files).
-  for (const json& merge : model.at("merges")) {
-    if (merge.is_array()) {
-      spec.merges.emplace_back(merge.at(0).get<std::string>(), merge.at(1).get<std::string>());
-    } else {
-      spec.merges.push_back(split_merge(merge.get<std::string>(), path));
-    }
-  }
+  // model.vocab and model.merges went straight into the spec (TokenizerSax).
   if (model.contains("unk_token") && model["unk_token"].is_string())
     spec.unk_token = model["unk_token"];
   spec.byte_fallback = model.value("byte_fallback", false);
@@ -236,13 +328,16 @@ nlohmann::json read_json_file(const std::string& path) {
   }
 }
 
-TokenizerSpec load_tokenizer_json(const std::string& path) {
+TokenizerSpec parse_tokenizer_json(const std::string& text, const std::string& path,
+                                   const json* tokenizer_config) {
   TokenizerSpec spec;
   spec.source = path;
-  const json root = parse_tokenizer_json(read_text_file(path), path, spec);
+  bool taken = false;
+  const json root = parse_json_tree(text, path, spec, taken);
   try {
-    if (!root.contains("model")) fail(path, ": no \"model\" field");
+    if (!root.is_object() || !root.contains("model")) fail(path, ": no \"model\" field");
     read_model(root["model"], path, spec);
+    if (!taken) fail(path, ": model.vocab (an object of token -> id) or model.merges (a list) is missing");
     read_normalizer(root.value("normalizer", json()), path, spec);
     read_pre_tokenizer(root.value("pre_tokenizer", json()), path, spec);
     read_decoder(root.value("decoder", json()), path, spec);
@@ -253,20 +348,24 @@ TokenizerSpec load_tokenizer_json(const std::string& path) {
     const bool add_bos_known = read_post_processor(root.value("post_processor", json()), spec);
     for (const json& t : root.value("added_tokens", json::array())) {
       spec.added_tokens.push_back({.content = t.at("content").get<std::string>(),
-                                   .id = t.at("id").get<int>(),
+                                   .id = checked_id(t.at("id"), path, t.at("content").get<std::string>()),
                                    .special = t.value("special", false),
                                    .lstrip = t.value("lstrip", false),
                                    .rstrip = t.value("rstrip", false),
                                    .single_word = t.value("single_word", false)});
     }
-    const std::string dir = path.substr(0, path.find_last_of('/') + 1);
-    std::ifstream probe(dir + "tokenizer_config.json");
-    if (probe)
-      apply_tokenizer_config(read_json_file(dir + "tokenizer_config.json"), spec, add_bos_known);
+    if (tokenizer_config != nullptr) apply_tokenizer_config(*tokenizer_config, spec, add_bos_known);
   } catch (const json::exception& e) {
     fail(path, ": unexpected structure: ", e.what());
   }
   return spec;
+}
+
+TokenizerSpec load_tokenizer_json(const std::string& path) {
+  const std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  std::optional<json> config;
+  if (std::ifstream(dir + "tokenizer_config.json")) config = read_json_file(dir + "tokenizer_config.json");
+  return parse_tokenizer_json(read_text_file(path), path, config ? &*config : nullptr);
 }
 
 void apply_tokenizer_config(const json& config, TokenizerSpec& spec, bool add_bos_known) {

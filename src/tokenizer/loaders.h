@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "tokenizer/tokenizer_spec.h"
@@ -11,6 +12,19 @@ namespace qlm::tok {
 
 TokenizerSpec load_tokenizer_json(const std::string& path);
 TokenizerSpec load_vocab_merges(const std::string& dir);
+
+// The same from file contents (for fuzzing and tests): `path` / `dir` only name the files in
+// errors. tokenizer_config is the parsed tokenizer_config.json, or null when there is none.
+TokenizerSpec parse_tokenizer_json(const std::string& text, const std::string& path,
+                                   const nlohmann::json* tokenizer_config);
+struct VocabMergesText {
+  std::string vocab;                         // vocab.json
+  std::string merges;                        // merges.txt
+  nlohmann::json config = nlohmann::json::object();  // tokenizer_config.json
+  std::optional<nlohmann::json> added_tokens;        // added_tokens.json, if present
+  std::string special_tokens_map;            // special_tokens_map.json text, or empty
+};
+TokenizerSpec parse_vocab_merges(const VocabMergesText& files, const std::string& dir);
 
 // Reads a whole file / a JSON file; throws qlm::Error naming the file if it is missing or
 // malformed.

@@ -16,18 +16,36 @@ std::string StreamDecoder::push(int id) {
   if (id < 0 || id >= core_.vocab_size()) return {};
   if (skip_special_ && core_.is_special(id)) return {};
   const int byte = core_.fallback_byte(id);
-  const char raw_byte = static_cast<char>(byte);
-  std::string first_text;  // the first token may decode differently (Metaspace decoder)
-  std::string_view text;
   if (byte >= 0) {
-    text = std::string_view(&raw_byte, 1);
-  } else if (first_) {
-    first_text = core_.first_token_bytes(id);
-    text = first_text;
+    // A run of <0xXX> tokens decodes as a whole: its bytes if they are valid UTF-8, else one
+    // U+FFFD per byte (HF's ByteFallback), so it is held until a token of another kind ends it.
+    first_ = false;
+    run_ += static_cast<char>(byte);
+    return {};
+  }
+  std::string out = end_run();
+  if (first_) {
+    out += emit(core_.first_token_bytes(id));  // the first token may decode differently (Metaspace)
   } else {
-    text = core_.token_bytes(id);
+    out += emit(core_.token_bytes(id));
   }
   first_ = false;
+  return out;
+}
+
+std::string StreamDecoder::end_run() {
+  if (run_.empty()) return {};
+  std::string text;
+  if (tok::first_invalid_utf8(run_) == std::string_view::npos) {
+    text = std::move(run_);
+  } else {
+    for (size_t i = 0; i < run_.size(); ++i) text += tok::kReplacementChar;
+  }
+  run_.clear();
+  return emit(text);
+}
+
+std::string StreamDecoder::emit(std::string_view text) {
   // The Strip decoder removes leading spaces of the whole output, i.e. of the first bytes.
   while (strip_remaining_ > 0 && !text.empty()) {
     if (text[0] != ' ') {
@@ -67,7 +85,8 @@ std::string StreamDecoder::take_complete() {
 }
 
 std::string StreamDecoder::flush() {
-  std::string out = take_complete();
+  std::string out = end_run();
+  out += take_complete();
   if (!pending_.empty()) append_replacement(out, pending_.size());  // an unfinished character
   pending_.clear();
   return out;

@@ -57,7 +57,8 @@ class Tokenizer {
 // UTF-8 character are held back until complete, so a character split across tokens never
 // shows as U+FFFD. Bytes that can never form a character (e.g. a stray continuation byte)
 // are emitted as U+FFFD when seen (holding them would stall output for good), as decode()
-// of the whole sequence does.
+// of the whole sequence does. A run of <0xXX> byte tokens is held until it ends: one invalid
+// byte turns the whole run into U+FFFDs (HF's ByteFallback). So pushes + flush == decode().
 class StreamDecoder {
  public:
   explicit StreamDecoder(const Tokenizer& tokenizer, bool skip_special = false);
@@ -66,6 +67,8 @@ class StreamDecoder {
 
  private:
   std::string take_complete();
+  std::string emit(std::string_view text);  // decoded bytes -> the characters now complete
+  std::string end_run();                    // emits a finished run of <0xXX> tokens
   void append_replacement(std::string& out, size_t bytes) const;
 
   const tok::TokenizerCore& core_;
@@ -73,6 +76,7 @@ class StreamDecoder {
   int strip_remaining_;  // leading spaces still to strip (SentencePiece "Strip" decoder)
   bool first_ = true;    // no token decoded yet
   std::string pending_;  // raw bytes not yet emitted
+  std::string run_;      // bytes of the <0xXX> tokens since the last other token
 };
 
 }  // namespace qlm

@@ -71,8 +71,13 @@ TokenizerCore::TokenizerCore(TokenizerSpec spec)
   for (const std::string& pattern : spec_.split_patterns) splitters_.emplace_back(pattern);
 
   int size = 0;
-  for (const auto& [piece, id] : spec_.vocab) size = std::max(size, id + 1);
-  for (const AddedToken& t : spec_.added_tokens) size = std::max(size, t.id + 1);
+  auto grow = [&](int id, const std::string& piece) {
+    if (id < 0 || id >= kMaxVocabSize)
+      fail(spec_.source, ": id ", id, " of token \"", piece, "\" is not in [0, ", kMaxVocabSize, ")");
+    size = std::max(size, id + 1);
+  };
+  for (const auto& [piece, id] : spec_.vocab) grow(id, piece);
+  for (const AddedToken& t : spec_.added_tokens) grow(t.id, t.content);
   pieces_.resize(size);
   special_.assign(size, 0);
   for (auto& [piece, id] : spec_.vocab) pieces_[id] = std::move(piece);

@@ -67,6 +67,10 @@ struct TokenizerSpec {
   bool add_bos = false;
 };
 
+// Limits on untrusted tokenizer files (the largest real vocabularies are ~260k tokens): ids
+// must lie in [0, kMaxVocabSize) and a file may list at most that many entries or merges.
+inline constexpr int kMaxVocabSize = 1 << 22;
+
 // Regex that Qwen2 uses; vocab.json + merges.txt folders of Qwen2Tokenizer get it.
 inline constexpr const char* kQwen2SplitPattern =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";

@@ -147,6 +147,36 @@ TEST(ChatJinja, ResourceLimits) {
   EXPECT_NE(parse_error(deep_ifs).find("nesting deeper"), std::string::npos);
 }
 
+// Found by fuzz_chat_template (fuzz/regressions/chat_template/float-literal-out-of-range): std::stod
+// threw std::out_of_range past the error handling. Expected text from python3-jinja2 3.1.2.
+TEST(ChatJinja, FloatLiteralsOutOfRangeAreInfOrZero) {
+  EXPECT_EQ(render("{{ 1e309 }}|{{ 1e-400 }}|{{ -1e309 }}|{{ 1e309 > 10 }}|{{ [1e309] }}"), "inf|0.0|-inf|True|[inf]");
+}
+
+// Found by fuzz_chat_template (fuzz/regressions/chat_template/int-overflow): int64 arithmetic
+// overflowed (undefined behaviour) where Python has big integers. Results that fit match
+// python3-jinja2 3.1.2; ones that do not are an error, never a wrapped value or a long loop.
+TEST(ChatJinja, IntegerArithmeticNeverOverflows) {
+  EXPECT_EQ(render("{{ 2 ** 62 }}|{{ 1 ** 4611686018427387904 }}|{{ (-2) ** 63 }}|{{ [1,2,3][::9223372036854775807] }}|"
+                   "{{ [1,2,3][::-9223372036854775807] }}|{{ (-9223372036854775807 - 1) % -1 }}|"
+                   "{{ [4611686018427387904, 4611686018427387903] | sum }}|{{ -7 // 2 }}"),
+            "4611686018427387904|1|-9223372036854775808|[1]|[3]|0|9223372036854775807|-4");
+  for (const char* overflow : {"{{ 4611686018427387904 * 2 }}", "{{ 9223372036854775807 + 1 }}", "{{ 2 ** 63 }}",
+                               "{{ -(-9223372036854775807 - 1) }}", "{{ (-9223372036854775807 - 1) // -1 }}",
+                               "{{ (-9223372036854775807 - 1) | abs }}", "{{ [9223372036854775807, 1] | sum }}",
+                               "{{ -9223372036854775807 - 2 }}"})
+    EXPECT_NE(render_error(overflow).find("does not fit in 64 bits"), std::string::npos) << overflow;
+}
+
+// Found by fuzz_chat_template (fuzz/regressions/chat_template/format-width): '%0006787910242759s'
+// asked for a 6.7-petabyte string. Widths and precisions are bounded like every string.
+TEST(ChatJinja, PercentFormatWidthIsBounded) {
+  EXPECT_EQ(render("{{ '%05d|%-4s|%.2f|%3.1s' % (-42, 'ab', 3.14159, 'xyz') }}"), "-0042|ab  |3.14|  x");  // python3
+  EXPECT_NE(render_error("{{ '%0006787910242759s' % 2 }}").find("format width or precision"), std::string::npos);
+  EXPECT_NE(render_error("{{ '%.99999999999f' % 2 }}").find("format width or precision"), std::string::npos);
+  EXPECT_NE(render_error("{{ '%d' % 1e300 }}").find("out of range"), std::string::npos);
+}
+
 TEST(ChatJinja, SortedJsonOverloadAndVariables) {
   ChatTemplate t(
       "{% for m in messages %}{{ m | tojson }}{% endfor %}{{ bos_token }}{{ add_generation_prompt "

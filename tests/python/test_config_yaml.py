@@ -43,3 +43,13 @@ def test_config_errors(tmp_path):
     assert proc.returncode == 1 and "cannot open" in proc.stderr
     proc = run_qlm("generate", "--config", write(tmp_path, "a: [1, 2\n"), "-m", model, "-p", "", check=False)
     assert proc.returncode == 1 and "invalid YAML" in proc.stderr
+
+
+def test_recursive_or_deep_config_is_a_clear_error(tmp_path):
+    """Found by fuzz_yaml_config (fuzz/regressions/yaml_config/recursive-anchor): a map that contains
+    itself through an anchor made the key flattening recurse until the stack overflowed."""
+    model = shared("models", "stories260K")
+    for text in ["a: &x\n  b: 1\n  <<: *x\n", "a: &x {b: *x}\n", "".join("  " * i + f"k{i}:\n" for i in range(40)) + "  " * 40 + "v: 1\n"]:
+        proc = run_qlm("generate", "--config", write(tmp_path, text), "-m", model, "-p", "", check=False)
+        assert proc.returncode == 1 and "nests deeper than 16 levels" in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1

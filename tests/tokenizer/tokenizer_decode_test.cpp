@@ -133,6 +133,23 @@ TEST_F(FolderFacts, Stories260K) {
   EXPECT_TRUE(tok.add_bos());  // TemplateProcessing "<s> $A"
 }
 
+// Found by fuzz_tokenize (fuzz/regressions/tokenize/stream-byte-fallback-run): <0xFD> <0x6C> is
+// not UTF-8, so HF's ByteFallback decodes the whole run as two U+FFFD; the stream once gave "�l".
+TEST_F(FolderFacts, StreamedByteFallbackRunEqualsDecode) {
+  const Tokenizer& tok = shared_tokenizer(kSharedData + "/models/stories260K");
+  const int fd = *tok.token_to_id("<0xFD>"), l = *tok.token_to_id("<0x6C>"), the = *tok.token_to_id("\u2581the");
+  for (const std::vector<int>& ids : {std::vector<int>{fd, l}, {the, fd, l, the}, {l, *tok.token_to_id("<0xC3>"),
+                                                                                   *tok.token_to_id("<0xA9>"), the}}) {
+    StreamDecoder stream(tok);
+    std::string streamed;
+    for (int id : ids) streamed += stream.push(id);
+    streamed += stream.flush();
+    EXPECT_EQ(streamed, tok.decode(ids));
+  }
+  EXPECT_EQ(tok.decode(std::vector<int>{fd, l}), "\uFFFD\uFFFD");
+  EXPECT_EQ(tok.decode(std::vector<int>{l, *tok.token_to_id("<0xC3>"), *tok.token_to_id("<0xA9>")}), "l\u00e9");
+}
+
 TEST_F(FolderFacts, SkipSpecialDropsSpecialTokensOnly) {
   const Tokenizer& tok = shared_tokenizer(kSharedData + "/tokenizers/qwen2.5");
   const std::vector<int> ids = tok.encode("<|im_start|>user\n<tool_call>hi<|im_end|>");

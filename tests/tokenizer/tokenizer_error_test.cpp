@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -161,6 +162,53 @@ TEST_F(TinyTokenizer, IdsWithoutTokenDecodeToNothing) {
   EXPECT_EQ(stream.push(2), "c");
   const std::string msg = error_of([&] { tok_->piece(4); });
   EXPECT_NE(msg.find("token id 4"), std::string::npos) << msg;
+}
+
+// Ids come from the file: a negative one or one past kMaxVocabSize is refused with a message,
+// never used as an index or an allocation size.
+TEST(TokenizerErrors, IdsOutsideTheVocabularyLimit) {
+  for (const char* id : {"-1", "4194304", "2147483647", "1e3"}) {
+    ScratchFolder dir(std::string("badid") + (id[0] == '-' ? "neg" : "big"));
+    dir.write("tokenizer.json", std::string(R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": )") + id +
+                                    R"(}, "merges": []}})");
+    const std::string msg = error_of([&] { Tokenizer::load(dir.path()); });
+    EXPECT_NE(msg.find("\"b\""), std::string::npos) << msg;
+  }
+  ScratchFolder added("badadded");
+  added.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+    "added_tokens": [{"id": 99999999, "content": "<x>"}]})");
+  EXPECT_NE(error_of([&] { Tokenizer::load(added.path()); }).find("<x>"), std::string::npos);
+  ScratchFolder slow("badslow");
+  slow.write("vocab.json", R"({"a": 0, "b": -5})");
+  slow.write("merges.txt", "#version: 0.2\n");
+  EXPECT_NE(error_of([&] { Tokenizer::load(slow.path()); }).find("-5"), std::string::npos);
+  ScratchFolder decoder("baddecoder");
+  decoder.write("vocab.json", R"({"a": 0})");
+  decoder.write("merges.txt", "");
+  decoder.write("tokenizer_config.json", R"({"added_tokens_decoder": {"99999999999": {"content": "<y>"}}})");
+  EXPECT_NE(error_of([&] { Tokenizer::load(decoder.path()); }).find("tokenizer_config.json"), std::string::npos);
+}
+
+// nlohmann's parse callback rescans an object's parent at every nested object's end, so a
+// tokenizer.json or vocab.json with many small objects once took quadratic time (300k objects:
+// minutes). Found while bounding the safetensors tensor count; the loaders now parse in one pass.
+TEST(TokenizerErrors, ManySmallObjectsParseInLinearTime) {
+  std::string objects = "[";
+  for (int i = 0; i < 300000; ++i) objects += i ? ",{}" : "{}";
+  objects += "]";
+  ScratchFolder dir("manyobjects");
+  dir.write("tokenizer.json", R"({"padding": )" + objects +
+                                  R"(, "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": [["a", "b"]]}})");
+  const auto start = std::chrono::steady_clock::now();
+  const auto tok = Tokenizer::load(dir.path());
+  EXPECT_EQ(tok->encode("ab"), std::vector<int>{2});
+  ScratchFolder slow("manyobjects_vocab");
+  std::string vocab = "{";
+  for (int i = 0; i < 300000; ++i) vocab += (i ? ",\"t" : "\"t") + std::to_string(i) + "\": {}";
+  slow.write("vocab.json", vocab + "}");
+  slow.write("merges.txt", "");
+  EXPECT_NE(error_of([&] { Tokenizer::load(slow.path()); }).find("is not an integer"), std::string::npos);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 20.0);
 }
 
 }  // namespace

@@ -96,5 +96,24 @@ TEST(ModelConfig, ErrorsNameTheField) {
   EXPECT_EQ(error_of(R"({"architectures":["LlamaForCausalLM"],)" + base + "}"), "");
 }
 
+// config.json is untrusted: shape fields are bounded so the sizes computed from them
+// (num_heads * head_dim as int, vocab_size * hidden_size) cannot overflow.
+TEST(ModelConfig, ShapeFieldsAreBounded) {
+  auto config = [](const std::string& field, const std::string& value) {
+    std::string j = R"({"architectures":["LlamaForCausalLM"],"hidden_size":64,"intermediate_size":128,)"
+                    R"("num_hidden_layers":2,"num_attention_heads":4,"vocab_size":100)";
+    return j + ",\"" + field + "\":" + value + "}";
+  };
+  EXPECT_NE(error_of(config("head_dim", "65536")).find("'head_dim' is 65536, expected an integer in [1, 4096]"),
+            std::string::npos);
+  EXPECT_NE(error_of(config("num_attention_heads", "1000000")).find("'num_attention_heads'"), std::string::npos);
+  EXPECT_NE(error_of(config("vocab_size", "2147483647")).find("[1, 4194304]"), std::string::npos);
+  EXPECT_NE(error_of(config("hidden_size", "18446744073709551615")).find("'hidden_size' is 18446744073709551615"),
+            std::string::npos);
+  EXPECT_NE(error_of(config("max_position_embeddings", "100000000")).find("'max_position_embeddings'"),
+            std::string::npos);
+  EXPECT_EQ(error_of(config("max_position_embeddings", "131072")), "");
+}
+
 }  // namespace
 }  // namespace qlm

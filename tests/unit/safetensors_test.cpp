@@ -96,6 +96,13 @@ TEST(Safetensors, RejectsMalformedFiles) {
       {"missing offsets", R"({"w":{"dtype":"U8","shape":[1]}})", 1, UINT64_MAX, "data_offsets"},
       {"huge shape", R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})",
        4, UINT64_MAX, "too large"},
+      // [0,10) and [6,8) overlap; the empty [5,5) between them once hid it (adjacent pairs only).
+      {"overlap past an empty tensor",
+       R"({"a":{"dtype":"U8","shape":[10],"data_offsets":[0,10]},"b":{"dtype":"U8","shape":[0],"data_offsets":[5,5]},)"
+       R"("c":{"dtype":"U8","shape":[2],"data_offsets":[6,8]}})",
+       10, UINT64_MAX, "'a' and 'c' overlap"},
+      {"rank over the limit", R"({"w":{"dtype":"U8","shape":[1,1,1,1,1,1,1,1,1],"data_offsets":[0,1]}})", 1,
+       UINT64_MAX, "9 dimensions, more than 8"},
   };
   fs::path dir = temp_dir();
   for (const BadCase& c : cases) {
@@ -108,6 +115,35 @@ TEST(Safetensors, RejectsMalformedFiles) {
   fs::path tiny = dir / "tiny.safetensors";
   std::ofstream(tiny) << "abc";
   EXPECT_NE(error_of(tiny).find("too short"), std::string::npos);
+}
+
+TEST(Safetensors, TensorCountLimit) {
+  // One entry past the limit is refused while parsing, before a tensor list is built for it.
+  std::string header = "{";
+  for (size_t i = 0; i <= kMaxSafetensorsTensors; ++i)
+    header += (i ? "," : "") + std::string("\"t") + std::to_string(i) + R"(":{"dtype":"U8","shape":[0],"data_offsets":[0,0]})";
+  header += "}";
+  fs::path p = temp_dir() / "many.safetensors";
+  write_raw(p, header, "");
+  EXPECT_NE(error_of(p).find("more than 262144 tensors (the limit)"), std::string::npos) << error_of(p);
+}
+
+TEST(TensorStore, IndexFileNamesStayInTheFolder) {
+  auto error = [](const std::string& text) {
+    try {
+      parse_weight_index(text, "idx.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  for (const char* name : {"", ".", "..", "../x.safetensors", "/etc/passwd", "a/b.safetensors"})
+    EXPECT_NE(error(std::string(R"({"weight_map":{"w":")") + name + "\"}}").find("outside the folder"),
+              std::string::npos)
+        << name;
+  EXPECT_NE(error(R"({"weight_map":{"w":"a\u0000b"}})").find("outside the folder"), std::string::npos);
+  EXPECT_NE(error(R"({"weight_map":[1]})").find("'weight_map' object"), std::string::npos);
+  EXPECT_EQ(parse_weight_index(R"({"weight_map":{"w":"model-1.safetensors"}})", "idx").at("w"), "model-1.safetensors");
 }
 
 TEST(TensorStore, ShardedIndexAndDuplicates) {
