@@ -6,6 +6,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libpcre2-dev libutf8proc-dev
   libcpp-httplib-dev libgtest-dev libbenchmark-dev pybind11-dev python3-dev
   python3-numpy python3-torch python3-jinja2 python3-pytest libopenblas0-pthread librsvg2-bin
+  nginx
 )
 # Node.js (for the JavaScript reference tokenizer) may come from another source with npm
 # bundled; only ask Debian for it when there is none.

@@ -118,6 +118,12 @@ void BatchEngine::apply_cancellations() {
     else still.push_back(std::move(q));
   }
   active_ = std::move(still);
+  publish_counts();
+}
+
+void BatchEngine::publish_counts() {
+  counters_.active.store(static_cast<int>(active_.size()), std::memory_order_relaxed);
+  counters_.admitting.store(static_cast<int>(admitting_.size()), std::memory_order_relaxed);
 }
 
 bool BatchEngine::admit_waiting() {
@@ -249,8 +255,7 @@ bool BatchEngine::step() {
   std::erase_if(admitting_, [](const std::unique_ptr<Admission>& a) {
     return a->prefilled == a->request->prompt_ids.size();
   });
-  counters_.active.store(static_cast<int>(active_.size()), std::memory_order_relaxed);
-  counters_.admitting.store(static_cast<int>(admitting_.size()), std::memory_order_relaxed);
+  publish_counts();
   return true;
 }
 

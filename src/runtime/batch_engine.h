@@ -98,6 +98,7 @@ class BatchEngine {
   bool step_sequence(Sequence& q, const float* logits);
   void fork_samples(Admission& a, const float* logits);
   void finish(Sequence& q, const char* reason);
+  void publish_counts();  // counters_.active/admitting from the engine-thread state
 
   const Transformer& model_;
   EngineOptions options_;

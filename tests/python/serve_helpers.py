@@ -108,6 +108,12 @@ class Server:
         return self.proc.returncode
 
 
+def sanitized_build():
+    """True for the ASan/UBSan build: slower, and its allocator keeps freed memory in quarantine."""
+    with open(qlm_binary(), "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def parse_sse(text):
     events = []
     for block in text.split("\n\n"):
