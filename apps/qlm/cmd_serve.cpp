@@ -40,7 +40,7 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--max-batch", f->options.max_batch, "Sequences decoding at once")->capture_default_str()
       ->check(CLI::Range(1, 4096));
   cmd->add_option("--max-queue", f->max_queue, "Requests waiting for a batch slot; beyond this: 429 + Retry-After")
-      ->capture_default_str()->check(CLI::Range(0, 1 << 20));
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--max-n", f->options.limits.max_n, "Largest n (samples per prompt) a request may ask")
       ->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--default-max-tokens", f->options.limits.default_max_tokens,

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -87,8 +88,9 @@ void install_routes(httplib::Server& http, ServerState& s) {
     res.set_content(ojson{{"status", state}}.dump(), "application/json");
   }));
   http.Get("/metrics", guarded(s, false, [&s](const auto&, auto& res) {
-    const std::string text = s.engine ? s.metrics.render(s.engine->counters(), s.engine->waiting())
-                                      : s.metrics.render(EngineCounters{}, 0);
+    // Before `ready` the engine may still be under construction on the main thread.
+    const std::string text = s.ready ? s.metrics.render(s.engine->counters(), s.engine->waiting())
+                                     : s.metrics.render(EngineCounters{}, 0);
     res.set_content(text, "text/plain; version=0.0.4");
   }));
 
@@ -162,7 +164,17 @@ int run_server(const std::string& model_dir, const ServerOptions& options,
   const int port = options.port == 0 ? http.bind_to_any_port(options.host) :
                    (http.bind_to_port(options.host, options.port) ? options.port : -1);
   if (port < 0) fail("--host/--port: cannot listen on ", options.host, ":", options.port, " (in use, or not an address here?)");
-  std::thread listener([&http] { http.listen_after_bind(); });
+  std::atomic<bool> listener_done{false};
+  std::thread listener([&] {
+    http.listen_after_bind();
+    listener_done = true;
+  });
+  // httplib's stop() does nothing before the accept loop runs: wait for it (or its failure).
+  auto stop_http = [&] {
+    while (!http.is_running() && !listener_done) std::this_thread::sleep_for(1ms);
+    http.stop();
+    listener.join();
+  };
 
   // Load and warm up while /health says "loading".
   std::thread engine_thread;
@@ -175,8 +187,7 @@ int run_server(const std::string& model_dir, const ServerOptions& options,
   } catch (...) {
     if (s.engine) s.engine->stop();
     if (engine_thread.joinable()) engine_thread.join();
-    http.stop();
-    listener.join();
+    stop_http();
     throw;
   }
   s.ready = true;
@@ -198,8 +209,7 @@ int run_server(const std::string& model_dir, const ServerOptions& options,
     Timer flush;
     while (s.metrics.in_flight() > 0 && flush.seconds() < 5) std::this_thread::sleep_for(20ms);
   }
-  http.stop();
-  listener.join();
+  stop_http();
   s.engine->stop();
   engine_thread.join();
   std::fprintf(stderr, "qlm serve: stopped\n");
