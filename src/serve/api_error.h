@@ -8,6 +8,12 @@
 
 namespace qlm::serve {
 
+// Serialises a response body. Text from the model can hold invalid UTF-8 (a token that is part
+// of a character, in log-prob token strings): it becomes U+FFFD instead of an exception.
+inline std::string to_json_text(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 class ApiError : public std::runtime_error {
  public:
   ApiError(int status, std::string message, std::string param = "", std::string code = "")

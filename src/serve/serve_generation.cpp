@@ -48,7 +48,7 @@ bool pump(ServerState& s, Stream& st, httplib::DataSink& sink) {
     st.opened = true;
     if (call.chat || call.return_token_ids)
       for (int i = 0; i < st.job->choices(); ++i)
-        if (!write_event(sink, generation_chunk(call, st.head, i, nullptr, tok, 0).dump())) return false;
+        if (!write_event(sink, to_json_text(generation_chunk(call, st.head, i, nullptr, tok, 0)))) return false;
   }
   std::vector<ChoiceDelta> deltas = st.job->take(100ms);
   // Merge per choice, keeping the order in which choices first appear.
@@ -63,12 +63,12 @@ bool pump(ServerState& s, Stream& st, httplib::DataSink& sink) {
   for (int i : order) {
     const ChoiceResult& m = merged[i];
     st.usage.completion_tokens += static_cast<int64_t>(m.ids.size());
-    if (!write_event(sink, generation_chunk(call, st.head, i, &m, tok, st.text_offset[i]).dump())) return false;
+    if (!write_event(sink, to_json_text(generation_chunk(call, st.head, i, &m, tok, st.text_offset[i])))) return false;
     st.text_offset[i] += m.text.size();
   }
   if (st.job->finished() && !st.done) {
     st.done = true;
-    if (call.include_usage && !write_event(sink, usage_chunk(call, st.head, st.usage).dump())) return false;
+    if (call.include_usage && !write_event(sink, to_json_text(usage_chunk(call, st.head, st.usage)))) return false;
     if (!write_event(sink, "[DONE]")) return false;
     sink.done();
   }
@@ -111,7 +111,15 @@ void handle_generation(ServerState& s, const httplib::Request& req, httplib::Res
   res.set_header("X-Accel-Buffering", "no");  // nginx: pass events through as they come
   ServerState* sp = &s;
   res.set_chunked_content_provider(
-      "text/event-stream", [sp, st](size_t, httplib::DataSink& sink) { return pump(*sp, *st, sink); },
+      "text/event-stream",
+      [sp, st](size_t, httplib::DataSink& sink) {
+        try {  // httplib does not catch exceptions from content providers
+          return pump(*sp, *st, sink);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "qlm serve: stream %s failed: %s\n", st->head.id.c_str(), e.what());
+          return false;
+        }
+      },
       [sp, st](bool success) {
         if (!st->done) {  // the client went away (or the server stopped): free its batch rows now
           st->job->cancel();

@@ -23,13 +23,13 @@ using namespace std::chrono_literals;
 
 void send_json(httplib::Response& res, const ojson& body) {
   res.status = 200;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(to_json_text(body), "application/json");
 }
 
 void send_error(httplib::Response& res, const ApiError& e) {
   res.status = e.status();
   if (e.status() == 429) res.set_header("Retry-After", "1");
-  res.set_content(e.body().dump(), "application/json");
+  res.set_content(to_json_text(e.body()), "application/json");
 }
 
 namespace {
@@ -112,7 +112,7 @@ void install_routes(httplib::Server& http, ServerState& s) {
     const std::string msg = res.status == 404 ? cat("no such endpoint: ", req.method, " ", req.path)
                             : res.status == 413 ? std::string("the request body is too large")
                                                 : cat("HTTP error ", res.status);
-    res.set_content(ApiError(res.status, msg).body().dump(), "application/json");
+    res.set_content(to_json_text(ApiError(res.status, msg).body()), "application/json");
     if (res.status == 404) s.metrics.count_request(Endpoint::Other, 404);
   });
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
