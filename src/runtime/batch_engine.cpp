@@ -61,7 +61,8 @@ uint64_t BatchEngine::submit(EngineRequest r) {
          cfg.max_position_embeddings);
   for (int id : r.prompt_ids)
     if (id < 0 || id >= cfg.vocab_size)
-      fail("request '", r.id, "': token id ", id, " is outside the vocabulary [0, ", cfg.vocab_size, ")");
+      fail("request '", r.id, "': token id ", id, " is outside the vocabulary [0, ", cfg.vocab_size,
+           ")");
   if (r.samples.empty()) fail("request '", r.id, "': no samples to make");
   // More samples than max_batch run alone (admitted into an empty batch), but their decode rows
   // must fit the scratch buffers.
@@ -77,13 +78,21 @@ uint64_t BatchEngine::submit(EngineRequest r) {
   return queue_.push(ticket, std::make_unique<EngineRequest>(std::move(r))) ? ticket : 0;
 }
 
-void BatchEngine::cancel(uint64_t ticket) { queue_.cancel(ticket); }
+void BatchEngine::cancel(uint64_t ticket) {
+  queue_.cancel(ticket);
+}
 
-void BatchEngine::cancel_all() { queue_.cancel_all(); }
+void BatchEngine::cancel_all() {
+  queue_.cancel_all();
+}
 
-void BatchEngine::post_task(EngineTask task) { queue_.push_task(std::move(task)); }
+void BatchEngine::post_task(EngineTask task) {
+  queue_.push_task(std::move(task));
+}
 
-void BatchEngine::stop() { queue_.close(); }
+void BatchEngine::stop() {
+  queue_.close();
+}
 
 void BatchEngine::finish(Sequence& q, const char* reason) {
   q.done.finish_reason = reason;
@@ -114,8 +123,10 @@ void BatchEngine::apply_cancellations() {
   admitting_ = std::move(kept);
   std::vector<std::unique_ptr<Sequence>> still;
   for (auto& q : active_) {
-    if (tickets.has(q->ticket)) finish(*q, "cancelled");
-    else still.push_back(std::move(q));
+    if (tickets.has(q->ticket))
+      finish(*q, "cancelled");
+    else
+      still.push_back(std::move(q));
   }
   active_ = std::move(still);
   publish_counts();
@@ -141,9 +152,10 @@ bool BatchEngine::admit_waiting() {
     const ModelConfig& cfg = model_.config();
     const int n = static_cast<int>(a->request->prompt_ids.size());
     // A single sample keeps the prompt's cache, so it gets the room for its completion now.
-    const int cap = a->request->samples.size() == 1
-                        ? std::min(cfg.max_position_embeddings, n + a->request->params.max_new_tokens + 1)
-                        : std::min(cfg.max_position_embeddings, n + 1);
+    const int cap =
+        a->request->samples.size() == 1
+            ? std::min(cfg.max_position_embeddings, n + a->request->params.max_new_tokens + 1)
+            : std::min(cfg.max_position_embeddings, n + 1);
     a->cache = std::make_unique<KVCache>(cfg, cap);
     admitting_samples_ += static_cast<int>(a->request->samples.size());
     admitting_.push_back(std::move(a));
@@ -163,8 +175,10 @@ bool BatchEngine::step_sequence(Sequence& q, const float* lg) {
   q.next_token = c.id;
   counters_.generated_tokens.fetch_add(1, std::memory_order_relaxed);
   const bool keep_going = !q.request->on_token || q.request->on_token(q.done);
-  const bool stop = !keep_going || std::find(p.stop_ids.begin(), p.stop_ids.end(), c.id) != p.stop_ids.end();
-  const bool full = static_cast<int>(q.done.ids.size()) >= p.max_new_tokens || q.cache->size() + 1 >= q.cache->capacity();
+  const bool stop =
+      !keep_going || std::find(p.stop_ids.begin(), p.stop_ids.end(), c.id) != p.stop_ids.end();
+  const bool full = static_cast<int>(q.done.ids.size()) >= p.max_new_tokens ||
+                    q.cache->size() + 1 >= q.cache->capacity();
   if (stop || full) {
     finish(q, stop ? "stop" : "length");
     return true;
@@ -206,7 +220,8 @@ bool BatchEngine::step() {
   while (auto task = queue_.pop_task(active_.empty() && admitting_.empty())) {
     try {
       task->run();
-    } catch (const std::exception& e) {  // tasks report their own errors; never let one stop the engine
+    } catch (
+        const std::exception& e) {  // tasks report their own errors; never let one stop the engine
       std::fprintf(stderr, "qlm: engine task failed: %s\n", e.what());
     }
     worked = true;
@@ -225,9 +240,11 @@ bool BatchEngine::step() {
   std::vector<Admission*> completing;  // prompts whose last row is in this step, in logit order
   for (auto& a : admitting_) {
     const std::vector<int>& ids = a->request->prompt_ids;
-    a->chunk = static_cast<int>(std::min<size_t>(static_cast<size_t>(std::max(budget, 0)), ids.size() - a->prefilled));
+    a->chunk = static_cast<int>(
+        std::min<size_t>(static_cast<size_t>(std::max(budget, 0)), ids.size() - a->prefilled));
     for (int i = 0; i < a->chunk; ++i)
-      scratch_.rows.push_back(BatchRow{a->cache.get(), static_cast<int>(a->prefilled) + i, ids[a->prefilled + i]});
+      scratch_.rows.push_back(
+          BatchRow{a->cache.get(), static_cast<int>(a->prefilled) + i, ids[a->prefilled + i]});
     budget -= a->chunk;
     if (a->chunk > 0 && a->prefilled + a->chunk == ids.size()) {
       scratch_.logit_rows.push_back(static_cast<int>(scratch_.rows.size()) - 1);
@@ -236,7 +253,8 @@ bool BatchEngine::step() {
   }
   if (scratch_.rows.empty()) return worked;
   int seen = counters_.max_batch_seen.load(std::memory_order_relaxed);
-  if (static_cast<int>(active_.size()) > seen) counters_.max_batch_seen.store(static_cast<int>(active_.size()));
+  if (static_cast<int>(active_.size()) > seen)
+    counters_.max_batch_seen.store(static_cast<int>(active_.size()));
   model_.forward_batch(scratch_, logits_.data());
   counters_.steps.fetch_add(1, std::memory_order_relaxed);
 

@@ -25,8 +25,8 @@ enum class LogprobMode { Raw, Processed };
 
 struct SequenceParams {
   int max_new_tokens = 256;
-  SamplingParams sampling;     // .seed is the request's seed; each sample derives its own
-  std::vector<int> stop_ids;   // generation ends after one of these (kept in the ids)
+  SamplingParams sampling;    // .seed is the request's seed; each sample derives its own
+  std::vector<int> stop_ids;  // generation ends after one of these (kept in the ids)
   LogprobMode logprobs = LogprobMode::Processed;
   int top_logprobs = 0;
 };
@@ -37,8 +37,8 @@ struct Completion {
   std::vector<int> ids;
   std::vector<float> logprobs;                          // per generated token, in the chosen mode
   std::vector<std::vector<std::pair<int, float>>> top;  // per token, when top_logprobs > 0
-  std::string finish_reason;  // "stop", "length" or "cancelled" (empty while running)
-  double seconds = 0;         // from the prompt's admission to the end
+  std::string finish_reason;       // "stop", "length" or "cancelled" (empty while running)
+  double seconds = 0;              // from the prompt's admission to the end
   double first_token_seconds = 0;  // from the submission to the first token
 };
 
@@ -56,9 +56,9 @@ struct EngineRequest {
 };
 
 struct EngineOptions {
-  int max_batch = 32;                // sequences decoding at once
-  int prefill_chunk = 128;           // prompt tokens prefilled per step (over all admissions)
-  size_t max_waiting = SIZE_MAX;     // requests waiting for a batch slot before submit refuses
+  int max_batch = 32;             // sequences decoding at once
+  int prefill_chunk = 128;        // prompt tokens prefilled per step (over all admissions)
+  size_t max_waiting = SIZE_MAX;  // requests waiting for a batch slot before submit refuses
 };
 
 // Counters readable from any thread (for /metrics and the rollout summary).

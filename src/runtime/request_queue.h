@@ -75,7 +75,8 @@ class RequestQueue {
 
   // Consumer side (the engine thread only).
   // The first waiting request if `admit` accepts it (it sees the request, not yet removed).
-  std::optional<std::pair<uint64_t, std::unique_ptr<R>>> pop_if(const std::function<bool(const R&)>& admit) {
+  std::optional<std::pair<uint64_t, std::unique_ptr<R>>> pop_if(
+      const std::function<bool(const R&)>& admit) {
     std::lock_guard<std::mutex> lock(mu_);
     if (waiting_.empty() || !admit(*waiting_.front().second)) return std::nullopt;
     auto front = std::move(waiting_.front());
@@ -123,7 +124,9 @@ class RequestQueue {
   // Returns false once closed and nothing is left.
   bool wait_for_work() {
     std::unique_lock<std::mutex> lock(mu_);
-    wake_.wait(lock, [&] { return closed_ || cancel_all_ || !waiting_.empty() || !cancelled_.empty() || !tasks_.empty(); });
+    wake_.wait(lock, [&] {
+      return closed_ || cancel_all_ || !waiting_.empty() || !cancelled_.empty() || !tasks_.empty();
+    });
     return !(closed_ && waiting_.empty() && tasks_.empty());
   }
   bool closed() const {

@@ -6,7 +6,8 @@
 
 namespace qlm {
 
-RolloutEngine::RolloutEngine(const Transformer& model, RolloutParams params) : model_(model), params_(std::move(params)) {
+RolloutEngine::RolloutEngine(const Transformer& model, RolloutParams params)
+    : model_(model), params_(std::move(params)) {
   validate(params_.sampling);
   if (params_.samples_per_prompt < 1) fail("--samples-per-prompt: must be at least 1");
   if (params_.max_batch < 1) fail("--max-batch: must be at least 1");
@@ -16,22 +17,31 @@ RolloutEngine::RolloutEngine(const Transformer& model, RolloutParams params) : m
 RolloutStats RolloutEngine::run(const std::vector<RolloutRequest>& requests,
                                 const std::function<void(const Completion&)>& on_complete) {
   Timer total;
-  BatchEngine engine(model_, EngineOptions{.max_batch = params_.max_batch, .prefill_chunk = params_.prefill_chunk});
-  const SequenceParams seq{.max_new_tokens = params_.max_new_tokens, .sampling = params_.sampling,
-                           .stop_ids = params_.stop_ids, .logprobs = params_.logprobs,
+  BatchEngine engine(model_, EngineOptions{.max_batch = params_.max_batch,
+                                           .prefill_chunk = params_.prefill_chunk});
+  const SequenceParams seq{.max_new_tokens = params_.max_new_tokens,
+                           .sampling = params_.sampling,
+                           .stop_ids = params_.stop_ids,
+                           .logprobs = params_.logprobs,
                            .top_logprobs = params_.top_logprobs};
   // Everything is checked before anything runs, so a bad line fails the run at once.
   for (size_t i = 0; i < requests.size(); ++i) {
-    EngineRequest r{.id = requests[i].id, .tag = i, .prompt_ids = requests[i].prompt_ids,
-                    .samples = requests[i].sample_indices, .params = seq, .on_complete = on_complete};
+    EngineRequest r{.id = requests[i].id,
+                    .tag = i,
+                    .prompt_ids = requests[i].prompt_ids,
+                    .samples = requests[i].sample_indices,
+                    .params = seq,
+                    .on_complete = on_complete};
     if (r.samples.empty())
       for (int k = 0; k < params_.samples_per_prompt; ++k) r.samples.push_back(k);
     QLM_CHECK(engine.submit(std::move(r)) != 0);  // the queue is unbounded
   }
   engine.run_until_idle();
   const EngineCounters& c = engine.counters();
-  return RolloutStats{.prefills = static_cast<int>(c.prefills.load()), .prompt_tokens = c.prompt_tokens.load(),
-                      .generated_tokens = c.generated_tokens.load(), .max_batch_seen = c.max_batch_seen.load(),
+  return RolloutStats{.prefills = static_cast<int>(c.prefills.load()),
+                      .prompt_tokens = c.prompt_tokens.load(),
+                      .generated_tokens = c.generated_tokens.load(),
+                      .max_batch_seen = c.max_batch_seen.load(),
                       .seconds = total.seconds()};
 }
 

@@ -12,7 +12,7 @@
 namespace qlm {
 
 struct RolloutRequest {
-  std::string id;               // seeds the samplers: the same id gives the same samples anywhere
+  std::string id;  // seeds the samplers: the same id gives the same samples anywhere
   std::vector<int> prompt_ids;
   std::vector<int> sample_indices;  // which of the N samples to make (empty = 0 .. N-1)
 };
@@ -39,7 +39,8 @@ class RolloutEngine {
  public:
   RolloutEngine(const Transformer& model, RolloutParams params);
   // Runs every request to completion; on_complete is called as each completion finishes.
-  RolloutStats run(const std::vector<RolloutRequest>& requests, const std::function<void(const Completion&)>& on_complete);
+  RolloutStats run(const std::vector<RolloutRequest>& requests,
+                   const std::function<void(const Completion&)>& on_complete);
 
  private:
   const Transformer& model_;

@@ -17,7 +17,10 @@ inline std::string to_json_text(const nlohmann::ordered_json& j) {
 class ApiError : public std::runtime_error {
  public:
   ApiError(int status, std::string message, std::string param = "", std::string code = "")
-      : std::runtime_error(message), status_(status), param_(std::move(param)), code_(std::move(code)) {}
+      : std::runtime_error(message),
+        status_(status),
+        param_(std::move(param)),
+        code_(std::move(code)) {}
   int status() const { return status_; }
   const std::string& param() const { return param_; }
   const std::string& code() const { return code_; }
@@ -32,16 +35,22 @@ class ApiError : public std::runtime_error {
 
 inline std::string ApiError::type() const {
   switch (status_) {
-    case 401: return "authentication_error";
-    case 404: return "not_found_error";
-    case 429: return "rate_limit_error";
-    case 503: return "service_unavailable_error";
-    default: return status_ >= 500 ? "server_error" : "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 404:
+      return "not_found_error";
+    case 429:
+      return "rate_limit_error";
+    case 503:
+      return "service_unavailable_error";
+    default:
+      return status_ >= 500 ? "server_error" : "invalid_request_error";
   }
 }
 
 inline nlohmann::ordered_json ApiError::body() const {
-  nlohmann::ordered_json e = {{"message", what()}, {"type", type()}, {"param", nullptr}, {"code", nullptr}};
+  nlohmann::ordered_json e = {
+      {"message", what()}, {"type", type()}, {"param", nullptr}, {"code", nullptr}};
   if (!param_.empty()) e["param"] = param_;
   if (!code_.empty()) e["code"] = code_;
   return {{"error", e}};

@@ -41,7 +41,8 @@ GenerationJob::GenerationJob(BatchEngine& engine, const LoadedModel& m, const Ge
   shared_->stop_ids = call.params.stop_ids;
   for (int i = 0; i < choices_; ++i) {
     ChoiceText t{.stops = StopStringFilter(call.stop)};
-    if (m.tokenizer) t.decoder = std::make_unique<StreamDecoder>(*m.tokenizer, /*skip_special=*/true);
+    if (m.tokenizer)
+      t.decoder = std::make_unique<StreamDecoder>(*m.tokenizer, /*skip_special=*/true);
     shared_->text.push_back(std::move(t));
   }
 }
@@ -54,7 +55,8 @@ void GenerationJob::submit() {
   for (size_t p = 0; p < call_.prompts.size(); ++p) {
     std::shared_ptr<Shared> sh = shared_;
     EngineRequest r;
-    // The id seeds the samplers: prompt i (1-based) draws as line i of a `qlm rollout` file without ids.
+    // The id seeds the samplers: prompt i (1-based) draws as line i of a `qlm rollout` file without
+    // ids.
     r.id = std::to_string(p + 1);
     r.tag = p;
     r.prompt_ids = call_.prompts[p];
@@ -68,7 +70,8 @@ void GenerationJob::submit() {
       if (!c.top.empty()) d.top.push_back(c.top.back());
       if (c.ids.size() == 1) d.first_token_seconds = c.first_token_seconds;
       // Stop ids end the text without showing up in it; stop strings are cut by the filter.
-      const bool stop_id = std::find(sh->stop_ids.begin(), sh->stop_ids.end(), id) != sh->stop_ids.end();
+      const bool stop_id =
+          std::find(sh->stop_ids.begin(), sh->stop_ids.end(), id) != sh->stop_ids.end();
       if (t.decoder && !stop_id) d.text = t.stops.push(t.decoder->push(id));
       const bool go_on = !t.stops.stopped();
       sh->box.post(std::move(d));
@@ -77,15 +80,18 @@ void GenerationJob::submit() {
     r.on_complete = [sh](const Completion& c) {
       const int index = static_cast<int>(c.request) * sh->n + c.sample;
       ChoiceText& t = sh->text[index];
-      ChoiceDelta d{.index = index, .finish_reason = c.finish_reason == "cancelled" ? "abort" : c.finish_reason};
-      if (t.decoder && !t.stops.stopped()) d.text = t.stops.push(t.decoder->flush()) + t.stops.flush();
+      ChoiceDelta d{.index = index,
+                    .finish_reason = c.finish_reason == "cancelled" ? "abort" : c.finish_reason};
+      if (t.decoder && !t.stops.stopped())
+        d.text = t.stops.push(t.decoder->flush()) + t.stops.flush();
       sh->box.post(std::move(d));
     };
     const uint64_t ticket = engine_.submit(std::move(r));
     if (ticket == 0) {
       cancel();
       finished_ = choices_;  // what was submitted is cancelled; nobody waits for it
-      throw ApiError(429, "the server is busy: the request queue is full; retry later", "", "queue_full");
+      throw ApiError(429, "the server is busy: the request queue is full; retry later", "",
+                     "queue_full");
     }
     tickets_.push_back(ticket);
   }

@@ -22,7 +22,7 @@ struct ChoiceDelta {
   std::vector<int> ids;
   std::vector<float> logprobs;
   std::vector<std::vector<std::pair<int, float>>> top;
-  std::string finish_reason;         // set on a choice's last delta: "stop", "length" or "abort"
+  std::string finish_reason;        // set on a choice's last delta: "stop", "length" or "abort"
   double first_token_seconds = -1;  // set on the delta of the first token
 };
 

@@ -16,7 +16,8 @@ const char* endpoint_path(Endpoint e);
 
 class Histogram {
  public:
-  static constexpr std::array<double, 12> kBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+  static constexpr std::array<double, 12> kBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                     0.5,   1,    2.5,   5,    10,  30};
   void observe(double seconds);
   void render(std::string& out, const char* name, const char* help) const;
 
@@ -29,7 +30,8 @@ class Histogram {
 class Metrics {
  public:
   // Statuses counted one by one; anything else is counted as "other".
-  static constexpr std::array<int, 11> kStatuses = {200, 400, 401, 403, 404, 405, 413, 429, 500, 503, 0};
+  static constexpr std::array<int, 11> kStatuses = {200, 400, 401, 403, 404, 405,
+                                                    413, 429, 500, 503, 0};
 
   void count_request(Endpoint e, int status);
   void add_in_flight(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
@@ -42,7 +44,9 @@ class Metrics {
   std::string render(const EngineCounters& engine, size_t queue_depth);
 
  private:
-  std::array<std::array<std::atomic<uint64_t>, kStatuses.size()>, static_cast<size_t>(Endpoint::kCount)> requests_{};
+  std::array<std::array<std::atomic<uint64_t>, kStatuses.size()>,
+             static_cast<size_t>(Endpoint::kCount)>
+      requests_{};
   std::atomic<int> in_flight_{0};
   std::atomic<uint64_t> disconnects_{0}, weight_updates_{0};
   Histogram latency_, first_token_;

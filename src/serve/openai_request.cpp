@@ -17,15 +17,19 @@ const ojson* field(const ojson& b, const char* key) {
   return it == b.end() || it->is_null() ? nullptr : &*it;
 }
 
-[[noreturn]] void bad(const std::string& param, const std::string& message) { throw ApiError(400, message, param); }
+[[noreturn]] void bad(const std::string& param, const std::string& message) {
+  throw ApiError(400, message, param);
+}
 
-double number(const ojson& b, const char* key, double def, double lo, double hi, bool lo_open = false) {
+double number(const ojson& b, const char* key, double def, double lo, double hi,
+              bool lo_open = false) {
   const ojson* v = field(b, key);
   if (!v) return def;
   if (!v->is_number()) bad(key, cat("'", key, "' must be a number"));
   const double x = v->get<double>();
   if (!(lo_open ? x > lo : x >= lo) || !(x <= hi) || !std::isfinite(x))
-    bad(key, cat("'", key, "' must be in ", lo_open ? "(" : "[", lo, ", ", hi, "], got ", v->dump()));
+    bad(key,
+        cat("'", key, "' must be in ", lo_open ? "(" : "[", lo, ", ", hi, "], got ", v->dump()));
   return x;
 }
 
@@ -51,17 +55,23 @@ bool boolean(const ojson& b, const char* key, bool def) {
 std::vector<int> id_list(const ojson& v, const std::string& param, int vocab) {
   std::vector<int> ids;
   for (const ojson& x : v) {
-    if (!x.is_number_integer()) bad(param, cat("'", param, "' must be a string or a list of token ids"));
+    if (!x.is_number_integer())
+      bad(param, cat("'", param, "' must be a string or a list of token ids"));
     const bool outside = x.is_number_unsigned() ? x.get<uint64_t>() >= static_cast<uint64_t>(vocab)
                                                 : x.get<int64_t>() < 0 || x.get<int64_t>() >= vocab;
-    if (outside) bad(param, cat("'", param, "': token id ", x.dump(), " is outside the vocabulary [0, ", vocab, ")"));
+    if (outside)
+      bad(param,
+          cat("'", param, "': token id ", x.dump(), " is outside the vocabulary [0, ", vocab, ")"));
     ids.push_back(static_cast<int>(x.get<int64_t>()));
   }
   return ids;
 }
 
-std::vector<int> encode_text(const LoadedModel& m, const std::string& text, const std::string& param) {
-  if (!m.tokenizer) bad(param, cat("'", param, "': this model has no tokenizer (", m.tokenizer_error, "); send token ids"));
+std::vector<int> encode_text(const LoadedModel& m, const std::string& text,
+                             const std::string& param) {
+  if (!m.tokenizer)
+    bad(param, cat("'", param, "': this model has no tokenizer (", m.tokenizer_error,
+                   "); send token ids"));
   std::vector<int> ids;
   try {
     ids = build_prompt(m, PromptSpec{.text = text});
@@ -83,7 +93,8 @@ std::vector<int> text_or_ids(const LoadedModel& m, const ojson& v, const std::st
   bad(param, cat("'", param, "' must be a string or a list of token ids"));
 }
 
-std::vector<std::vector<int>> completion_prompts(const ojson& b, const LoadedModel& m, const RequestLimits& limits) {
+std::vector<std::vector<int>> completion_prompts(const ojson& b, const LoadedModel& m,
+                                                 const RequestLimits& limits) {
   const ojson* p = field(b, "prompt");
   if (!p) bad("prompt", "'prompt' is required");
   if (p->is_string()) return {encode_text(m, p->get<std::string>(), "prompt")};
@@ -91,10 +102,12 @@ std::vector<std::vector<int>> completion_prompts(const ojson& b, const LoadedMod
   if (p->empty()) bad("prompt", "'prompt' is empty");
   if ((*p)[0].is_number()) return {text_or_ids(m, *p, "prompt")};
   if (static_cast<int>(p->size()) > limits.max_prompts)
-    bad("prompt", cat("'prompt' has ", p->size(), " prompts; at most ", limits.max_prompts, " per request"));
+    bad("prompt",
+        cat("'prompt' has ", p->size(), " prompts; at most ", limits.max_prompts, " per request"));
   std::vector<std::vector<int>> out;
   for (const ojson& x : *p) {
-    if (!x.is_string() && !x.is_array()) bad("prompt", "'prompt' must be a string, a list of strings, or token ids");
+    if (!x.is_string() && !x.is_array())
+      bad("prompt", "'prompt' must be a string, a list of strings, or token ids");
     out.push_back(text_or_ids(m, x, "prompt"));
   }
   return out;
@@ -103,7 +116,8 @@ std::vector<std::vector<int>> completion_prompts(const ojson& b, const LoadedMod
 std::vector<int> chat_prompt(const ojson& b, const LoadedModel& m) {
   const ojson* msgs = field(b, "messages");
   if (!msgs) bad("messages", "'messages' is required");
-  if (!msgs->is_array() || msgs->empty()) bad("messages", "'messages' must be a non-empty list of {role, content}");
+  if (!msgs->is_array() || msgs->empty())
+    bad("messages", "'messages' must be a non-empty list of {role, content}");
   if (!m.chat_template) bad("messages", "this model has no chat template; use /v1/completions");
   ojson clean = ojson::array();
   for (size_t i = 0; i < msgs->size(); ++i) {
@@ -118,8 +132,11 @@ std::vector<int> chat_prompt(const ojson& b, const LoadedModel& m) {
       content = c->get<std::string>();
     } else if (c && c->is_array()) {  // content parts: only text parts are supported
       for (const ojson& part : *c) {
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
-          bad("messages", cat("'", where, ".content': only {\"type\": \"text\", \"text\": ...} parts are supported"));
+        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+            !part["text"].is_string())
+          bad("messages",
+              cat("'", where,
+                  ".content': only {\"type\": \"text\", \"text\": ...} parts are supported"));
         content += part["text"].get<std::string>();
       }
     } else if (c) {
@@ -160,12 +177,15 @@ std::vector<std::string> stop_strings(const ojson& b, const RequestLimits& limit
 
 ojson parse_body(const std::string& text) {
   ojson j = ojson::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) throw ApiError(400, "the request body is not valid JSON", "", "invalid_json");
-  if (!j.is_object()) throw ApiError(400, "the request body must be a JSON object", "", "invalid_json");
+  if (j.is_discarded())
+    throw ApiError(400, "the request body is not valid JSON", "", "invalid_json");
+  if (!j.is_object())
+    throw ApiError(400, "the request body must be a JSON object", "", "invalid_json");
   return j;
 }
 
-GenerationCall parse_generation(const ojson& b, bool chat, const LoadedModel& m, const RequestLimits& limits) {
+GenerationCall parse_generation(const ojson& b, bool chat, const LoadedModel& m,
+                                const RequestLimits& limits) {
   const ModelConfig& cfg = m.net->config();
   GenerationCall c;
   c.chat = chat;
@@ -173,7 +193,8 @@ GenerationCall parse_generation(const ojson& b, bool chat, const LoadedModel& m,
     if (!model->is_string()) bad("model", "'model' must be a string");
     c.model = model->get<std::string>();
   }
-  c.prompts = chat ? std::vector<std::vector<int>>{chat_prompt(b, m)} : completion_prompts(b, m, limits);
+  c.prompts =
+      chat ? std::vector<std::vector<int>>{chat_prompt(b, m)} : completion_prompts(b, m, limits);
   c.n = static_cast<int>(integer(b, "n", 1, 1, limits.max_n));
 
   SamplingParams& s = c.params.sampling;
@@ -184,7 +205,8 @@ GenerationCall parse_generation(const ojson& b, bool chat, const LoadedModel& m,
   s.min_p = static_cast<float>(number(b, "min_p", 0.0, 0.0, 0.999999));
   s.presence_penalty = static_cast<float>(number(b, "presence_penalty", 0.0, -2.0, 2.0));
   s.frequency_penalty = static_cast<float>(number(b, "frequency_penalty", 0.0, -2.0, 2.0));
-  s.repetition_penalty = static_cast<float>(number(b, "repetition_penalty", 1.0, 0.0, 100.0, /*lo_open=*/true));
+  s.repetition_penalty =
+      static_cast<float>(number(b, "repetition_penalty", 1.0, 0.0, 100.0, /*lo_open=*/true));
   if (field(b, "seed")) {
     s.seed = static_cast<uint64_t>(integer(b, "seed", 0, INT64_MIN, INT64_MAX));
   } else {  // OpenAI semantics: unseeded requests differ from call to call
@@ -197,15 +219,19 @@ GenerationCall parse_generation(const ojson& b, bool chat, const LoadedModel& m,
   for (const auto& p : c.prompts) longest = std::max(longest, p.size());
   const int room = cfg.max_position_embeddings - static_cast<int>(longest);
   if (room < 1)
-    throw ApiError(400, cat("the prompt has ", longest, " tokens; this model's context is ", cfg.max_position_embeddings,
-                            " tokens, leaving no room for a completion"),
+    throw ApiError(400,
+                   cat("the prompt has ", longest, " tokens; this model's context is ",
+                       cfg.max_position_embeddings, " tokens, leaving no room for a completion"),
                    chat ? "messages" : "prompt", "context_length_exceeded");
-  const char* budget_key = chat && field(b, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+  const char* budget_key =
+      chat && field(b, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
   if (field(b, budget_key)) {
     c.params.max_new_tokens = static_cast<int>(integer(b, budget_key, 0, 1, INT32_MAX));
     if (c.params.max_new_tokens > room)
-      throw ApiError(400, cat("'", budget_key, "' is ", c.params.max_new_tokens, " but the prompt (", longest,
-                              " tokens) leaves ", room, " of the context's ", cfg.max_position_embeddings, " tokens"),
+      throw ApiError(400,
+                     cat("'", budget_key, "' is ", c.params.max_new_tokens, " but the prompt (",
+                         longest, " tokens) leaves ", room, " of the context's ",
+                         cfg.max_position_embeddings, " tokens"),
                      budget_key, "context_length_exceeded");
   } else {
     c.params.max_new_tokens = std::min(limits.default_max_tokens, room);
@@ -222,11 +248,13 @@ GenerationCall parse_generation(const ojson& b, bool chat, const LoadedModel& m,
   // "logprobs": true plus "top_logprobs": N.
   if (chat) {
     c.logprobs = boolean(b, "logprobs", false);
-    c.params.top_logprobs = static_cast<int>(integer(b, "top_logprobs", 0, 0, limits.max_top_logprobs));
+    c.params.top_logprobs =
+        static_cast<int>(integer(b, "top_logprobs", 0, 0, limits.max_top_logprobs));
     if (c.params.top_logprobs > 0 && !c.logprobs)
       bad("top_logprobs", "'top_logprobs' needs 'logprobs': true");
   } else if (field(b, "logprobs")) {
-    if (b["logprobs"].is_boolean()) bad("logprobs", "'logprobs' must be an integer (the alternatives per token)");
+    if (b["logprobs"].is_boolean())
+      bad("logprobs", "'logprobs' must be an integer (the alternatives per token)");
     c.logprobs = true;
     c.params.top_logprobs = static_cast<int>(integer(b, "logprobs", 0, 0, limits.max_top_logprobs));
   }
@@ -261,11 +289,13 @@ ScoreCall parse_score(const ojson& b, const LoadedModel& m, int max_completions)
   if (many && (!many->is_array() || many->empty()))
     bad("completions", "'completions' must be a non-empty list of strings or token-id lists");
   if (many && static_cast<int>(many->size()) > max_completions)
-    bad("completions", cat("'completions' has ", many->size(), " entries; at most ", max_completions));
+    bad("completions",
+        cat("'completions' has ", many->size(), " entries; at most ", max_completions));
   // Completion text is encoded without BOS: it continues the prompt.
   auto encode = [&](const ojson& v, const std::string& param) {
     if (v.is_string()) {
-      if (!m.tokenizer) bad(param, cat("this model has no tokenizer (", m.tokenizer_error, "); send token ids"));
+      if (!m.tokenizer)
+        bad(param, cat("this model has no tokenizer (", m.tokenizer_error, "); send token ids"));
       std::vector<int> ids;
       try {
         ids = m.tokenizer->encode(v.get<std::string>());
@@ -283,8 +313,10 @@ ScoreCall parse_score(const ojson& b, const LoadedModel& m, int max_completions)
   const int ctx = m.net->config().max_position_embeddings;
   for (const auto& c : s.completions)
     if (static_cast<int>(s.prompt.size() + c.size()) > ctx)
-      throw ApiError(400, cat("prompt + completion (", s.prompt.size() + c.size(), " tokens) exceed the context of ",
-                              ctx), "completions", "context_length_exceeded");
+      throw ApiError(400,
+                     cat("prompt + completion (", s.prompt.size() + c.size(),
+                         " tokens) exceed the context of ", ctx),
+                     "completions", "context_length_exceeded");
   return s;
 }
 

@@ -20,7 +20,7 @@ struct RequestLimits {
   int default_max_tokens = 256;  // when max_tokens is absent (clamped to the context's room)
   int max_top_logprobs = 20;
   int max_stop_strings = 16;
-  int max_prompts = 64;          // prompts in one /v1/completions batch
+  int max_prompts = 64;  // prompts in one /v1/completions batch
 };
 
 struct GenerationCall {
@@ -28,7 +28,7 @@ struct GenerationCall {
   std::string model;                      // as the client named it (echoed back)
   std::vector<std::vector<int>> prompts;  // token ids; one engine request each
   int n = 1;
-  SequenceParams params;   // sampling (with the request seed), max_new_tokens, stop ids, log-probs
+  SequenceParams params;  // sampling (with the request seed), max_new_tokens, stop ids, log-probs
   std::vector<std::string> stop;  // stop strings (not part of the returned text)
   bool stream = false;
   bool include_usage = false;     // stream_options.include_usage
@@ -37,7 +37,8 @@ struct GenerationCall {
 };
 
 // body: the parsed JSON (must be an object). chat selects the /v1/chat/completions schema.
-GenerationCall parse_generation(const ojson& body, bool chat, const LoadedModel& m, const RequestLimits& limits);
+GenerationCall parse_generation(const ojson& body, bool chat, const LoadedModel& m,
+                                const RequestLimits& limits);
 
 struct ScoreCall {
   std::string model;

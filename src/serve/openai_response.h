@@ -12,7 +12,7 @@
 namespace qlm::serve {
 
 struct ResponseHead {
-  std::string id;     // "cmpl-..." / "chatcmpl-..."
+  std::string id;  // "cmpl-..." / "chatcmpl-..."
   int64_t created = 0;
   std::string model;  // the name the client used, else the served name
 };
@@ -23,13 +23,15 @@ struct Usage {
 };
 
 // The whole response of a generation call.
-ojson generation_response(const GenerationCall& call, const ResponseHead& head, const std::vector<ChoiceResult>& choices,
-                          const Tokenizer* tok, const Usage& usage);
+ojson generation_response(const GenerationCall& call, const ResponseHead& head,
+                          const std::vector<ChoiceResult>& choices, const Tokenizer* tok,
+                          const Usage& usage);
 
 // One stream chunk for one choice's deltas (merged), or, when `d` is null, the choice's opening
-// chunk (chat: the assistant role; with return_token_ids: the prompt ids). text_offset: the choice's text length before this chunk (completions log-probs).
-ojson generation_chunk(const GenerationCall& call, const ResponseHead& head, int index, const ChoiceResult* d,
-                       const Tokenizer* tok, size_t text_offset);
+// chunk (chat: the assistant role; with return_token_ids: the prompt ids). text_offset: the
+// choice's text length before this chunk (completions log-probs).
+ojson generation_chunk(const GenerationCall& call, const ResponseHead& head, int index,
+                       const ChoiceResult* d, const Tokenizer* tok, size_t text_offset);
 
 // The final usage chunk of a stream (stream_options.include_usage).
 ojson usage_chunk(const GenerationCall& call, const ResponseHead& head, const Usage& usage);

@@ -25,13 +25,14 @@ using namespace std::chrono_literals;
 template <class T>
 T on_engine_thread(ServerState& s, bool exclusive, int bad_status, std::function<T()> fn) {
   auto box = std::make_shared<Mailbox<std::variant<T, std::string>>>();
-  s.engine->post_task(EngineTask{.run = [box, fn] {
-                                   try {
-                                     box->post(fn());
-                                   } catch (const std::exception& e) {
-                                     box->post(std::string(e.what()));
-                                   }
-                                 },
+  s.engine->post_task(EngineTask{.run =
+                                     [box, fn] {
+                                       try {
+                                         box->post(fn());
+                                       } catch (const std::exception& e) {
+                                         box->post(std::string(e.what()));
+                                       }
+                                     },
                                  .exclusive = exclusive});
   while (true) {
     auto got = box->take(1000ms);
@@ -45,12 +46,17 @@ T on_engine_thread(ServerState& s, bool exclusive, int bad_status, std::function
 
 void check_model_name(const ServerState& s, const std::string& requested) {
   if (requested.empty() || requested == s.model_name || requested == s.model->dir) return;
-  throw ApiError(404, cat("the model '", requested, "' does not exist; this server serves '", s.model_name, "'"),
-                 "model", "model_not_found");
+  throw ApiError(
+      404,
+      cat("the model '", requested, "' does not exist; this server serves '", s.model_name, "'"),
+      "model", "model_not_found");
 }
 
 void handle_models(ServerState& s, httplib::Response& res) {
-  ojson model = {{"id", s.model_name}, {"object", "model"}, {"created", s.started}, {"owned_by", "qlm"},
+  ojson model = {{"id", s.model_name},
+                 {"object", "model"},
+                 {"created", s.started},
+                 {"owned_by", "qlm"},
                  {"max_model_len", s.model->net->config().max_position_embeddings}};
   send_json(res, {{"object", "list"}, {"data", ojson::array({model})}});
 }
@@ -71,25 +77,35 @@ void handle_score(ServerState& s, const httplib::Request& req, httplib::Response
     double sum = 0;
     for (double x : scores[i]) sum += x;
     tokens += static_cast<int64_t>(call.completions[i].size());
-    data.push_back({{"index", i}, {"object", "score"}, {"token_ids", call.completions[i]}, {"logprobs", scores[i]},
+    data.push_back({{"index", i},
+                    {"object", "score"},
+                    {"token_ids", call.completions[i]},
+                    {"logprobs", scores[i]},
                     {"sum_logprob", sum}});
   }
-  send_json(res, {{"object", "list"}, {"model", call.model.empty() ? s.model_name : call.model},
-                  {"prompt_token_ids", call.prompt}, {"data", data},
-                  {"usage", {{"prompt_tokens", call.prompt.size()}, {"completion_tokens", tokens},
-                             {"total_tokens", static_cast<int64_t>(call.prompt.size()) + tokens}}}});
+  send_json(res, {{"object", "list"},
+                  {"model", call.model.empty() ? s.model_name : call.model},
+                  {"prompt_token_ids", call.prompt},
+                  {"data", data},
+                  {"usage",
+                   {{"prompt_tokens", call.prompt.size()},
+                    {"completion_tokens", tokens},
+                    {"total_tokens", static_cast<int64_t>(call.prompt.size()) + tokens}}}});
 }
 
 void handle_weights(ServerState& s, const httplib::Request& req, httplib::Response& res) {
   if (!s.options.allow_weight_updates)
-    throw ApiError(403, "weight updates are off; start qlm serve with --allow-weight-updates", "", "forbidden");
+    throw ApiError(403, "weight updates are off; start qlm serve with --allow-weight-updates", "",
+                   "forbidden");
   QuantMethod method = QuantMethod::Rtn;
   if (req.has_param("method")) {
     const std::string m = req.get_param_value("method");
-    if (m != "rtn" && m != "search") throw ApiError(400, "'method' must be rtn or search", "method");
+    if (m != "rtn" && m != "search")
+      throw ApiError(400, "'method' must be rtn or search", "method");
     method = parse_quant_method(m);
   }
-  if (req.body.empty()) throw ApiError(400, "the body must be a safetensors file of the updated tensors", "body");
+  if (req.body.empty())
+    throw ApiError(400, "the body must be a safetensors file of the updated tensors", "body");
   // The reader maps files: the body goes to a private temporary file, unlinked once mapped.
   const char* tmpdir = std::getenv("TMPDIR");
   std::string path = cat(tmpdir && *tmpdir ? tmpdir : "/tmp", "/qlm-weights-XXXXXX");
@@ -113,7 +129,8 @@ void handle_weights(ServerState& s, const httplib::Request& req, httplib::Respon
   ::unlink(path.c_str());
   std::vector<TensorUpdate> updates;
   for (const TensorView& t : file->tensors())
-    updates.push_back(TensorUpdate{.name = t.name, .shape = t.shape, .dtype = t.dtype, .data = t.data});
+    updates.push_back(
+        TensorUpdate{.name = t.name, .shape = t.shape, .dtype = t.dtype, .data = t.data});
   if (updates.empty()) throw ApiError(400, "the safetensors body holds no tensors", "body");
   Transformer& net = *s.model->net;
   Timer timer;
@@ -122,7 +139,9 @@ void handle_weights(ServerState& s, const httplib::Request& req, httplib::Respon
     return 0;
   });
   s.metrics.count_weight_update();
-  send_json(res, {{"object", "weights_update"}, {"updated", updates.size()}, {"method", quant_method_name(method)},
+  send_json(res, {{"object", "weights_update"},
+                  {"updated", updates.size()},
+                  {"method", quant_method_name(method)},
                   {"seconds", timer.seconds()}});
 }
 

@@ -19,7 +19,8 @@ ResponseHead make_head(ServerState& s, const GenerationCall& call) {
   char id[32];
   std::snprintf(id, sizeof id, "%s%016llx", call.chat ? "chatcmpl-" : "cmpl-",
                 static_cast<unsigned long long>(s.next_id.fetch_add(1)));
-  return ResponseHead{.id = id, .created = static_cast<int64_t>(std::time(nullptr)),
+  return ResponseHead{.id = id,
+                      .created = static_cast<int64_t>(std::time(nullptr)),
                       .model = call.model.empty() ? s.model_name : call.model};
 }
 
@@ -48,7 +49,8 @@ bool pump(ServerState& s, Stream& st, httplib::DataSink& sink) {
     st.opened = true;
     if (call.chat || call.return_token_ids)
       for (int i = 0; i < st.job->choices(); ++i)
-        if (!write_event(sink, to_json_text(generation_chunk(call, st.head, i, nullptr, tok, 0)))) return false;
+        if (!write_event(sink, to_json_text(generation_chunk(call, st.head, i, nullptr, tok, 0))))
+          return false;
   }
   std::vector<ChoiceDelta> deltas = st.job->take(100ms);
   // Merge per choice, keeping the order in which choices first appear.
@@ -63,12 +65,16 @@ bool pump(ServerState& s, Stream& st, httplib::DataSink& sink) {
   for (int i : order) {
     const ChoiceResult& m = merged[i];
     st.usage.completion_tokens += static_cast<int64_t>(m.ids.size());
-    if (!write_event(sink, to_json_text(generation_chunk(call, st.head, i, &m, tok, st.text_offset[i])))) return false;
+    if (!write_event(sink,
+                     to_json_text(generation_chunk(call, st.head, i, &m, tok, st.text_offset[i]))))
+      return false;
     st.text_offset[i] += m.text.size();
   }
   if (st.job->finished() && !st.done) {
     st.done = true;
-    if (call.include_usage && !write_event(sink, to_json_text(usage_chunk(call, st.head, st.usage)))) return false;
+    if (call.include_usage &&
+        !write_event(sink, to_json_text(usage_chunk(call, st.head, st.usage))))
+      return false;
     if (!write_event(sink, "[DONE]")) return false;
     sink.done();
   }
@@ -77,10 +83,12 @@ bool pump(ServerState& s, Stream& st, httplib::DataSink& sink) {
 
 }  // namespace
 
-void handle_generation(ServerState& s, const httplib::Request& req, httplib::Response& res, bool chat) {
+void handle_generation(ServerState& s, const httplib::Request& req, httplib::Response& res,
+                       bool chat) {
   Timer timer;
   const ojson body = parse_body(req.body);
-  auto call = std::make_shared<GenerationCall>(parse_generation(body, chat, *s.model, s.options.limits));
+  auto call =
+      std::make_shared<GenerationCall>(parse_generation(body, chat, *s.model, s.options.limits));
   check_model_name(s, call->model);
   auto job = std::make_shared<GenerationJob>(*s.engine, *s.model, *call);
   job->submit();
@@ -96,17 +104,22 @@ void handle_generation(ServerState& s, const httplib::Request& req, httplib::Res
         choices[d.index].add(d);
         if (d.first_token_seconds >= 0) s.metrics.observe_first_token(d.first_token_seconds);
       }
-    for (const ChoiceResult& c : choices) usage.completion_tokens += static_cast<int64_t>(c.ids.size());
+    for (const ChoiceResult& c : choices)
+      usage.completion_tokens += static_cast<int64_t>(c.ids.size());
     send_json(res, generation_response(*call, head, choices, s.model->tokenizer.get(), usage));
     s.metrics.add_in_flight(-1);
     s.metrics.observe_latency(timer.seconds());
     return;
   }
 
-  auto st = std::make_shared<Stream>(Stream{.call = call, .job = job, .head = head, .usage = usage,
+  auto st = std::make_shared<Stream>(Stream{.call = call,
+                                            .job = job,
+                                            .head = head,
+                                            .usage = usage,
                                             .text_offset = std::vector<size_t>(job->choices(), 0)});
   st->timer = timer;
-  res.status = 200;  // httplib would set it only after this handler returns, too late for the request count
+  res.status =
+      200;  // httplib would set it only after this handler returns, too late for the request count
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");  // nginx: pass events through as they come
   ServerState* sp = &s;

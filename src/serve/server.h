@@ -12,17 +12,17 @@ namespace qlm::serve {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8000;                 // 0: any free port (printed when ready)
-  std::string api_key;             // empty: no authentication
-  std::string model_name;          // the id in /v1/models; empty: the folder's name
-  int max_batch = 32;              // sequences decoding at once
-  size_t max_queue = 64;           // requests waiting for a batch slot before 429
+  int port = 8000;         // 0: any free port (printed when ready)
+  std::string api_key;     // empty: no authentication
+  std::string model_name;  // the id in /v1/models; empty: the folder's name
+  int max_batch = 32;      // sequences decoding at once
+  size_t max_queue = 64;   // requests waiting for a batch slot before 429
   RequestLimits limits;
-  size_t max_body = 1 << 20;       // bytes of a JSON request body
+  size_t max_body = 1 << 20;              // bytes of a JSON request body
   size_t max_weights_body = 16ull << 30;  // bytes of a /v1/weights body
   bool allow_weight_updates = false;
-  double shutdown_timeout = 30;    // seconds in-flight requests get to finish after SIGTERM
-  int http_threads = 0;            // 0: max_batch + max_queue + 16
+  double shutdown_timeout = 30;  // seconds in-flight requests get to finish after SIGTERM
+  int http_threads = 0;          // 0: max_batch + max_queue + 16
   int max_score_completions = 64;
 };
 

@@ -32,7 +32,8 @@ void send_error(httplib::Response& res, const ApiError& e);
 void send_json(httplib::Response& res, const ojson& body);
 
 // Handlers (serve_generation.cpp, serve_extensions.cpp). They throw ApiError for bad input.
-void handle_generation(ServerState& s, const httplib::Request& req, httplib::Response& res, bool chat);
+void handle_generation(ServerState& s, const httplib::Request& req, httplib::Response& res,
+                       bool chat);
 void handle_score(ServerState& s, const httplib::Request& req, httplib::Response& res);
 void handle_weights(ServerState& s, const httplib::Request& req, httplib::Response& res);
 void handle_models(ServerState& s, httplib::Response& res);

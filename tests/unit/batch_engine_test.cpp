@@ -2,6 +2,8 @@
 // exclusive tasks; on stories260K (../shared/data), requests with different parameters in one
 // batch give what each gives alone, per-token callbacks can stop a sample, cancellation ends
 // running samples, and an exclusive task runs only once the batch is empty.
+#include "runtime/batch_engine.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,7 +11,6 @@
 #include <thread>
 
 #include "base/error.h"
-#include "runtime/batch_engine.h"
 #include "runtime/request_queue.h"
 
 namespace qlm {
@@ -51,8 +52,8 @@ struct Result {
   std::string finish;
 };
 
-EngineRequest make(const std::string& id, std::vector<int> prompt, int n, float temperature, int max_tokens,
-                   std::map<std::pair<size_t, int>, Result>& out, size_t tag) {
+EngineRequest make(const std::string& id, std::vector<int> prompt, int n, float temperature,
+                   int max_tokens, std::map<std::pair<size_t, int>, Result>& out, size_t tag) {
   EngineRequest r{.id = id, .tag = tag, .prompt_ids = std::move(prompt)};
   for (int k = 0; k < n; ++k) r.samples.push_back(k);
   r.params.max_new_tokens = max_tokens;
@@ -78,8 +79,9 @@ TEST(BatchEngine, MixedParamsEqualAloneAndCancel) {
   }
   {
     BatchEngine e(*model, EngineOptions{.max_batch = 1});  // one sequence at a time
-    for (auto& r : {make("a", {1, 50, 60}, 1, 0.0f, 12, alone, 0), make("b", {1, 70}, 3, 0.9f, 9, alone, 1),
-                    make("c", {1, 80, 81, 82, 83}, 2, 1.3f, 5, alone, 2)}) {
+    for (auto& r :
+         {make("a", {1, 50, 60}, 1, 0.0f, 12, alone, 0), make("b", {1, 70}, 3, 0.9f, 9, alone, 1),
+          make("c", {1, 80, 81, 82, 83}, 2, 1.3f, 5, alone, 2)}) {
       e.submit(r);
       e.run_until_idle();
     }
@@ -102,7 +104,8 @@ TEST(BatchEngine, MixedParamsEqualAloneAndCancel) {
   for (int i = 0; i < 5; ++i) e.step();
   e.cancel(long_one);
   bool ran_idle = false;
-  e.post_task(EngineTask{.run = [&] { ran_idle = e.counters().active.load() == 0; }, .exclusive = true});
+  e.post_task(
+      EngineTask{.run = [&] { ran_idle = e.counters().active.load() == 0; }, .exclusive = true});
   e.run_until_idle();
   EXPECT_EQ(out[std::make_pair(size_t{0}, 0)].ids.size(), 3u);
   EXPECT_EQ(out[std::make_pair(size_t{0}, 0)].finish, "stop");
