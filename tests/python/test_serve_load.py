@@ -4,6 +4,7 @@ mid-stream) leaves every completed response valid and memory back near its basel
 lets in-flight requests finish (or, past --shutdown-timeout, ends them with "abort") and exits 0."""
 import json
 import random
+import socket
 import threading
 import time
 
@@ -156,3 +157,29 @@ def test_sigterm_drains(chat_model, timeout, reason):  # noqa: F811
     assert events[-1] == "[DONE]"
     finals = [c["finish_reason"] for e in events[:-1] for c in e["choices"] if c["finish_reason"]]
     assert finals == [reason]
+
+
+def test_slow_reader_does_not_stall_others(chat_model):  # noqa: F811
+    s = Server(chat_model)
+    try:
+        slow = s.conn(60)
+        slow.connect()
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills after a few events
+        slow.request("POST", "/v1/completions", body=json.dumps(
+            {"prompt": [1, 2, 3], "max_tokens": 120, "ignore_eos": True, "logprobs": 20, "stream": True}),
+            headers={"Content-Type": "application/json"})
+        t0 = time.time()
+        j = s.ok("/v1/completions", {"prompt": "hi", "max_tokens": 20, "ignore_eos": True})
+        assert j["usage"]["completion_tokens"] == 20 and time.time() - t0 < 20
+        # The engine finishes the slow reader's sequence without waiting for it to read.
+        deadline = time.time() + 30
+        while s.metrics()["qlm_generation_tokens_total"] < 2 + 20 + 120:
+            assert time.time() < deadline, s.metrics()
+            time.sleep(0.05)
+        r = slow.getresponse()
+        events = parse_sse(r.read().decode())  # and the reader still gets all of it
+        assert events[-1] == "[DONE]"
+        assert sum(len(c["logprobs"]["tokens"]) for e in events[:-1] for c in e["choices"]) == 120
+        slow.close()
+    finally:
+        assert s.stop() == 0
