@@ -151,11 +151,14 @@ template <class T>
 class Mailbox {
  public:
   void post(T item) {
+    bool was_empty;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      was_empty = items_.empty();
       items_.push_back(std::move(item));
     }
-    ready_.notify_one();
+    // A reader behind is already woken (its wait sees items): no wake-up syscall per item.
+    if (was_empty) ready_.notify_one();
   }
   // Waits up to `timeout` for items; returns those posted so far (possibly none).
   std::vector<T> take(std::chrono::milliseconds timeout) {

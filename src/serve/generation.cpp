@@ -23,7 +23,17 @@ namespace {
 struct ChoiceText {
   std::unique_ptr<StreamDecoder> decoder;  // null without a tokenizer (ids only)
   StopStringFilter stops;
+  ChoiceDelta held;  // not streaming: the whole choice, posted once when it ends
 };
+
+void append(ChoiceDelta& into, ChoiceDelta&& d) {
+  into.text += d.text;
+  into.ids.insert(into.ids.end(), d.ids.begin(), d.ids.end());
+  into.logprobs.insert(into.logprobs.end(), d.logprobs.begin(), d.logprobs.end());
+  for (auto& t : d.top) into.top.push_back(std::move(t));
+  if (!d.finish_reason.empty()) into.finish_reason = std::move(d.finish_reason);
+  if (d.first_token_seconds >= 0) into.first_token_seconds = d.first_token_seconds;
+}
 
 }  // namespace
 
@@ -32,6 +42,9 @@ struct GenerationJob::Shared {
   std::vector<ChoiceText> text;  // [choices]
   std::vector<int> stop_ids;
   int n = 1;
+  // Streams get every token as it comes; whole responses get one post per choice, which spares
+  // the engine thread a lock and a wake-up per token.
+  bool stream = false;
 };
 
 GenerationJob::GenerationJob(BatchEngine& engine, const LoadedModel& m, const GenerationCall& call)
@@ -39,8 +52,9 @@ GenerationJob::GenerationJob(BatchEngine& engine, const LoadedModel& m, const Ge
   choices_ = static_cast<int>(call.prompts.size()) * call.n;
   shared_->n = call.n;
   shared_->stop_ids = call.params.stop_ids;
+  shared_->stream = call.stream;
   for (int i = 0; i < choices_; ++i) {
-    ChoiceText t{.stops = StopStringFilter(call.stop)};
+    ChoiceText t{.stops = StopStringFilter(call.stop), .held = ChoiceDelta{.index = i}};
     if (m.tokenizer)
       t.decoder = std::make_unique<StreamDecoder>(*m.tokenizer, /*skip_special=*/true);
     shared_->text.push_back(std::move(t));
@@ -74,7 +88,10 @@ void GenerationJob::submit() {
           std::find(sh->stop_ids.begin(), sh->stop_ids.end(), id) != sh->stop_ids.end();
       if (t.decoder && !stop_id) d.text = t.stops.push(t.decoder->push(id));
       const bool go_on = !t.stops.stopped();
-      sh->box.post(std::move(d));
+      if (sh->stream)
+        sh->box.post(std::move(d));
+      else
+        append(t.held, std::move(d));
       return go_on;
     };
     r.on_complete = [sh](const Completion& c) {
@@ -84,6 +101,10 @@ void GenerationJob::submit() {
                     .finish_reason = c.finish_reason == "cancelled" ? "abort" : c.finish_reason};
       if (t.decoder && !t.stops.stopped())
         d.text = t.stops.push(t.decoder->flush()) + t.stops.flush();
+      if (!sh->stream) {
+        append(t.held, std::move(d));
+        d = std::move(t.held);
+      }
       sh->box.post(std::move(d));
     };
     const uint64_t ticket = engine_.submit(std::move(r));

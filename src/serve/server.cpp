@@ -2,6 +2,7 @@
 // lifecycle (bind, load, warm up, serve, drain on SIGTERM).
 #include "serve/server.h"
 
+#include <omp.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -206,7 +207,13 @@ int run_server(const std::string& model_dir, const ServerOptions& options,
     s.engine = std::make_unique<BatchEngine>(
         *s.model->net,
         EngineOptions{.max_batch = options.max_batch, .max_waiting = options.max_queue});
-    engine_thread = std::thread([&s] { s.engine->serve(); });
+    // OpenMP's thread count (--threads) is per thread: a new thread would start from the default
+    // (every core), oversubscribing a busy machine. The engine thread takes the caller's.
+    const int omp_threads = omp_get_max_threads();
+    engine_thread = std::thread([&s, omp_threads] {
+      omp_set_num_threads(omp_threads);
+      s.engine->serve();
+    });
     warm_up(s);
   } catch (...) {
     if (s.engine) s.engine->stop();

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import run_qlm, run_qlm_json
-from serve_helpers import Server, chat_model  # noqa: F401 (fixture)
+from serve_helpers import Server, chat_model, parse_sse  # noqa: F401 (fixture)
 
 PROMPTS = ["Once upon a time", "The little dog ran", "Hello world", "A big red ball"]
 
@@ -155,12 +155,24 @@ def test_weight_update_switches_to_the_new_model(make_model, tmp_path):
     want_b = run_qlm_json("generate", "-m", b, "--ids", ids, "--max-tokens", 8, "--json", "--ignore-eos")["ids"]
     assert want_a != want_b
     body = {"prompt": [1, 2, 3, 4, 5], "max_tokens": 8, "temperature": 0, "ignore_eos": True, "return_token_ids": True}
+    long_a = run_qlm_json("generate", "-m", a, "--ids", ids, "--max-tokens", 3000, "--json", "--ignore-eos",
+                          "--threads", 1)["ids"]
     s = Server(a, "--allow-weight-updates")
     try:
         assert s.ok("/v1/completions", body)["choices"][0]["token_ids"] == want_a
+        # A stream in flight when the update arrives finishes on the old weights.
+        c = s.conn(60)
+        c.request("POST", "/v1/completions", body=json.dumps({**body, "max_tokens": 3000, "stream": True}),
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        first = r.readline()
+        assert first.startswith(b"data: ")
         raw = open(os.path.join(b, "model.safetensors"), "rb").read()
+        assert s.metrics()["qlm_generation_tokens_total"] < 2 + 8 + 3000  # still generating
         status, _, j = s.request("POST", "/v1/weights", raw=raw, headers={"Content-Type": "application/octet-stream"})
         assert status == 200 and j["updated"] > 0, j
+        events = parse_sse((first + r.read()).decode())
+        assert [t for e in events[:-1] for ch in e["choices"] for t in ch.get("token_ids", [])] == long_a
         assert s.ok("/v1/completions", body)["choices"][0]["token_ids"] == want_b
         status, _, j = s.request("POST", "/v1/weights", raw=b"not safetensors",
                                  headers={"Content-Type": "application/octet-stream"})
