@@ -4,6 +4,7 @@
 
 #include <omp.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -182,12 +183,23 @@ int run_server(const std::string& model_dir, const ServerOptions& options,
   http.set_payload_max_length(
       std::max(options.max_body, options.allow_weight_updates ? options.max_weights_body : 0));
   install_routes(http, s);
+  // httplib's defaults: SO_REUSEPORT (a second server on the same port would silently share
+  // it) and a listen backlog of 5 (a burst of clients overflows it and gets resets). Ours:
+  // SO_REUSEADDR only, and the backlog raised once bound.
+  int listen_fd = -1;
+  http.set_socket_options([&listen_fd](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd = sock;
+  });
   const int port = options.port == 0
                        ? http.bind_to_any_port(options.host)
                        : (http.bind_to_port(options.host, options.port) ? options.port : -1);
   if (port < 0)
     fail("--host/--port: cannot listen on ", options.host, ":", options.port,
          " (in use, or not an address here?)");
+  if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);  // listen() again only resizes the queue
+
   std::atomic<bool> listener_done{false};
   std::thread listener([&] {
     http.listen_after_bind();

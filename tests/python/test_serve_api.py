@@ -180,3 +180,8 @@ def test_weight_update_switches_to_the_new_model(make_model, tmp_path):
         assert s.ok("/v1/completions", body)["choices"][0]["token_ids"] == want_b  # a bad body changes nothing
     finally:
         s.stop()
+
+
+def test_port_in_use_is_an_error(server, chat_model):
+    proc = run_qlm("serve", "-m", chat_model, "--port", server.port, check=False, timeout=60)
+    assert proc.returncode == 1 and "cannot listen on 127.0.0.1:%d" % server.port in proc.stderr
