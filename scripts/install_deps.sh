@@ -7,6 +7,7 @@ PACKAGES=(
   libcpp-httplib-dev libgtest-dev libbenchmark-dev pybind11-dev python3-dev
   python3-numpy python3-torch python3-jinja2 python3-pytest libopenblas0-pthread librsvg2-bin
   clang libclang-rt-14-dev libomp-14-dev  # the libFuzzer build (scripts/fuzz.sh)
+  nginx  # the scale-out test (tests/python/test_serve_nginx.py)
 )
 # Node.js (for the JavaScript reference tokenizer) may come from another source with npm
 # bundled; only ask Debian for it when there is none.

@@ -17,6 +17,7 @@ void add_preload(CLI::App& app);
 void add_chat(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_rollout(CLI::App& app);
+void add_serve(CLI::App& app);
 
 // "1,2,3" -> {1, 2, 3}; throws Error naming `flag` on anything else.
 std::vector<int> parse_id_list(const std::string& text, const std::string& flag);

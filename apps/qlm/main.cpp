@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   qlm::cli::add_chat(app);
   qlm::cli::add_bench(app);
   qlm::cli::add_rollout(app);
+  qlm::cli::add_serve(app);
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
     args = qlm::cli::apply_config_file(app, std::move(args));

@@ -1,0 +1,292 @@
+// The scheduler: admission (prefill in chunks, fork into samples), batched decode steps,
+// cancellation and engine-thread tasks.
+#include "runtime/batch_engine.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "base/error.h"
+
+namespace qlm {
+
+uint64_t sample_seed(uint64_t seed, const std::string& request_id, int sample) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the id, then mixed with seed and sample
+  for (unsigned char c : request_id) h = (h ^ c) * 1099511628211ull;
+  uint64_t z = seed ^ h ^ (static_cast<uint64_t>(sample) * 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+struct BatchEngine::Sequence {
+  uint64_t ticket = 0;
+  std::shared_ptr<const EngineRequest> request;  // shared by the request's samples
+  std::unique_ptr<KVCache> cache;
+  std::unique_ptr<Sampler> sampler;
+  Completion done;
+  int next_token = -1;  // sampled, not yet run through the model
+  Timer timer;          // from the prompt's admission
+};
+
+// A prompt being prefilled chunk by chunk.
+struct BatchEngine::Admission {
+  uint64_t ticket = 0;
+  std::shared_ptr<const EngineRequest> request;
+  std::unique_ptr<KVCache> cache;
+  size_t prefilled = 0;
+  int chunk = 0;  // rows in the current step
+  Timer timer;
+};
+
+BatchEngine::BatchEngine(const Transformer& model, EngineOptions options)
+    : model_(model),
+      options_(options),
+      queue_(options.max_waiting),
+      max_rows_(std::max(options.max_batch, options.prefill_chunk)),
+      scratch_(model.make_scratch(max_rows_)),
+      logits_(static_cast<size_t>(max_rows_) * model.config().vocab_size),
+      row_logits_(model.config().vocab_size) {
+  if (options_.max_batch < 1) fail("--max-batch: must be at least 1");
+  if (options_.prefill_chunk < 1) fail("prefill chunk: must be at least 1");
+}
+
+BatchEngine::~BatchEngine() = default;
+
+uint64_t BatchEngine::submit(EngineRequest r) {
+  const ModelConfig& cfg = model_.config();
+  const int n = static_cast<int>(r.prompt_ids.size());
+  if (n == 0) fail("request '", r.id, "': the prompt is empty");
+  if (n + 1 > cfg.max_position_embeddings)
+    fail("request '", r.id, "': the prompt (", n, " tokens) does not fit the context of ",
+         cfg.max_position_embeddings);
+  for (int id : r.prompt_ids)
+    if (id < 0 || id >= cfg.vocab_size)
+      fail("request '", r.id, "': token id ", id, " is outside the vocabulary [0, ", cfg.vocab_size,
+           ")");
+  if (r.samples.empty()) fail("request '", r.id, "': no samples to make");
+  // More samples than max_batch run alone (admitted into an empty batch), but their decode rows
+  // must fit the scratch buffers.
+  if (static_cast<int>(r.samples.size()) > max_rows_)
+    fail("request '", r.id, "': ", r.samples.size(), " samples exceed the ", max_rows_,
+         " rows of a step; raise --max-batch");
+  if (r.params.max_new_tokens < 1) fail("request '", r.id, "': max_new_tokens must be at least 1");
+  if (r.params.top_logprobs < 0 || r.params.top_logprobs > cfg.vocab_size)
+    fail("request '", r.id, "': top_logprobs must be in [0, ", cfg.vocab_size, "]");
+  validate(r.params.sampling);
+  r.submitted.reset();
+  const uint64_t ticket = next_ticket_.fetch_add(1);
+  return queue_.push(ticket, std::make_unique<EngineRequest>(std::move(r))) ? ticket : 0;
+}
+
+void BatchEngine::cancel(uint64_t ticket) {
+  queue_.cancel(ticket);
+}
+
+void BatchEngine::cancel_all() {
+  queue_.cancel_all();
+}
+
+void BatchEngine::post_task(EngineTask task) {
+  queue_.push_task(std::move(task));
+}
+
+void BatchEngine::stop() {
+  queue_.close();
+}
+
+void BatchEngine::finish(Sequence& q, const char* reason) {
+  q.done.finish_reason = reason;
+  q.done.seconds = q.timer.seconds();
+  if (q.request->on_complete) q.request->on_complete(q.done);
+}
+
+void BatchEngine::apply_cancellations() {
+  std::vector<std::pair<uint64_t, std::unique_ptr<EngineRequest>>> removed;
+  const auto tickets = queue_.take_cancelled(removed);
+  if (tickets.empty()) return;
+  auto report = [](const EngineRequest& r) {  // samples that never started
+    for (int k : r.samples) {
+      Completion c{.request = r.tag, .sample = k, .finish_reason = "cancelled"};
+      if (r.on_complete) r.on_complete(c);
+    }
+  };
+  for (auto& [ticket, r] : removed) report(*r);
+  std::vector<std::unique_ptr<Admission>> kept;
+  for (auto& a : admitting_) {
+    if (tickets.has(a->ticket)) {
+      admitting_samples_ -= static_cast<int>(a->request->samples.size());
+      report(*a->request);
+    } else {
+      kept.push_back(std::move(a));
+    }
+  }
+  admitting_ = std::move(kept);
+  std::vector<std::unique_ptr<Sequence>> still;
+  for (auto& q : active_) {
+    if (tickets.has(q->ticket))
+      finish(*q, "cancelled");
+    else
+      still.push_back(std::move(q));
+  }
+  active_ = std::move(still);
+  publish_counts();
+}
+
+void BatchEngine::publish_counts() {
+  counters_.active.store(static_cast<int>(active_.size()), std::memory_order_relaxed);
+  counters_.admitting.store(static_cast<int>(admitting_.size()), std::memory_order_relaxed);
+}
+
+bool BatchEngine::admit_waiting() {
+  if (queue_.exclusive_pending()) return false;  // let the batch drain for the exclusive task
+  bool any = false;
+  while (true) {
+    const int busy = static_cast<int>(active_.size()) + admitting_samples_;
+    auto next = queue_.pop_if([&](const EngineRequest& r) {
+      return busy == 0 || busy + static_cast<int>(r.samples.size()) <= options_.max_batch;
+    });
+    if (!next) return any;
+    auto a = std::make_unique<Admission>();
+    a->ticket = next->first;
+    a->request = std::shared_ptr<const EngineRequest>(std::move(next->second));
+    const ModelConfig& cfg = model_.config();
+    const int n = static_cast<int>(a->request->prompt_ids.size());
+    // A single sample keeps the prompt's cache, so it gets the room for its completion now.
+    const int cap =
+        a->request->samples.size() == 1
+            ? std::min(cfg.max_position_embeddings, n + a->request->params.max_new_tokens + 1)
+            : std::min(cfg.max_position_embeddings, n + 1);
+    a->cache = std::make_unique<KVCache>(cfg, cap);
+    admitting_samples_ += static_cast<int>(a->request->samples.size());
+    admitting_.push_back(std::move(a));
+    any = true;
+  }
+}
+
+// Chooses a sequence's next token from its logits and records it; true when it has finished.
+bool BatchEngine::step_sequence(Sequence& q, const float* lg) {
+  const SequenceParams& p = q.request->params;
+  std::copy_n(lg, row_logits_.size(), row_logits_.data());  // the sampler edits its logits
+  TokenChoice c = q.sampler->sample(row_logits_.data(), p.top_logprobs);
+  if (q.done.ids.empty()) q.done.first_token_seconds = q.request->submitted.seconds();
+  q.done.ids.push_back(c.id);
+  q.done.logprobs.push_back(p.logprobs == LogprobMode::Raw ? c.logprob_raw : c.logprob_processed);
+  if (p.top_logprobs > 0) q.done.top.push_back(std::move(c.top));
+  q.next_token = c.id;
+  counters_.generated_tokens.fetch_add(1, std::memory_order_relaxed);
+  const bool keep_going = !q.request->on_token || q.request->on_token(q.done);
+  const bool stop =
+      !keep_going || std::find(p.stop_ids.begin(), p.stop_ids.end(), c.id) != p.stop_ids.end();
+  const bool full = static_cast<int>(q.done.ids.size()) >= p.max_new_tokens ||
+                    q.cache->size() + 1 >= q.cache->capacity();
+  if (stop || full) {
+    finish(q, stop ? "stop" : "length");
+    return true;
+  }
+  return false;
+}
+
+// A fully prefilled prompt forks into its samples, which take their first token now.
+void BatchEngine::fork_samples(Admission& a, const float* lg) {
+  const EngineRequest& r = *a.request;
+  const ModelConfig& cfg = model_.config();
+  const int n = static_cast<int>(r.prompt_ids.size());
+  const int cap = std::min(cfg.max_position_embeddings, n + r.params.max_new_tokens + 1);
+  counters_.prefills.fetch_add(1, std::memory_order_relaxed);
+  counters_.prompt_tokens.fetch_add(n, std::memory_order_relaxed);
+  for (int k : r.samples) {
+    auto q = std::make_unique<Sequence>();
+    q->ticket = a.ticket;
+    q->request = a.request;
+    if (r.samples.size() == 1) {
+      q->cache = std::move(a.cache);
+    } else {
+      q->cache = std::make_unique<KVCache>(cfg, cap);
+      q->cache->copy_prefix_from(*a.cache, n);
+    }
+    SamplingParams sp = r.params.sampling;
+    sp.seed = sample_seed(r.params.sampling.seed, r.id, k);
+    q->sampler = std::make_unique<Sampler>(sp, cfg.vocab_size, r.prompt_ids);
+    q->done.request = r.tag;
+    q->done.sample = k;
+    q->timer = a.timer;
+    if (!step_sequence(*q, lg)) active_.push_back(std::move(q));
+  }
+}
+
+bool BatchEngine::step() {
+  apply_cancellations();
+  bool worked = false;
+  while (auto task = queue_.pop_task(active_.empty() && admitting_.empty())) {
+    try {
+      task->run();
+    } catch (
+        const std::exception& e) {  // tasks report their own errors; never let one stop the engine
+      std::fprintf(stderr, "qlm: engine task failed: %s\n", e.what());
+    }
+    worked = true;
+  }
+  admit_waiting();
+
+  // One forward: a decode row for every active sequence, then prefill chunks in arrival order.
+  const int V = model_.config().vocab_size;
+  scratch_.rows.clear();
+  scratch_.logit_rows.clear();
+  for (auto& q : active_) {
+    scratch_.logit_rows.push_back(static_cast<int>(scratch_.rows.size()));
+    scratch_.rows.push_back(BatchRow{q->cache.get(), q->cache->size(), q->next_token});
+  }
+  int budget = std::min(options_.prefill_chunk, max_rows_ - static_cast<int>(scratch_.rows.size()));
+  std::vector<Admission*> completing;  // prompts whose last row is in this step, in logit order
+  for (auto& a : admitting_) {
+    const std::vector<int>& ids = a->request->prompt_ids;
+    a->chunk = static_cast<int>(
+        std::min<size_t>(static_cast<size_t>(std::max(budget, 0)), ids.size() - a->prefilled));
+    for (int i = 0; i < a->chunk; ++i)
+      scratch_.rows.push_back(
+          BatchRow{a->cache.get(), static_cast<int>(a->prefilled) + i, ids[a->prefilled + i]});
+    budget -= a->chunk;
+    if (a->chunk > 0 && a->prefilled + a->chunk == ids.size()) {
+      scratch_.logit_rows.push_back(static_cast<int>(scratch_.rows.size()) - 1);
+      completing.push_back(a.get());
+    }
+  }
+  if (scratch_.rows.empty()) return worked;
+  int seen = counters_.max_batch_seen.load(std::memory_order_relaxed);
+  if (static_cast<int>(active_.size()) > seen)
+    counters_.max_batch_seen.store(static_cast<int>(active_.size()));
+  model_.forward_batch(scratch_, logits_.data());
+  counters_.steps.fetch_add(1, std::memory_order_relaxed);
+
+  // Decode rows: sample, and retire finished sequences.
+  const size_t decoded = active_.size();
+  std::vector<std::unique_ptr<Sequence>> still;
+  for (size_t i = 0; i < decoded; ++i)
+    if (!step_sequence(*active_[i], &logits_[i * V])) still.push_back(std::move(active_[i]));
+  active_ = std::move(still);
+
+  for (auto& a : admitting_) a->prefilled += a->chunk;
+  for (size_t j = 0; j < completing.size(); ++j) {
+    fork_samples(*completing[j], &logits_[(decoded + j) * V]);
+    admitting_samples_ -= static_cast<int>(completing[j]->request->samples.size());
+  }
+  std::erase_if(admitting_, [](const std::unique_ptr<Admission>& a) {
+    return a->prefilled == a->request->prompt_ids.size();
+  });
+  publish_counts();
+  return true;
+}
+
+void BatchEngine::run_until_idle() {
+  while (step() || queue_.waiting() > 0) {
+  }
+}
+
+void BatchEngine::serve() {
+  while (true) {
+    if (step()) continue;
+    if (!queue_.wait_for_work()) break;
+  }
+}
+
+}  // namespace qlm

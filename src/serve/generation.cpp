@@ -1,0 +1,132 @@
+// Engine callbacks of a generation call (engine thread) and its mailbox (HTTP thread).
+#include "serve/generation.h"
+
+#include <algorithm>
+
+#include "runtime/request_queue.h"
+#include "runtime/stop_strings.h"
+#include "tokenizer/tokenizer.h"
+
+namespace qlm::serve {
+
+void ChoiceResult::add(const ChoiceDelta& d) {
+  text += d.text;
+  ids.insert(ids.end(), d.ids.begin(), d.ids.end());
+  logprobs.insert(logprobs.end(), d.logprobs.begin(), d.logprobs.end());
+  top.insert(top.end(), d.top.begin(), d.top.end());
+  if (!d.finish_reason.empty()) finish_reason = d.finish_reason;
+}
+
+namespace {
+
+// Text state of one choice; touched by the engine thread only.
+struct ChoiceText {
+  std::unique_ptr<StreamDecoder> decoder;  // null without a tokenizer (ids only)
+  StopStringFilter stops;
+  ChoiceDelta held;  // not streaming: the whole choice, posted once when it ends
+};
+
+void append(ChoiceDelta& into, ChoiceDelta&& d) {
+  into.text += d.text;
+  into.ids.insert(into.ids.end(), d.ids.begin(), d.ids.end());
+  into.logprobs.insert(into.logprobs.end(), d.logprobs.begin(), d.logprobs.end());
+  for (auto& t : d.top) into.top.push_back(std::move(t));
+  if (!d.finish_reason.empty()) into.finish_reason = std::move(d.finish_reason);
+  if (d.first_token_seconds >= 0) into.first_token_seconds = d.first_token_seconds;
+}
+
+}  // namespace
+
+struct GenerationJob::Shared {
+  Mailbox<ChoiceDelta> box;
+  std::vector<ChoiceText> text;  // [choices]
+  std::vector<int> stop_ids;
+  int n = 1;
+  // Streams get every token as it comes; whole responses get one post per choice, which spares
+  // the engine thread a lock and a wake-up per token.
+  bool stream = false;
+};
+
+GenerationJob::GenerationJob(BatchEngine& engine, const LoadedModel& m, const GenerationCall& call)
+    : engine_(engine), call_(call), shared_(std::make_shared<Shared>()) {
+  choices_ = static_cast<int>(call.prompts.size()) * call.n;
+  shared_->n = call.n;
+  shared_->stop_ids = call.params.stop_ids;
+  shared_->stream = call.stream;
+  for (int i = 0; i < choices_; ++i) {
+    ChoiceText t{.stops = StopStringFilter(call.stop), .held = ChoiceDelta{.index = i}};
+    if (m.tokenizer)
+      t.decoder = std::make_unique<StreamDecoder>(*m.tokenizer, /*skip_special=*/true);
+    shared_->text.push_back(std::move(t));
+  }
+}
+
+GenerationJob::~GenerationJob() {
+  if (!finished()) cancel();
+}
+
+void GenerationJob::submit() {
+  for (size_t p = 0; p < call_.prompts.size(); ++p) {
+    std::shared_ptr<Shared> sh = shared_;
+    EngineRequest r;
+    // The id seeds the samplers: prompt i (1-based) draws as line i of a `qlm rollout` file without
+    // ids.
+    r.id = std::to_string(p + 1);
+    r.tag = p;
+    r.prompt_ids = call_.prompts[p];
+    for (int k = 0; k < call_.n; ++k) r.samples.push_back(k);
+    r.params = call_.params;
+    r.on_token = [sh](const Completion& c) {
+      const int index = static_cast<int>(c.request) * sh->n + c.sample;
+      ChoiceText& t = sh->text[index];
+      const int id = c.ids.back();
+      ChoiceDelta d{.index = index, .ids = {id}, .logprobs = {c.logprobs.back()}};
+      if (!c.top.empty()) d.top.push_back(c.top.back());
+      if (c.ids.size() == 1) d.first_token_seconds = c.first_token_seconds;
+      // Stop ids end the text without showing up in it; stop strings are cut by the filter.
+      const bool stop_id =
+          std::find(sh->stop_ids.begin(), sh->stop_ids.end(), id) != sh->stop_ids.end();
+      if (t.decoder && !stop_id) d.text = t.stops.push(t.decoder->push(id));
+      const bool go_on = !t.stops.stopped();
+      if (sh->stream)
+        sh->box.post(std::move(d));
+      else
+        append(t.held, std::move(d));
+      return go_on;
+    };
+    r.on_complete = [sh](const Completion& c) {
+      const int index = static_cast<int>(c.request) * sh->n + c.sample;
+      ChoiceText& t = sh->text[index];
+      ChoiceDelta d{.index = index,
+                    .finish_reason = c.finish_reason == "cancelled" ? "abort" : c.finish_reason};
+      if (t.decoder && !t.stops.stopped())
+        d.text = t.stops.push(t.decoder->flush()) + t.stops.flush();
+      if (!sh->stream) {
+        append(t.held, std::move(d));
+        d = std::move(t.held);
+      }
+      sh->box.post(std::move(d));
+    };
+    const uint64_t ticket = engine_.submit(std::move(r));
+    if (ticket == 0) {
+      cancel();
+      finished_ = choices_;  // what was submitted is cancelled; nobody waits for it
+      throw ApiError(429, "the server is busy: the request queue is full; retry later", "",
+                     "queue_full");
+    }
+    tickets_.push_back(ticket);
+  }
+}
+
+std::vector<ChoiceDelta> GenerationJob::take(std::chrono::milliseconds timeout) {
+  std::vector<ChoiceDelta> out = shared_->box.take(timeout);
+  for (const ChoiceDelta& d : out)
+    if (!d.finish_reason.empty()) ++finished_;
+  return out;
+}
+
+void GenerationJob::cancel() {
+  for (uint64_t t : tickets_) engine_.cancel(t);
+}
+
+}  // namespace qlm::serve

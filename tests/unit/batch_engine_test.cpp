@@ -1,0 +1,134 @@
+// BatchEngine and its RequestQueue: the queue's bound, cancellation of waiting requests and
+// exclusive tasks; on stories260K (../shared/data), requests with different parameters in one
+// batch give what each gives alone, per-token callbacks can stop a sample, cancellation ends
+// running samples, and an exclusive task runs only once the batch is empty.
+#include "runtime/batch_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "base/error.h"
+#include "runtime/request_queue.h"
+
+namespace qlm {
+namespace {
+
+TEST(RequestQueue, BoundCancelAndExclusiveTasks) {
+  RequestQueue<int> q(2);
+  EXPECT_TRUE(q.push(1, std::make_unique<int>(10)));
+  EXPECT_TRUE(q.push(2, std::make_unique<int>(20)));
+  EXPECT_FALSE(q.push(3, std::make_unique<int>(30)));  // full
+  q.cancel(1);
+  std::vector<std::pair<uint64_t, std::unique_ptr<int>>> removed;
+  auto c = q.take_cancelled(removed);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(*removed[0].second, 10);
+  EXPECT_TRUE(c.has(1) && !c.has(2));
+  EXPECT_EQ(q.waiting(), 1u);
+  EXPECT_FALSE(q.pop_if([](const int& v) { return v < 20; }));  // the front is not admitted
+  auto got = q.pop_if([](const int&) { return true; });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->first, 2u);
+  q.push_task(EngineTask{.run = [] {}, .exclusive = true});
+  EXPECT_TRUE(q.exclusive_pending());
+  EXPECT_FALSE(q.pop_task(/*idle=*/false));
+  EXPECT_TRUE(q.pop_task(/*idle=*/true));
+  q.close();
+  EXPECT_FALSE(q.push(4, std::make_unique<int>(40)));
+  EXPECT_FALSE(q.wait_for_work());
+}
+
+std::string stories() {
+  const std::string dir = std::string(QLM_SHARED_DATA) + "/models/stories260K";
+  return std::filesystem::exists(dir) ? dir : "";
+}
+
+struct Result {
+  std::vector<int> ids;
+  std::vector<float> logprobs;
+  std::string finish;
+};
+
+EngineRequest make(const std::string& id, std::vector<int> prompt, int n, float temperature,
+                   int max_tokens, std::map<std::pair<size_t, int>, Result>& out, size_t tag) {
+  EngineRequest r{.id = id, .tag = tag, .prompt_ids = std::move(prompt)};
+  for (int k = 0; k < n; ++k) r.samples.push_back(k);
+  r.params.max_new_tokens = max_tokens;
+  r.params.sampling.temperature = temperature;
+  r.params.sampling.seed = 42;
+  r.on_complete = [&out](const Completion& c) {
+    out[{c.request, c.sample}] = Result{c.ids, c.logprobs, c.finish_reason};
+  };
+  return r;
+}
+
+TEST(BatchEngine, MixedParamsEqualAloneAndCancel) {
+  if (stories().empty()) GTEST_SKIP() << "shared data not found: stories260K";
+  auto model = Transformer::load(stories());
+  std::map<std::pair<size_t, int>, Result> batched, alone;
+  {
+    BatchEngine e(*model, EngineOptions{.max_batch = 8});
+    ASSERT_NE(e.submit(make("a", {1, 50, 60}, 1, 0.0f, 12, batched, 0)), 0u);
+    ASSERT_NE(e.submit(make("b", {1, 70}, 3, 0.9f, 9, batched, 1)), 0u);
+    ASSERT_NE(e.submit(make("c", {1, 80, 81, 82, 83}, 2, 1.3f, 5, batched, 2)), 0u);
+    e.run_until_idle();
+    EXPECT_EQ(e.counters().prefills.load(), 3);
+  }
+  {
+    BatchEngine e(*model, EngineOptions{.max_batch = 1});  // one sequence at a time
+    for (auto& r :
+         {make("a", {1, 50, 60}, 1, 0.0f, 12, alone, 0), make("b", {1, 70}, 3, 0.9f, 9, alone, 1),
+          make("c", {1, 80, 81, 82, 83}, 2, 1.3f, 5, alone, 2)}) {
+      e.submit(r);
+      e.run_until_idle();
+    }
+  }
+  ASSERT_EQ(batched.size(), 6u);
+  for (auto& [key, r] : batched) {
+    EXPECT_EQ(r.ids, alone[key].ids);
+    EXPECT_EQ(r.logprobs, alone[key].logprobs);
+  }
+  EXPECT_EQ(batched[std::make_pair(size_t{0}, 0)].ids.size(), 12u);
+  EXPECT_EQ(batched[std::make_pair(size_t{2}, 1)].ids.size(), 5u);
+
+  // on_token returning false stops that sample; cancel() ends a running request.
+  BatchEngine e(*model, EngineOptions{.max_batch = 4});
+  std::map<std::pair<size_t, int>, Result> out;
+  EngineRequest stopper = make("s", {1, 50}, 1, 0.0f, 50, out, 0);
+  stopper.on_token = [](const Completion& c) { return c.ids.size() < 3; };
+  e.submit(stopper);
+  const uint64_t long_one = e.submit(make("l", {1, 60}, 2, 0.0f, 200, out, 1));
+  for (int i = 0; i < 5; ++i) e.step();
+  e.cancel(long_one);
+  bool ran_idle = false;
+  e.post_task(
+      EngineTask{.run = [&] { ran_idle = e.counters().active.load() == 0; }, .exclusive = true});
+  e.run_until_idle();
+  EXPECT_EQ(out[std::make_pair(size_t{0}, 0)].ids.size(), 3u);
+  EXPECT_EQ(out[std::make_pair(size_t{0}, 0)].finish, "stop");
+  EXPECT_EQ(out[std::make_pair(size_t{1}, 0)].finish, "cancelled");
+  EXPECT_LT(out[std::make_pair(size_t{1}, 1)].ids.size(), 200u);
+  EXPECT_TRUE(ran_idle);
+}
+
+TEST(BatchEngine, ServeThreadAndQueueFull) {
+  if (stories().empty()) GTEST_SKIP() << "shared data not found: stories260K";
+  auto model = Transformer::load(stories());
+  BatchEngine e(*model, EngineOptions{.max_batch = 2, .max_waiting = 1});
+  std::map<std::pair<size_t, int>, Result> out;
+  // Nothing consumes the queue yet: the second request is refused.
+  EXPECT_NE(e.submit(make("x", {1, 5}, 1, 0.0f, 4, out, 0)), 0u);
+  EXPECT_EQ(e.submit(make("y", {1, 6}, 1, 0.0f, 4, out, 1)), 0u);
+  EXPECT_THROW(e.submit(make("z", {}, 1, 0.0f, 4, out, 2)), Error);  // empty prompt
+  std::thread t([&] { e.serve(); });
+  e.stop();  // serve() returns once what was admitted has finished
+  t.join();
+  EXPECT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[std::make_pair(size_t{0}, 0)].ids.size(), 4u);
+}
+
+}  // namespace
+}  // namespace qlm
