@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 
 #include "base/error.h"
 
@@ -165,9 +166,13 @@ bool BatchEngine::admit_waiting() {
 
 // Chooses a sequence's next token from its logits and records it; true when it has finished.
 bool BatchEngine::step_sequence(Sequence& q, const float* lg) {
-  const SequenceParams& p = q.request->params;
   std::copy_n(lg, row_logits_.size(), row_logits_.data());  // the sampler edits its logits
-  TokenChoice c = q.sampler->sample(row_logits_.data(), p.top_logprobs);
+  return record_choice(q, q.sampler->sample(row_logits_.data(), q.request->params.top_logprobs));
+}
+
+// Records a sampled token (callbacks run here, on the engine thread); true when finished.
+bool BatchEngine::record_choice(Sequence& q, TokenChoice c) {
+  const SequenceParams& p = q.request->params;
   if (q.done.ids.empty()) q.done.first_token_seconds = q.request->submitted.seconds();
   q.done.ids.push_back(c.id);
   q.done.logprobs.push_back(p.logprobs == LogprobMode::Raw ? c.logprob_raw : c.logprob_processed);
@@ -259,10 +264,25 @@ bool BatchEngine::step() {
   counters_.steps.fetch_add(1, std::memory_order_relaxed);
 
   // Decode rows: sample, and retire finished sequences.
+  // Each sequence samples with its own sampler and RNG, so the rows sample in parallel (in
+  // place: these logits are not needed afterwards) with results independent of the threads.
+  // At a full vocabulary per token this is a large share of a batched step.
   const size_t decoded = active_.size();
+  choices_.resize(decoded);
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1) if (decoded > 1)
+  for (size_t i = 0; i < decoded; ++i) {
+    try {
+      choices_[i] = active_[i]->sampler->sample(&logits_[i * V], active_[i]->request->params.top_logprobs);
+    } catch (...) {
+#pragma omp critical(qlm_sample_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
   std::vector<std::unique_ptr<Sequence>> still;
   for (size_t i = 0; i < decoded; ++i)
-    if (!step_sequence(*active_[i], &logits_[i * V])) still.push_back(std::move(active_[i]));
+    if (!record_choice(*active_[i], std::move(choices_[i]))) still.push_back(std::move(active_[i]));
   active_ = std::move(still);
 
   for (auto& a : admitting_) a->prefilled += a->chunk;

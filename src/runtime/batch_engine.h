@@ -96,6 +96,7 @@ class BatchEngine {
   bool admit_waiting();
   void apply_cancellations();
   bool step_sequence(Sequence& q, const float* logits);
+  bool record_choice(Sequence& q, TokenChoice c);
   void fork_samples(Admission& a, const float* logits);
   void finish(Sequence& q, const char* reason);
   void publish_counts();  // counters_.active/admitting from the engine-thread state
@@ -109,6 +110,7 @@ class BatchEngine {
   int max_rows_;
   ForwardScratch scratch_;
   std::vector<float> logits_, row_logits_;
+  std::vector<TokenChoice> choices_;  // one per decoding sequence, reused across steps
   std::vector<std::unique_ptr<Sequence>> active_;
   std::vector<std::unique_ptr<Admission>> admitting_;
   int admitting_samples_ = 0;
