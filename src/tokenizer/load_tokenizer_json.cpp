@@ -280,9 +280,16 @@ void read_decoder(const json& node, const std::string& path, TokenizerSpec& spec
     } else if (type == "Fuse") {
       // Joining tokens is what decode does anyway; Strip below relies on it.
     } else if (type == "Strip") {
-      if (step.value("content", std::string(" ")) != " " || step.value("stop", 0) != 0)
+      // Counts are read as checked integers: value<int>() of 1e20 is an out-of-range conversion.
+      auto count = [&](const char* key) -> int {
+        const json v = step.value(key, json(0));
+        if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 1024)
+          fail(path, ": Strip decoder '", key, "' must be an integer in [0, 1024], not ", v.dump());
+        return v.get<int>();
+      };
+      if (step.value("content", std::string(" ")) != " " || count("stop") != 0)
         fail(path, ": Strip decoder is supported only for leading spaces");
-      d.strip_leading_spaces = step.value("start", 0);
+      d.strip_leading_spaces = count("start");
     } else {
       fail(path, ": decoder \"", type, "\" is not supported");
     }

@@ -211,5 +211,18 @@ TEST(TokenizerErrors, ManySmallObjectsParseInLinearTime) {
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 20.0);
 }
 
+// Found by fuzz_tokenizer_json (fuzz/regressions/tokenizer_json/strip-start-float): a Strip
+// decoder's "start" of 1.18e20 was converted to int (undefined behaviour).
+TEST(TokenizerErrors, StripDecoderCountsAreCheckedIntegers) {
+  for (const char* start : {"1.18447e+20", "18446744073709551615", "-1", "\"1\""}) {
+    ScratchFolder dir("strip");
+    dir.write("tokenizer.json", std::string(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+      "decoder": {"type": "Strip", "content": " ", "start": )") + start + R"(, "stop": 0}})");
+    EXPECT_NE(error_of([&] { Tokenizer::load(dir.path()); }).find("Strip decoder 'start' must be an integer"),
+              std::string::npos)
+        << start;
+  }
+}
+
 }  // namespace
 }  // namespace qlm::test
