@@ -361,9 +361,11 @@ Value apply_filter(const std::string& name, const Value& v, CallArgs& args) {
   if (name == "list") return Value::from_list(iterate(v));
   if (name == "abs") {
     if (v.kind == Kind::kFloat) return Value::from_float(std::fabs(v.number));
-    if (v.kind == Kind::kInt || v.kind == Kind::kBool)
-      return checked_int(v.kind == Kind::kInt && v.integer == INT64_MIN,
-                         std::llabs(v.kind == Kind::kBool ? v.boolean : v.integer));
+    if (v.kind == Kind::kInt || v.kind == Kind::kBool) {
+      // Check before negating: llabs(INT64_MIN) is itself the overflow (UB).
+      const bool overflow = v.kind == Kind::kInt && v.integer == INT64_MIN;
+      return checked_int(overflow, overflow ? 0 : std::llabs(v.kind == Kind::kBool ? v.boolean : v.integer));
+    }
     fail("chat template: bad operand type for abs(): '", type_name(v), "'");
   }
   if (name == "first" || name == "last") {
