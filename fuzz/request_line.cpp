@@ -17,13 +17,7 @@ nlohmann::ordered_json special_tokens;
 void build_prompt(const qlm::PromptSpec& spec) {
   if (!spec.ids.empty()) return;
   if (spec.messages || spec.chat) {
-    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
-    if (spec.messages) {
-      messages = *spec.messages;
-    } else {
-      if (!spec.system.empty()) messages.push_back({{"role", "system"}, {"content", spec.system}});
-      messages.push_back({{"role", "user"}, {"content", spec.text.value_or("")}});
-    }
+    const nlohmann::ordered_json messages = qlm::chat_messages(spec);
     tokenizer->encode(
         chat_template->render(messages, spec.add_generation_prompt, nullptr, special_tokens), true);
     return;

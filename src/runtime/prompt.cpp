@@ -15,13 +15,7 @@ std::string render_chat(const LoadedModel& m, const nlohmann::ordered_json& mess
 std::vector<int> build_prompt(const LoadedModel& m, const PromptSpec& spec) {
   if (!spec.ids.empty()) return spec.ids;
   if (spec.messages || spec.chat) {
-    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
-    if (spec.messages) {
-      messages = *spec.messages;
-    } else {
-      if (!spec.system.empty()) messages.push_back({{"role", "system"}, {"content", spec.system}});
-      messages.push_back({{"role", "user"}, {"content", spec.text.value_or("")}});
-    }
+    const nlohmann::ordered_json messages = chat_messages(spec);
     const std::string rendered = render_chat(m, messages, spec.add_generation_prompt);
     return m.require_tokenizer("chat").encode(rendered, /*allow_special=*/true);
   }

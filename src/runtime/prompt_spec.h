@@ -18,4 +18,14 @@ struct PromptSpec {
   bool add_generation_prompt = true;
 };
 
+// The conversation a chat prompt renders: the given messages, or the optional system prompt
+// followed by the text as the user turn.
+inline nlohmann::ordered_json chat_messages(const PromptSpec& spec) {
+  if (spec.messages) return *spec.messages;
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  if (!spec.system.empty()) messages.push_back({{"role", "system"}, {"content", spec.system}});
+  messages.push_back({{"role", "user"}, {"content", spec.text.value_or("")}});
+  return messages;
+}
+
 }  // namespace qlm
