@@ -14,7 +14,7 @@ seed=0  # libFuzzer picks one
 [ "${1:-}" = "--smoke" ] && { seconds=30; seed=1; shift; }  # a fixed seed keeps CI repeatable
 [[ "${1:-}" =~ ^[0-9]+$ ]] && { seconds=$1; shift; }
 all=(safetensors safetensors_index model_config tokenizer_json vocab_merges tokenize chat_template chat_messages
-     yaml_config request_line)
+     yaml_config request_line openai_request)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
@@ -43,7 +43,7 @@ shared="${QLM_SHARED_DATA:-$PWD/../shared/data}"
 for t in "${targets[@]}"; do
   bin="$work/fuzz/fuzz_$t"
   [ -x "$bin" ] || { echo "fuzz: no target '$t' (have: ${all[*]})"; exit 2; }
-  case "$t" in tokenize | chat_messages | request_line)  # they load real tokenizers/templates
+  case "$t" in tokenize | chat_messages | request_line | openai_request)  # they load real tokenizers/templates
     if [ ! -d "$shared" ]; then echo "fuzz: $t skipped: shared data not found at $shared"; continue; fi ;;
   esac
   mkdir -p "$work/corpus/$t" "$work/artifacts/$t" "$work/seeds/$t"

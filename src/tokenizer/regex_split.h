@@ -7,6 +7,7 @@
 #include <vector>
 
 struct pcre2_real_code_8;
+struct pcre2_real_match_context_8;
 
 namespace qlm::tok {
 
@@ -23,6 +24,8 @@ class RegexSplitter {
 
  private:
   pcre2_real_code_8* code_ = nullptr;
+  pcre2_real_match_context_8* context_ = nullptr;  // the match and depth limits
+  std::string pattern_;                            // for error messages
 };
 
 }  // namespace qlm::tok

@@ -224,5 +224,22 @@ TEST(TokenizerErrors, StripDecoderCountsAreCheckedIntegers) {
   }
 }
 
+// A tokenizer.json whose split pattern backtracks exponentially ("(a+)+$" on a run of a's that
+// ends in something else) must fail with a clear error within PCRE2's match limit instead of
+// hanging the server: 2^40 steps here without the limit.
+TEST(TokenizerErrors, CatastrophicSplitPatternHitsTheMatchLimit) {
+  ScratchFolder dir("backtrack");
+  dir.write("tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "!": 1}, "merges": []},
+    "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(a+)+$"}, "behavior": "Isolated",
+                      "invert": false}})");
+  const auto tok = Tokenizer::load(dir.path());
+  EXPECT_EQ(tok->encode("aa"), (std::vector<int>{0, 0}));  // a normal input still encodes
+  const auto start = std::chrono::steady_clock::now();
+  const std::string msg = error_of([&] { tok->encode(std::string(40, 'a') + "!"); });
+  EXPECT_NE(msg.find("match limit"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("(a+)+$"), std::string::npos) << msg;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
+}
+
 }  // namespace
 }  // namespace qlm::test
