@@ -1,6 +1,7 @@
 // Matmul kernels on the Qwen2.5-0.5B shapes: GEMV (1 activation row) as GB/s of weights read,
 // GEMM (16/64/512 rows) as GOP/s (2·rows·cols·n). Args: isa index, shape index, threads / rows.
-// QLM_BENCH_ISA=ref|avx512|amx picks the table (default: the one kernels() chooses).
+// QLM_BENCH_ISA=ref|avx512|amx picks the table (default: the one kernels() chooses);
+// QLM_BENCH_THREADS sets the GEMM threads (default 2).
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -54,7 +55,8 @@ void gemv(benchmark::State& state, int bits) {
 void gemm(benchmark::State& state, int bits) {
   const int shape = static_cast<int>(state.range(0));
   const int64_t n = state.range(1);
-  omp_set_num_threads(2);
+  const char* threads = std::getenv("QLM_BENCH_THREADS");  // default 2: the whole machine
+  omp_set_num_threads(threads != nullptr && *threads ? std::atoi(threads) : 2);
   auto& m = matrix(shape, bits);
   auto x = qlm::testing::random_acts(n, m.w.cols, 2);
   std::vector<float> y(n * m.w.rows);
@@ -79,8 +81,8 @@ void gemv_args(benchmark::internal::Benchmark* b) {
   b->MinTime(0.3)->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 void gemm_args(benchmark::internal::Benchmark* b) {
-  for (int s : {0, 2})
-    for (int n : {16, 64, 512}) b->Args({s, n});
+  for (int s : {0, 2, 3, 4})
+    for (int n : {16, 32, 64, 512}) b->Args({s, n});  // 32: a rollout batch's decode step
   b->MinTime(0.3)->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 BENCHMARK(BM_GemvQ4)->Apply(gemv_args);

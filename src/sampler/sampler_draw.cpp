@@ -53,7 +53,7 @@ int Sampler::draw_sorted(const float* logits, float max_pen, bool top_k_done, fl
     }
   } else {
     float* w = weight_.data();
-    for (int i = 0; i < vocab_size_; ++i) w[i] = exp_nonpos(logits[i] / t - s_max);
+    exp_weights(logits, vocab_size_, t, s_max, 0.0f, w);
     z = sum_weights(w, vocab_size_);
     // Tokens below `cut` hold < (1 - top_p) of the mass together, so the top-p prefix lies
     // within those at or above it; min-p would drop the others anyway.
@@ -118,10 +118,7 @@ int Sampler::draw_dense(const float* logits, float max_pen, float* lp) {
   const float s_max = max_pen / t;
   const float min_p = params_.min_p;
   float* weight = weight_.data();
-  for (int i = 0; i < vocab_size_; ++i) {
-    const float w = exp_nonpos(logits[i] / t - s_max);
-    weight[i] = keep_at_least(w, min_p);
-  }
+  exp_weights(logits, vocab_size_, t, s_max, min_p, weight);
   const double z = sum_weights(weight, vocab_size_);
   const double u = rng_.uniform() * z;
   ++rng_draws_;

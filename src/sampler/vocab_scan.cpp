@@ -5,6 +5,16 @@
 #include <cfloat>
 #include <cmath>
 
+// The baseline x86-64 build vectorises these loops with 4-lane SSE2; a vocabulary pass is
+// 152k elements per sampled token, so the AVX-512 clones matter for big rollout batches.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define QLM_VOCAB_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
+#else
+#define QLM_VOCAB_CLONES
+#endif
+// Helpers called from the clones are inlined into each, so they get its instruction set.
+#define QLM_INLINE inline __attribute__((always_inline))
+
 namespace qlm {
 
 namespace {
@@ -12,7 +22,7 @@ namespace {
 constexpr int kLanes = 8;
 constexpr int kBlock = 512;  // floats per block: 2 KiB, well inside L1
 
-float block_max(const float* x, int n) {
+QLM_INLINE float block_max(const float* x, int n) {
   float lane[kLanes];
   for (float& l : lane) l = -FLT_MAX;
   int i = 0;
@@ -26,7 +36,7 @@ float block_max(const float* x, int n) {
 
 // Adds exp(x - m) of one block to the lanes: exps into a stack buffer first, so both loops
 // are simple enough to vectorise.
-void add_exp(const float* x, int n, float m, double* lane) {
+QLM_INLINE void add_exp(const float* x, int n, float m, double* lane) {
   float e[kBlock];
   for (int i = 0; i < n; ++i) e[i] = exp_nonpos(x[i] - m);
   int i = 0;
@@ -51,7 +61,12 @@ void offer(std::vector<Scored>& heap, int top_n, const float* x, int begin, int 
 
 }  // namespace
 
-double sum_weights(const float* w, int n) {
+QLM_VOCAB_CLONES void exp_weights(const float* logits, int n, float t, float s_max, float floor,
+                                  float* weight) {
+  for (int i = 0; i < n; ++i) weight[i] = keep_at_least(exp_nonpos(logits[i] / t - s_max), floor);
+}
+
+QLM_VOCAB_CLONES double sum_weights(const float* w, int n) {
   double lane[kLanes] = {};
   int i = 0;
   for (; i + kLanes <= n; i += kLanes)
@@ -62,7 +77,7 @@ double sum_weights(const float* w, int n) {
   return s;
 }
 
-VocabScan scan_vocab(const float* x, int n, bool want_sum, std::vector<Scored>* heap, int top_n) {
+QLM_VOCAB_CLONES VocabScan scan_vocab(const float* x, int n, bool want_sum, std::vector<Scored>* heap, int top_n) {
   VocabScan out;
   float m = -FLT_MAX;
   int a = -1;

@@ -1,5 +1,7 @@
 // Vectorisable passes over a [vocab] logit row: a branch-free exp, the fused
-// max/argmax/log-sum-exp/top-n scan, and summing weights in a fixed lane order.
+// max/argmax/log-sum-exp/top-n scan, and summing weights in a fixed lane order. On x86-64 the
+// passes are also compiled for AVX-512 (x86-64-v4) and picked at load time by the CPU; a
+// machine always runs the same version, so results stay reproducible on it.
 #pragma once
 
 #include <bit>
@@ -40,6 +42,10 @@ inline float keep_at_least(float w, float floor) {
   const uint32_t bits = std::bit_cast<uint32_t>(w);
   return std::bit_cast<float>(bits < std::bit_cast<uint32_t>(floor) ? 0u : bits);
 }
+
+// weight[i] = keep_at_least(exp_nonpos(logits[i] / t - s_max), floor): the temperature
+// weights of the draw (the best token's logit / t is s_max, so weights are <= 1).
+void exp_weights(const float* logits, int n, float t, float s_max, float floor, float* weight);
 
 // Sum of w[0, n) in double, in eight interleaved lanes: a fixed order (so results do not
 // depend on anything but the data) that the compiler can vectorise.
