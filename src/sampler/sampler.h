@@ -85,6 +85,7 @@ class Sampler {
   void select_top_k(const float* logits, int k);
   int draw_sorted(const float* logits, float max_pen, bool top_k_done, float* logprob_processed);
   int draw_dense(const float* logits, float max_pen, float* logprob_processed);
+  int draw_kept(const float* logits, int kept, float t, float s_max, float* logprob_processed);
 
   SamplingParams params_;
   int vocab_size_;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "sampler/sampler.h"
+#include "sampler/nucleus.h"
 #include "sampler/scored.h"
 #include "sampler/vocab_scan.h"
 
@@ -65,6 +66,12 @@ int Sampler::draw_sorted(const float* logits, float max_pen, bool top_k_done, fl
   // Top-p: the shortest prefix (best first) whose mass reaches top_p * z.
   const double target =
       params_.top_p < 1.0f ? double(params_.top_p) * z : std::numeric_limits<double>::infinity();
+  if (!top_k_done && n > kSortWhole && params_.top_p < 1.0f) {
+    // A nucleus of thousands: histogram instead of sorting. Every candidate already has
+    // w >= cut >= min_p, so min-p removes nothing here.
+    const int kept = nucleus_by_histogram(c, n, weight_.data(), target);
+    return draw_kept(logits, kept, t, s_max, lp);
+  }
   int kept = n;
   int sorted = top_k_done ? n : 0;
   int chunk = n <= kSortWhole ? n : kFirstChunk;
@@ -95,12 +102,19 @@ int Sampler::draw_sorted(const float* logits, float max_pen, bool top_k_done, fl
         break;
       }
 
+  return draw_kept(logits, kept, t, s_max, lp);
+}
+
+// Draws from candidates_[0, kept) in proportion to their weights (inverse CDF in the list's
+// order) and gives the processed log-prob of the pick.
+int Sampler::draw_kept(const float* logits, int kept, float t, float s_max, float* lp) {
+  const Scored* c = candidates_.data();
   double z_kept = 0.0;
   for (int j = 0; j < kept; ++j) z_kept += weight_[c[j].id];
   const double u = rng_.uniform() * z_kept;
   ++rng_draws_;
   int pick = c[0].id;
-  cum = 0.0;
+  double cum = 0.0;
   for (int j = 0; j < kept; ++j) {
     const float w = weight_[c[j].id];
     if (w > 0.0f) pick = c[j].id;  // rounding fallback: the last token with mass
