@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -21,6 +20,7 @@
 #include "convert/calibration.h"
 #include "convert/importance.h"
 #include "convert/plan.h"
+#include "quant/format_spelling.h"
 #include "quant/gptq.h"
 #include "io/model_config.h"
 
@@ -30,26 +30,11 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 void parse_quantize_flag(const std::string& text, int* bits, std::optional<DType>* float_dtype) {
-  std::string t = text;
-  for (const char* suffix : {"_bit", "bit", "-bit"})
-    if (t.size() > std::strlen(suffix) && t.compare(t.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
-      t.resize(t.size() - std::strlen(suffix));
-  if (t == "bf16" || t == "bfloat16") {
-    *bits = 0;
-    *float_dtype = DType::BF16;
-  } else if (t == "f16" || t == "fp16" || t == "float16") {
-    *bits = 0;
-    *float_dtype = DType::F16;
-  } else if (t == "f32" || t == "fp32" || t == "float32") {
-    *bits = 0;
-    *float_dtype = DType::F32;
-  } else {
-    if (!t.empty() && (t[0] == 'q' || t[0] == 'Q')) t = t.substr(1);
-    int b = (t.size() == 1 && t[0] >= '2' && t[0] <= '8') ? t[0] - '0' : 0;
-    if (b == 0 || b == 7)
-      fail("--quantize: '", text, "' is not a format (q2, q3, q4, q5, q6, q8, q4_bit, q8_bit, bf16, f16, f32)");
-    *bits = b;
-  }
+  const std::optional<FormatSpelling> f = parse_format_spelling(text);
+  if (!f || (f->bits == 0 && !f->float_dtype))
+    fail("--quantize: '", text, "' is not a format (q2, q3, q4, q5, q6, q8, q4_bit, q8_bit, bf16, f16, f32)");
+  *bits = f->bits;
+  if (f->bits == 0) *float_dtype = f->float_dtype;
 }
 
 namespace {

@@ -1,10 +1,9 @@
 // Loading a model folder with everything around the network.
 #include "runtime/loaded_model.h"
 
-#include <cstring>
-
 #include "base/error.h"
 #include "base/timer.h"
+#include "quant/format_spelling.h"
 
 namespace qlm {
 
@@ -32,16 +31,10 @@ LoadedModel load_model(const std::string& dir) {
 
 void check_expected_quantization(const ModelConfig& cfg, const std::string& expected, const std::string& source) {
   if (expected.empty()) return;
-  std::string e = expected;
-  for (const char* suffix : {"_bit", "bit"})
-    if (e.size() > std::strlen(suffix) && e.compare(e.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
-      e.resize(e.size() - std::strlen(suffix));
-  if (!e.empty() && (e[0] == 'q' || e[0] == 'Q')) e = e.substr(1);
+  const std::optional<FormatSpelling> f = parse_format_spelling(expected);
+  if (!f) fail(source, ": mlx_quantization '", expected, "' is not a known format (q4_bit, q8_bit, bf16, ...)");
   const int have = cfg.quantization ? cfg.quantization->defaults.bits : 0;
-  int want = -1;
-  if (e == "none" || e == "bf16" || e == "f16" || e == "f32" || e == "fp16" || e == "float16" || e == "bfloat16") want = 0;
-  else if (e.size() == 1 && e[0] >= '2' && e[0] <= '8') want = e[0] - '0';
-  if (want < 0) fail(source, ": mlx_quantization '", expected, "' is not a known format (q4_bit, q8_bit, bf16, ...)");
+  const int want = f->bits;
   if (want != have)
     fail(source, ": mlx_quantization is '", expected, "' but the model folder is ",
          have ? cat("quantized to ", have, " bits") : std::string("not quantized"));
