@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "base/cpu_info.h"
@@ -14,10 +15,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the subcommand
   app.set_version_flag("--version", "qlm 0.1.0");
-  int threads = qlm::physical_cores();
+  // OMP_NUM_THREADS, when set, is the default (the OpenMP runtime has already read it);
+  // otherwise one thread per physical core.
+  const char* omp_env = std::getenv("OMP_NUM_THREADS");
+  int threads = omp_env != nullptr && *omp_env ? omp_get_max_threads() : qlm::physical_cores();
   omp_set_num_threads(threads);
   // each() runs as soon as the flag is parsed, before any subcommand's callback.
-  app.add_option("--threads", threads, "Worker threads (default: the physical cores)")
+  app.add_option("--threads", threads, "Worker threads (default: OMP_NUM_THREADS if set, else the physical cores)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str()
       ->each([](const std::string& v) { omp_set_num_threads(std::stoi(v)); });
