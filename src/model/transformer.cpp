@@ -149,8 +149,10 @@ void Transformer::attention(ForwardScratch& s, int l) const {
     const size_t need = static_cast<size_t>(attention_scratch_floats(group, max_keys));
     if (scores.size() < need) scores.resize(need);
     // Rows differ in length (causal prefill): dynamic scheduling balances them; each item's
-    // result does not depend on which thread runs it.
-#pragma omp for collapse(2) schedule(dynamic, 2)
+    // result does not depend on which thread runs it. Chunks of one item: a decode step of one
+    // sequence has only kv_heads items (2 for Qwen2.5-0.5B), which chunks of two gave to a
+    // single thread.
+#pragma omp for collapse(2) schedule(dynamic, 1)
     for (int t = 0; t < T; ++t) {
       for (int g = 0; g < kv_heads; ++g) {
         const BatchRow& r = s.rows[t];
