@@ -58,17 +58,26 @@ struct Plan {
 void build_b(const QuantizedActs& a, const Plan& p, int64_t n_rows, std::vector<int8_t>& vnni,
              std::vector<float>& dT, std::vector<float>& sT) {
   const int64_t n_tb = (n_rows + 15) / 16, units = p.group_size / 4;
-  vnni.assign(static_cast<size_t>(n_tb * p.groups * units * 64), 0);
-  dT.assign(static_cast<size_t>(n_tb * a.groups * 16), 0.0f);
-  sT.assign(dT.size(), 0.0f);
-  for (int64_t m = 0; m < n_rows; ++m) {
-    const int64_t tb = m / 16, n = m % 16;
-    const int8_t* src = a.row(m);
-    for (int64_t g = 0; g < p.groups; ++g) {
-      int8_t* dst = vnni.data() + ((tb * p.groups + g) * units) * 64 + n * 4;
-      for (int64_t u = 0; u < units; ++u) std::memcpy(dst + u * 64, src + p.act_byte(g, static_cast<int>(u * 4)), 4);
-      dT[(tb * a.groups + g) * 16 + n] = a.d[m * a.groups + g];
-      sT[(tb * a.groups + g) * 16 + n] = a.sum[m * a.groups + g];
+  const size_t tile_bytes = static_cast<size_t>(p.groups * units * 64), tile_params = static_cast<size_t>(a.groups * 16);
+  if (vnni.size() < n_tb * tile_bytes) vnni.resize(n_tb * tile_bytes);
+  if (dT.size() < n_tb * tile_params) dT.resize(n_tb * tile_params), sT.resize(n_tb * tile_params);
+  int8_t* const vp = vnni.data();
+  float *const dp = dT.data(), *const sp = sT.data();
+  // Token tiles are independent; prefill has dozens, so they are built in parallel.
+#pragma omp parallel for schedule(static) if (n_tb >= 4)
+  for (int64_t tb = 0; tb < n_tb; ++tb) {
+    std::memset(vp + tb * tile_bytes, 0, tile_bytes);  // tokens past n_rows are 0
+    std::fill(dp + tb * tile_params, dp + (tb + 1) * tile_params, 0.0f);
+    std::fill(sp + tb * tile_params, sp + (tb + 1) * tile_params, 0.0f);
+    for (int64_t m = tb * 16; m < std::min(n_rows, tb * 16 + 16); ++m) {
+      const int64_t n = m % 16;
+      const int8_t* src = a.row(m);
+      for (int64_t g = 0; g < p.groups; ++g) {
+        int8_t* dst = vp + ((tb * p.groups + g) * units) * 64 + n * 4;
+        for (int64_t u = 0; u < units; ++u) std::memcpy(dst + u * 64, src + p.act_byte(g, static_cast<int>(u * 4)), 4);
+        dp[(tb * a.groups + g) * 16 + n] = a.d[m * a.groups + g];
+        sp[(tb * a.groups + g) * 16 + n] = a.sum[m * a.groups + g];
+      }
     }
   }
 }

@@ -45,10 +45,13 @@ void quantize_acts(const float* x, int64_t n_rows, int64_t cols, int group_size,
   if (out.q.size() < qn) out.q.resize(qn);
   const size_t gn = static_cast<size_t>(n_rows * out.groups);
   if (out.d.size() < gn) out.d.resize(gn), out.sum.resize(gn);
-  thread_local std::vector<int8_t> natural;  // one row in natural order (bits 4 only)
-  if (bits == 4 && natural.size() < static_cast<size_t>(out.row_stride)) natural.resize(out.row_stride);
-
+  // Prefill quantizes hundreds of rows (millions of values for the down projection): split
+  // them across threads, or the other threads wait for it before every matmul. Decode's single
+  // row stays on the calling thread.
+#pragma omp parallel for schedule(static) if (n_rows >= 32)
   for (int64_t m = 0; m < n_rows; ++m) {
+    thread_local std::vector<int8_t> natural;  // one row in natural order (bits 4 only)
+    if (bits == 4 && natural.size() < static_cast<size_t>(out.row_stride)) natural.resize(out.row_stride);
     const float* xm = x + m * cols;
     int8_t* qm = out.q.data() + m * out.row_stride;
     int8_t* dst = bits == 8 ? qm : natural.data();
