@@ -89,14 +89,20 @@ void Transformer::forward_batch(ForwardScratch& s, float* logits) const {
     rope_angles(r.pos, hd, cfg_.rope_theta, &s.rope_cos[t * half], &s.rope_sin[t * half]);
   }
 
+  // The row-wise steps between matmuls split across threads once there are enough rows
+  // (prefill, rollout batches): left on one thread they made the other wait (silu alone is
+  // 2.5M exps per layer at 512 tokens). Each row's result does not depend on the thread.
+  const bool rows_parallel = T >= 8;
   for (int l = 0; l < cfg_.num_layers; ++l) {
     const LayerWeights& L = weights_.layers[l];
+#pragma omp parallel for schedule(static) if (rows_parallel)
     for (int t = 0; t < T; ++t)
       rms_norm(&s.x[t * H], L.attn_norm.data(), cfg_.rms_norm_eps, H, &s.xn[t * H]);
     auto bias = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
     // q: [T][Dq], k and v: [T][Dkv]
     matmul.multi({&L.q_proj, &L.k_proj, &L.v_proj}, {bias(L.q_bias), bias(L.k_bias), bias(L.v_bias)},
                     s.xn.data(), T, {s.q.data(), s.k.data(), s.v.data()});
+#pragma omp parallel for schedule(static) if (rows_parallel)
     for (int t = 0; t < T; ++t) {
       const float* c = &s.rope_cos[t * half];
       const float* sn = &s.rope_sin[t * half];
@@ -107,14 +113,18 @@ void Transformer::forward_batch(ForwardScratch& s, float* logits) const {
     }
     attention(s, l);                                                  // att: [T][Dq]
     matmul(L.o_proj, nullptr, s.att.data(), T, s.proj.data());      // proj: [T][H]
+#pragma omp parallel for schedule(static) if (rows_parallel)
     for (int64_t i = 0; i < T * H; ++i) s.x[i] += s.proj[i];
 
+#pragma omp parallel for schedule(static) if (rows_parallel)
     for (int t = 0; t < T; ++t)
       rms_norm(&s.x[t * H], L.mlp_norm.data(), cfg_.rms_norm_eps, H, &s.xn[t * H]);
     matmul.multi({&L.gate_proj, &L.up_proj}, {nullptr, nullptr}, s.xn.data(), T,  // gate, up: [T][I]
                     {s.gate.data(), s.up.data()});
-    K0.silu_mul(s.gate.data(), s.up.data(), T * I);
+#pragma omp parallel for schedule(static) if (rows_parallel)
+    for (int t = 0; t < T; ++t) K0.silu_mul(&s.gate[t * I], &s.up[t * I], I);
     matmul(L.down_proj, nullptr, s.gate.data(), T, s.proj.data());  // proj: [T][H]
+#pragma omp parallel for schedule(static) if (rows_parallel)
     for (int64_t i = 0; i < T * H; ++i) s.x[i] += s.proj[i];
   }
   for (const BatchRow& r : rows) r.cache->set_size(std::max(r.cache->size(), r.pos + 1));
