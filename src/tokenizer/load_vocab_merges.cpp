@@ -36,6 +36,14 @@ int checked_id(int64_t id, const std::string& path, const std::string& piece) {
     fail(path, ": id ", id, " of token \"", piece, "\" is not in [0, ", kMaxVocabSize, ")");
   return static_cast<int>(id);
 }
+
+// A JSON id: only integers (a float such as 1.8e20 has no int64 value: converting it was
+// undefined behaviour, found by fuzz_vocab_merges); unsigned ones past int64 are out of range.
+int checked_json_id(const json& v, const std::string& path, const std::string& piece) {
+  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)))
+    fail(path, ": id ", v.dump(), " of token \"", piece, "\" is not an integer");
+  return checked_id(v.get<int64_t>(), path, piece);
+}
 }  // namespace
 
 TokenizerSpec load_vocab_merges(const std::string& dir) {
@@ -116,7 +124,7 @@ TokenizerSpec parse_vocab_merges(const VocabMergesText& files, const std::string
         const bool special = specials.find(json(content).dump()) != std::string::npos;
         spec.added_tokens.push_back(
             {.content = content,
-             .id = checked_id(id.get<int64_t>(), dir + "/added_tokens.json", content),
+             .id = checked_json_id(id, dir + "/added_tokens.json", content),
              .special = special});
       }
     }

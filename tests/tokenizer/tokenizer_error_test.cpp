@@ -241,5 +241,19 @@ TEST(TokenizerErrors, CatastrophicSplitPatternHitsTheMatchLimit) {
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
 }
 
+// Found by fuzz_vocab_merges (fuzz/regressions/vocab_merges/added-tokens-float-id): an
+// added_tokens.json id of 1.8e20 was converted to int64 (undefined behaviour).
+TEST(TokenizerErrors, AddedTokensIdsMustBeIntegers) {
+  for (const char* id : {"1.8446744073709552e+20", "18446744073709551615", "2.0", "\"3\""}) {
+    ScratchFolder dir("addedfloat");
+    dir.write("vocab.json", R"({"a": 0, "b": 1})");
+    dir.write("merges.txt", "#version: 0.2\n");
+    dir.write("added_tokens.json", std::string(R"({"<x>": )") + id + "}");
+    const std::string msg = error_of([&] { Tokenizer::load(dir.path()); });
+    EXPECT_NE(msg.find("added_tokens.json"), std::string::npos) << id << ": " << msg;
+    EXPECT_NE(msg.find("is not an integer"), std::string::npos) << id << ": " << msg;
+  }
+}
+
 }  // namespace
 }  // namespace qlm::test
