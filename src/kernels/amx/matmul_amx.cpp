@@ -114,11 +114,14 @@ struct WeightBlock {
 // AVX-512 kernel's float expression (same ops, same order), so outputs match it bit for bit.
 template <int NW, int NT>
 void tile_kernel(const Plan& p, const WeightBlock* wb[2], int64_t row_bytes, const int8_t* vnni, const float* dT,
-                 const float* xsT, const int64_t tbs[2], float (*acc)[256]) {
+                 const float* xsT, const int64_t tbs[2], const char* pf, int64_t pf_lines, float (*acc)[256]) {
   alignas(64) int32_t cbuf[4][256];
   for (int c = 0; c < NW * NT; ++c) std::memset(acc[c], 0, sizeof(float) * 256);
   const int64_t units = p.group_size / 4;
   for (int64_t g = 0; g < p.groups; ++g) {
+    // A share of the next weight pair's cache lines per group: spread out, the prefetches
+    // never fill the line-fill buffers at once (one burst before the pair stalled the loads).
+    for (int64_t l = pf_lines * g / p.groups; l < pf_lines * (g + 1) / p.groups; ++l) _mm_prefetch(pf + l * 64, _MM_HINT_T1);
     _tile_zero(0);
     if constexpr (NT == 2) _tile_zero(1);
     if constexpr (NW == 2) _tile_zero(2);
@@ -159,34 +162,6 @@ void tile_kernel(const Plan& p, const WeightBlock* wb[2], int64_t row_bytes, con
   }
 }
 
-// 16×16 floats transposed in registers: 32 unpacks/shuffles inside 128-bit lanes, then 32
-// 128-bit lane shuffles across registers.
-inline void transpose16(__m512 r[16]) {
-  __m512 t[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {
-    r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
-    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
-    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-  }
-  for (int i = 0; i < 4; ++i) {
-    t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
-    t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xDD);
-    t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
-    t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xDD);
-  }
-  for (int i = 0; i < 4; ++i) {
-    r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
-    r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
-    r[4 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0x88);
-    r[12 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0xDD);
-  }
-}
-
 // acc tile (16 weight rows × 16 tokens) -> y rows of the valid tokens, plus the bias: the tile
 // is transposed in registers so each token's 16 outputs go out in one contiguous store (the
 // per-token gathers this replaces took ~45% of the kernel at 512 tokens, K = 896).
@@ -195,7 +170,7 @@ void store_tile(const float* acc, const float* bias, int64_t r0, int64_t tb, int
   const int64_t n_tok = std::min<int64_t>(16, n_rows - tb * 16);
   __m512 v[16];
   for (int r = 0; r < 16; ++r) v[r] = _mm512_load_ps(acc + r * 16);
-  transpose16(v);
+  avx512::transpose16(v);
   const __m512 b = bias != nullptr ? _mm512_loadu_ps(bias + r0) : _mm512_setzero_ps();
   for (int64_t n = 0; n < n_tok; ++n) {
     const __m512 out = bias != nullptr ? _mm512_add_ps(v[n], b) : v[n];  // same single rounding as the scalar add
@@ -218,13 +193,10 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
   const int64_t pair_bytes = 32 * bp.row_bytes;
   for (int64_t blk = blk_begin; blk < blk_end; blk += 2) {
     const int nw = blk + 1 < blk_end ? 2 : 1;
-    // Small batches are bound by streaming the weights: fetch the next pair of blocks (one
-    // contiguous stretch) into L2 while this one computes.
-    if (blk + 2 < blk_end) {
-      const char* next = reinterpret_cast<const char*>(w.data + (blk + 2) * 16 * bp.row_bytes);
-      const int64_t len = std::min<int64_t>(pair_bytes, (blk_end - blk - 2) * 16 * bp.row_bytes);
-      for (int64_t o = 0; o < len; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
-    }
+    // Small batches are bound by streaming the weights: the next pair of blocks (one
+    // contiguous stretch) is fetched into L2 while this one computes.
+    const char* next = reinterpret_cast<const char*>(w.data + (blk + 2) * 16 * bp.row_bytes);
+    const int64_t next_lines = blk + 2 < blk_end ? std::min<int64_t>(pair_bytes, (blk_end - blk - 2) * 16 * bp.row_bytes) / 64 : 0;
     const WeightBlock* wb[2] = {&blocks[0], &blocks[1]};
     for (int i = 0; i < nw; ++i) {
       WeightBlock& b = blocks[i];
@@ -238,10 +210,11 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
     for (int64_t tb = 0; tb < n_tb; tb += 2) {
       const int nt = tb + 1 < n_tb ? 2 : 1;
       const int64_t tbs[2] = {tb, tb + 1};
-      if (nw == 2 && nt == 2) tile_kernel<2, 2>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, acc);
-      else if (nw == 2) tile_kernel<2, 1>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, acc);
-      else if (nt == 2) tile_kernel<1, 2>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, acc);
-      else tile_kernel<1, 1>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, acc);
+      const int64_t pf_lines = tb == 0 ? next_lines : 0;  // once per pair
+      if (nw == 2 && nt == 2) tile_kernel<2, 2>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, next, pf_lines, acc);
+      else if (nw == 2) tile_kernel<2, 1>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, next, pf_lines, acc);
+      else if (nt == 2) tile_kernel<1, 2>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, next, pf_lines, acc);
+      else tile_kernel<1, 1>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, next, pf_lines, acc);
       for (int iw = 0; iw < nw; ++iw)
         for (int it = 0; it < nt; ++it)
           store_tile(acc[iw * nt + it], bias, blocks[iw].r0, tbs[it], n_rows, w.rows, y);

@@ -42,6 +42,34 @@ inline __m512 load_params16(DType t, const uint8_t* p, int64_t o, __mmask16 m) {
   return _mm512_cvtph_ps(h);
 }
 
+// 16×16 floats transposed in registers: 32 unpacks/shuffles inside 128-bit lanes, then 32
+// 128-bit lane shuffles across registers.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
+    t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xDD);
+    t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
+    t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xDD);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+    r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+    r[4 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0x88);
+    r[12 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0xDD);
+  }
+}
+
 // Rows past the matrix end repeat the last row (their outputs are never stored).
 // sb: [2][groups][16] = scales then biases, transposed so one load gives 16 rows' values.
 inline void block_setup(const WeightMatrix& w, const BlockParams& p, int64_t r0,
@@ -50,18 +78,24 @@ inline void block_setup(const WeightMatrix& w, const BlockParams& p, int64_t r0,
   if (sb.size() < need) sb.resize(need);
   float* sT = sb.data();
   float* bT = sb.data() + p.groups * 16;
-  // Column i of the transposed tables takes 16 groups per step: widen, then scatter with
-  // stride 16 (1.3-1.8x GEMV throughput over scalar transposition, measured).
-  const __m512i stride16 = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                              _mm512_set1_epi32(16));
+  int64_t r[16];
   for (int i = 0; i < 16; ++i) {
-    const int64_t r = std::min(r0 + i, w.rows - 1);
-    rows[i] = w.data + r * p.row_bytes;
-    for (int64_t g = 0; g < p.groups; g += 16) {
-      const __mmask16 m = p.groups - g >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (p.groups - g)) - 1);
-      const int64_t o = r * p.groups + g;
-      _mm512_mask_i32scatter_ps(sT + g * 16 + i, m, stride16, load_params16(w.float_dtype, w.scales, o, m), 4);
-      _mm512_mask_i32scatter_ps(bT + g * 16 + i, m, stride16, load_params16(w.float_dtype, w.biases, o, m), 4);
+    r[i] = std::min(r0 + i, w.rows - 1);
+    rows[i] = w.data + r[i] * p.row_bytes;
+  }
+  // 16 rows × 16 groups at a time, widened to F32 and transposed in registers (3× fewer
+  // micro-ops than scattering each row with stride 16; the set-up is a large part of a
+  // small GEMV or a small-batch AMX block).
+  for (int64_t g = 0; g < p.groups; g += 16) {
+    const int64_t n = std::min<int64_t>(16, p.groups - g);
+    const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
+    for (int table = 0; table < 2; ++table) {  // one at a time: 16 values + 16 temporaries fit the registers
+      const uint8_t* src = table == 0 ? w.scales : w.biases;
+      float* dst = table == 0 ? sT : bT;
+      __m512 v[16];
+      for (int i = 0; i < 16; ++i) v[i] = load_params16(w.float_dtype, src, r[i] * p.groups + g, m);
+      transpose16(v);
+      for (int64_t j = 0; j < n; ++j) _mm512_storeu_ps(dst + (g + j) * 16, v[j]);
     }
   }
 }
