@@ -43,13 +43,29 @@ TEST_P(Determinism, RowAloneEqualsRowInBatchAndAnyThreadCount) {
 TEST(Determinism, AllInt8IsasAgreeBitForBit) {
   const auto isas = available_isas();
   if (isas.size() < 2) GTEST_SKIP() << "fewer than two optimised ISAs on this machine";
-  auto m = testing::random_affine(97, 896, 4, 64, DType::BF16, 5);
-  auto x = testing::random_acts(40, 896, 6);
-  std::vector<float> first(40 * 97), other(40 * 97);
-  kernel_table_for(isas[0])->matmul(m.w, nullptr, x.data(), 40, first.data());
-  for (size_t i = 1; i < isas.size(); ++i) {
-    kernel_table_for(isas[i])->matmul(m.w, nullptr, x.data(), 40, other.data());
-    EXPECT_TRUE(same_bits(first.data(), other.data(), 40 * 97)) << isas[0] << " vs " << isas[i];
+  // Group counts that do and do not fill the AMX kernel's 4-group chunks (14, 76, 38, 28),
+  // both bit widths, and token counts that leave a half-empty or single token tile.
+  struct Case {
+    int64_t rows, cols;
+    int bits, group;
+    DType dt;
+    int64_t n;
+  };
+  const Case cases[] = {{97, 896, 4, 64, DType::BF16, 40}, {97, 896, 8, 64, DType::BF16, 40},
+                        {48, 4864, 4, 64, DType::BF16, 33}, {48, 4864, 8, 128, DType::F16, 17},
+                        {40, 896, 4, 32, DType::F32, 64}};
+  uint32_t seed = 5;
+  for (const Case& c : cases) {
+    auto m = testing::random_affine(c.rows, c.cols, c.bits, c.group, c.dt, seed++);
+    auto x = testing::random_acts(c.n, c.cols, seed++);
+    std::vector<float> first(c.n * c.rows), other(c.n * c.rows);
+    kernel_table_for(isas[0])->matmul(m.w, nullptr, x.data(), c.n, first.data());
+    for (size_t i = 1; i < isas.size(); ++i) {
+      kernel_table_for(isas[i])->matmul(m.w, nullptr, x.data(), c.n, other.data());
+      EXPECT_TRUE(same_bits(first.data(), other.data(), c.n * c.rows))
+          << isas[0] << " vs " << isas[i] << " " << c.rows << "x" << c.cols << " q" << c.bits << " g" << c.group
+          << " n=" << c.n;
+    }
   }
 }
 

@@ -110,15 +110,16 @@ struct WeightBlock {
 
 // NW weight blocks × NT token blocks (each 1 or 2) per step: C tiles 0..3 = (w0,t0) (w0,t1)
 // (w1,t0) (w1,t1), A tiles 4, 5, B tiles 6, 7: each A and B tile load serves NT or NW
-// tdpbusd. Accumulators live in L1 (acc); per group the exact integer sums go through the
-// AVX-512 kernel's float expression (same ops, same order), so outputs match it bit for bit.
+// tdpbusd. Only tile work here: every group's exact integer sums are stored to
+// sums[group][tile][16 rows][16 tokens], and finish_tile turns them into floats afterwards.
+// Interleaving the two per group (as before) left the tile unit and the vector ports each
+// waiting for the other, with the float accumulators going through L1 every group.
 template <int NW, int NT>
-void tile_kernel(const Plan& p, const WeightBlock* wb[2], int64_t row_bytes, const int8_t* vnni, const float* dT,
-                 const float* xsT, const int64_t tbs[2], const char* pf, int64_t pf_lines, float (*acc)[256]) {
-  alignas(64) int32_t cbuf[4][256];
-  for (int c = 0; c < NW * NT; ++c) std::memset(acc[c], 0, sizeof(float) * 256);
+void tile_sums(const Plan& p, const WeightBlock* wb[2], int64_t row_bytes, const int8_t* vnni, const int64_t tbs[2],
+               int64_t g0, int64_t g1, const char* pf, int64_t pf_lines, int32_t* sums) {
+  constexpr int kTiles = NW * NT;
   const int64_t units = p.group_size / 4;
-  for (int64_t g = 0; g < p.groups; ++g) {
+  for (int64_t g = g0; g < g1; ++g) {
     // A share of the next weight pair's cache lines per group: spread out, the prefetches
     // never fill the line-fill buffers at once (one burst before the pair stalled the loads).
     for (int64_t l = pf_lines * g / p.groups; l < pf_lines * (g + 1) / p.groups; ++l) _mm_prefetch(pf + l * 64, _MM_HINT_T1);
@@ -141,39 +142,47 @@ void tile_kernel(const Plan& p, const WeightBlock* wb[2], int64_t row_bytes, con
         if constexpr (NT == 2) _tile_dpbusd(3, 5, 7);
       }
     }
-    _tile_stored(0, cbuf[0], 64);
-    if constexpr (NT == 2) _tile_stored(1, cbuf[1], 64);
-    if constexpr (NW == 2) _tile_stored(2, cbuf[NT], 64);
-    if constexpr (NW == 2 && NT == 2) _tile_stored(3, cbuf[3], 64);
-    for (int iw = 0; iw < NW; ++iw) {
-      const float* sw = wb[iw]->sb.data() + g * 16;
-      const float* bw = wb[iw]->sb.data() + (p.groups + g) * 16;
-      for (int it = 0; it < NT; ++it) {
-        const int c = iw * NT + it;
-        const __m512 xd = _mm512_loadu_ps(dT + (tbs[it] * p.groups + g) * 16);
-        const __m512 xs = _mm512_loadu_ps(xsT + (tbs[it] * p.groups + g) * 16);
-        for (int r = 0; r < 16; ++r) {  // lanes = tokens; same ops as avx512::combine_group
-          __m512 t = _mm512_mul_ps(_mm512_set1_ps(sw[r]), _mm512_cvtepi32_ps(_mm512_load_si512(cbuf[c] + r * 16)));
-          t = _mm512_fmadd_ps(_mm512_set1_ps(bw[r]), xs, t);
-          _mm512_store_ps(acc[c] + r * 16, _mm512_fmadd_ps(xd, t, _mm512_load_ps(acc[c] + r * 16)));
-        }
-      }
-    }
+    int32_t* out = sums + (g - g0) * kTiles * 256;
+    _tile_stored(0, out, 64);
+    if constexpr (NT == 2) _tile_stored(1, out + 256, 64);
+    if constexpr (NW == 2) _tile_stored(2, out + NT * 256, 64);
+    if constexpr (NW == 2 && NT == 2) _tile_stored(3, out + 3 * 256, 64);
   }
 }
 
-// acc tile (16 weight rows × 16 tokens) -> y rows of the valid tokens, plus the bias: the tile
+// One C tile (16 weight rows × 16 tokens) from its per-group sums to y. The 16 accumulators
+// stay in registers across the groups; per element the ops and their order are those of
+// avx512::combine_group, so outputs match the AVX-512 kernel bit for bit. The finished tile
 // is transposed in registers so each token's 16 outputs go out in one contiguous store (the
-// per-token gathers this replaces took ~45% of the kernel at 512 tokens, K = 896).
-void store_tile(const float* acc, const float* bias, int64_t r0, int64_t tb, int64_t n_rows, int64_t y_stride,
-                float* y) {
+// per-token gathers this replaced took ~45% of the kernel at 512 tokens, K = 896), with the
+// bias added by the same single rounding as the scalar path.
+void finish_tile(const Plan& p, const int32_t* sums, int tiles, int c, int64_t g0, int64_t g1,
+                 const float* sb, const float* dT, const float* xsT, int64_t tb, float* acc_mem, const float* bias,
+                 int64_t r0, int64_t n_rows, int64_t y_stride, float* y) {
+  __m512 acc[16];
+  for (int r = 0; r < 16; ++r) acc[r] = g0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(acc_mem + r * 16);
+  for (int64_t g = g0; g < g1; ++g) {
+    const int32_t* s = sums + ((g - g0) * tiles + c) * 256;
+    const float* sw = sb + g * 16;
+    const float* bw = sb + (p.groups + g) * 16;
+    const __m512 xd = _mm512_loadu_ps(dT + (tb * p.groups + g) * 16);
+    const __m512 xs = _mm512_loadu_ps(xsT + (tb * p.groups + g) * 16);
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; ++r) {  // lanes = tokens
+      __m512 t = _mm512_mul_ps(_mm512_set1_ps(sw[r]), _mm512_cvtepi32_ps(_mm512_load_si512(s + r * 16)));
+      t = _mm512_fmadd_ps(_mm512_set1_ps(bw[r]), xs, t);
+      acc[r] = _mm512_fmadd_ps(xd, t, acc[r]);
+    }
+  }
+  if (g1 < p.groups) {  // more groups to come: park the accumulators
+    for (int r = 0; r < 16; ++r) _mm512_store_ps(acc_mem + r * 16, acc[r]);
+    return;
+  }
+  avx512::transpose16(acc);
   const int64_t n_tok = std::min<int64_t>(16, n_rows - tb * 16);
-  __m512 v[16];
-  for (int r = 0; r < 16; ++r) v[r] = _mm512_load_ps(acc + r * 16);
-  avx512::transpose16(v);
   const __m512 b = bias != nullptr ? _mm512_loadu_ps(bias + r0) : _mm512_setzero_ps();
   for (int64_t n = 0; n < n_tok; ++n) {
-    const __m512 out = bias != nullptr ? _mm512_add_ps(v[n], b) : v[n];  // same single rounding as the scalar add
+    const __m512 out = bias != nullptr ? _mm512_add_ps(acc[n], b) : acc[n];
     _mm512_storeu_ps(y + (tb * 16 + n) * y_stride + r0, out);
   }
 }
@@ -188,7 +197,13 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
   load_config(cfg);
   const avx512::BlockParams bp = avx512::block_params(w);
   thread_local WeightBlock blocks[2];
-  alignas(64) float acc[4][256];
+  // Tile stores into lines that are not in L1 cost a read for ownership each, so the integer
+  // sums go through a small buffer (kChunk groups × 4 tiles, 16 KB) that stays in L1, and the
+  // float accumulators are parked in L1 between chunks (measured: a 56 KB sums buffer made
+  // the tile work 1.5-2× slower than a 4-8 KB one).
+  constexpr int64_t kChunk = 4;
+  alignas(64) int32_t sums[kChunk * 4 * 256];
+  alignas(64) float acc_mem[4][256];
   const int64_t n_tb = (n_rows + 15) / 16;
   const int64_t pair_bytes = 32 * bp.row_bytes;
   for (int64_t blk = blk_begin; blk < blk_end; blk += 2) {
@@ -211,13 +226,18 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
       const int nt = tb + 1 < n_tb ? 2 : 1;
       const int64_t tbs[2] = {tb, tb + 1};
       const int64_t pf_lines = tb == 0 ? next_lines : 0;  // once per pair
-      if (nw == 2 && nt == 2) tile_kernel<2, 2>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, next, pf_lines, acc);
-      else if (nw == 2) tile_kernel<2, 1>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, next, pf_lines, acc);
-      else if (nt == 2) tile_kernel<1, 2>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, next, pf_lines, acc);
-      else tile_kernel<1, 1>(p, wb, bp.row_bytes, vnni, dT, xsT, tbs, next, pf_lines, acc);
-      for (int iw = 0; iw < nw; ++iw)
-        for (int it = 0; it < nt; ++it)
-          store_tile(acc[iw * nt + it], bias, blocks[iw].r0, tbs[it], n_rows, w.rows, y);
+      for (int64_t g0 = 0; g0 < p.groups; g0 += kChunk) {
+        const int64_t g1 = std::min(p.groups, g0 + kChunk);
+        const int64_t pf = pf_lines;  // each group issues its share of the next pair's lines
+        if (nw == 2 && nt == 2) tile_sums<2, 2>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf, sums);
+        else if (nw == 2) tile_sums<2, 1>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf, sums);
+        else if (nt == 2) tile_sums<1, 2>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf, sums);
+        else tile_sums<1, 1>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf, sums);
+        for (int iw = 0; iw < nw; ++iw)
+          for (int it = 0; it < nt; ++it)
+            finish_tile(p, sums, nw * nt, iw * nt + it, g0, g1, blocks[iw].sb.data(), dT, xsT, tbs[it],
+                        acc_mem[iw * nt + it], bias, blocks[iw].r0, n_rows, w.rows, y);
+      }
     }
   }
   _tile_release();
