@@ -83,13 +83,22 @@ void build_b(const QuantizedActs& a, const Plan& p, int64_t n_rows, std::vector<
 }
 
 // q4 block of 16 rows -> [group][16 rows][group_size codes in A order]: ready A tiles.
-void unpack_q4(const uint8_t* const rows[16], const Plan& p, uint8_t* out) {
+void unpack_q4(const uint8_t* const rows[16], const Plan& p, int64_t g0, int64_t g1, uint8_t* out) {
   const __m512i nib = _mm512_set1_epi8(0x0F);
+  if (p.group_bytes == 32) {  // g64, the common case: one 32-byte load, one 64-byte store per row
+    for (int i = 0; i < 16; ++i)
+      for (int64_t g = g0; g < g1; ++g) {
+        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[i] + g * 32));
+        const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(w), _mm256_srli_epi16(w, 4), 1);
+        _mm512_store_si512(out + ((g - g0) * 16 + i) * 64, _mm512_and_si512(both, nib));
+      }
+    return;
+  }
   const __mmask64 m = p.group_bytes == 64 ? ~__mmask64(0) : ((__mmask64(1) << p.group_bytes) - 1);
   for (int i = 0; i < 16; ++i)  // row by row: the block is contiguous, so this reads it in order
-    for (int64_t g = 0; g < p.groups; ++g) {
+    for (int64_t g = g0; g < g1; ++g) {
       const __m512i w = _mm512_maskz_loadu_epi8(m, rows[i] + g * p.group_bytes);
-      uint8_t* dst = out + (g * 16 + i) * p.group_size;
+      uint8_t* dst = out + ((g - g0) * 16 + i) * p.group_size;
       _mm512_mask_storeu_epi8(dst, m, _mm512_and_si512(w, nib));
       _mm512_mask_storeu_epi8(dst + p.group_bytes, m, _mm512_and_si512(_mm512_srli_epi16(w, 4), nib));
     }
@@ -100,9 +109,20 @@ struct WeightBlock {
   int64_t r0 = 0;
   const uint8_t* rows[16];
   std::vector<float> sb;         // [2][groups][16]: scales, biases
-  std::vector<uint8_t> unpacked;  // q4 only
+  std::vector<uint8_t> unpacked;  // q4 only: groups [unpacked_g0, ...) in A-tile order
+  int64_t unpacked_g0 = 0;
+  // q4: groups [g0, g1) into `unpacked`.
+  void unpack(const Plan& p, int64_t g0, int64_t g1) {
+    const size_t need = static_cast<size_t>((g1 - g0) * 16 * p.group_size) + 64;
+    if (unpacked.size() < need) unpacked.resize(need);
+    // 64-byte aligned: whole-line stores here, whole-line tile rows there.
+    a_base = unpacked.data() + (64 - reinterpret_cast<uintptr_t>(unpacked.data()) % 64) % 64;
+    unpack_q4(rows, p, g0, g1, a_base);
+    unpacked_g0 = g0;
+  }
+  uint8_t* a_base = nullptr;
   const uint8_t* a_tile(const Plan& p, int64_t g, int st, int64_t row_bytes) const {
-    if (p.bits == 4) return unpacked.data() + g * 16 * p.group_size + st * p.K;
+    if (p.bits == 4) return a_base + (g - unpacked_g0) * 16 * p.group_size + st * p.K;
     return rows[0] + g * p.group_bytes + st * p.K;
   }
   int64_t a_stride(const Plan& p, int64_t row_bytes) const { return p.bits == 4 ? p.group_size : row_bytes; }
@@ -206,6 +226,11 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
   alignas(64) float acc_mem[4][256];
   const int64_t n_tb = (n_rows + 15) / 16;
   const int64_t pair_bytes = 32 * bp.row_bytes;
+  // With one pair of token tiles (up to 32 tokens) each q4 group is used once: unpack it just
+  // before its tiles, into 8 KB that stay in L1 (a whole 16-row block unpacked is 14-76 KB
+  // for these shapes, and storing it out of L1 made the unpack a quarter of a 32-token GEMM).
+  // More tokens reuse every group, so the block is unpacked once, up front.
+  const bool unpack_per_chunk = p.bits == 4 && n_tb <= 2;
   for (int64_t blk = blk_begin; blk < blk_end; blk += 2) {
     const int nw = blk + 1 < blk_end ? 2 : 1;
     // Small batches are bound by streaming the weights: the next pair of blocks (one
@@ -217,10 +242,7 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
       WeightBlock& b = blocks[i];
       b.r0 = (blk + i) * 16;
       avx512::block_setup(w, bp, b.r0, b.rows, b.sb);
-      if (p.bits == 4) {
-        b.unpacked.resize(static_cast<size_t>(p.groups * 16 * p.group_size));
-        unpack_q4(b.rows, p, b.unpacked.data());
-      }
+      if (p.bits == 4 && !unpack_per_chunk) b.unpack(p, 0, p.groups);
     }
     for (int64_t tb = 0; tb < n_tb; tb += 2) {
       const int nt = tb + 1 < n_tb ? 2 : 1;
@@ -229,6 +251,8 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
       for (int64_t g0 = 0; g0 < p.groups; g0 += kChunk) {
         const int64_t g1 = std::min(p.groups, g0 + kChunk);
         const int64_t pf = pf_lines;  // each group issues its share of the next pair's lines
+        if (unpack_per_chunk)
+          for (int i = 0; i < nw; ++i) blocks[i].unpack(p, g0, g1);
         if (nw == 2 && nt == 2) tile_sums<2, 2>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf, sums);
         else if (nw == 2) tile_sums<2, 1>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf, sums);
         else if (nt == 2) tile_sums<1, 2>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf, sums);
