@@ -269,34 +269,83 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
 
 }  // namespace
 
-void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
-  if (n_rows < 16 || w.rows < 16 || !avx512::int8_supported(w)) return avx512::matmul(w, bias, x, n_rows, y);
+namespace {
+
+// Activations quantized once and laid out as B tiles, for every matrix of a matmul call.
+struct PreparedActs {
+  const QuantizedActs* acts;
+  const int8_t* vnni;
+  const float *dT, *sT;
+};
+
+Plan plan_for(const WeightMatrix& w) {
+  Plan p{.bits = w.bits, .group_size = w.group_size, .K = std::min(w.group_size, 64), .steps = 0,
+         .groups = w.groups_per_row(), .group_bytes = w.group_size * w.bits / 8};
+  p.steps = w.group_size / p.K;
+  return p;
+}
+
+PreparedActs prepare(const WeightMatrix& w, const Plan& p, const float* x, int64_t n_rows) {
   thread_local QuantizedActs tls_acts;
   thread_local std::vector<int8_t> tls_vnni;
   thread_local std::vector<float> tls_d, tls_s;
   avx512::quantize_acts(x, n_rows, w.cols, w.group_size, w.bits, tls_acts);
-  Plan p{.bits = w.bits, .group_size = w.group_size, .K = std::min(w.group_size, 64), .steps = 0,
-         .groups = w.groups_per_row(), .group_bytes = w.group_size * w.bits / 8};
-  p.steps = w.group_size / p.K;
   build_b(tls_acts, p, n_rows, tls_vnni, tls_d, tls_s);
   // Inside the team thread_local names mean each worker's own copy: share by pointer.
-  const QuantizedActs* acts = &tls_acts;
-  const int8_t* vnni = tls_vnni.data();
-  const float *dT = tls_d.data(), *sT = tls_s.data();
+  return {&tls_acts, tls_vnni.data(), tls_d.data(), tls_s.data()};
+}
+
+}  // namespace
+
+void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
+  if (n_rows < 16 || w.rows < 16 || !avx512::int8_supported(w)) return avx512::matmul(w, bias, x, n_rows, y);
+  const Plan p = plan_for(w);
+  const PreparedActs a = prepare(w, p, x, n_rows);
   const int64_t full = w.rows / 16;
 #pragma omp parallel
   {
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
     available();  // tile permission is per process; asked before any tile use
-    full_blocks(w, bias, p, n_rows, vnni, dT, sT, full * t / nt, full * (t + 1) / nt, y);
-    if (t == nt - 1 && w.rows % 16 != 0) avx512::int8_blocks(w, bias, *acts, n_rows, y, full, full + 1);
+    full_blocks(w, bias, p, n_rows, a.vnni, a.dT, a.sT, full * t / nt, full * (t + 1) / nt, y);
+    if (t == nt - 1 && w.rows % 16 != 0) avx512::int8_blocks(w, bias, *a.acts, n_rows, y, full, full + 1);
   }
 }
 
+// Matrices of one int8 format read the same activations (q/k/v, gate/up): one quantization,
+// one B-tile build and one parallel region, each thread taking one contiguous stretch of the
+// 16-row blocks of all the matrices end to end (as the AVX-512 matmul_multi does).
 void matmul_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
                   int64_t n_rows, float* const* ys) {
   if (n_rows < 16) return avx512::matmul_multi(ws, biases, count, x, n_rows, ys);
-  for (int i = 0; i < count; ++i) matmul(*ws[i], biases[i], x, n_rows, ys[i]);
+  bool shared = count > 0 && count <= 8;
+  for (int i = 0; i < count && shared; ++i)
+    shared = ws[i]->rows >= 16 && avx512::int8_supported(*ws[i]) && ws[i]->bits == ws[0]->bits &&
+             ws[i]->group_size == ws[0]->group_size && ws[i]->cols == ws[0]->cols;
+  if (!shared) {
+    for (int i = 0; i < count; ++i) matmul(*ws[i], biases[i], x, n_rows, ys[i]);
+    return;
+  }
+  const Plan p = plan_for(*ws[0]);
+  const PreparedActs a = prepare(*ws[0], p, x, n_rows);
+  int64_t first[9] = {0};
+  for (int i = 0; i < count; ++i) first[i + 1] = first[i] + ws[i]->rows / 16;
+  const int64_t total = first[count];
+#pragma omp parallel
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    available();
+    const int64_t begin = total * t / nt, end = total * (t + 1) / nt;
+    for (int i = 0; i < count; ++i) {
+      const int64_t b = std::max(begin, first[i]), e = std::min(end, first[i + 1]);
+      if (b < e) full_blocks(*ws[i], biases[i], p, n_rows, a.vnni, a.dT, a.sT, b - first[i], e - first[i], ys[i]);
+    }
+    if (t == nt - 1)
+      for (int i = 0; i < count; ++i)
+        if (ws[i]->rows % 16 != 0) {
+          const int64_t full = ws[i]->rows / 16;
+          avx512::int8_blocks(*ws[i], biases[i], *a.acts, n_rows, ys[i], full, full + 1);
+        }
+  }
 }
 
 }  // namespace qlm::amx
