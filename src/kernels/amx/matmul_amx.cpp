@@ -53,8 +53,10 @@ struct Plan {
   }
 };
 
-// Activation rows -> B tiles, each a contiguous 1 KB tile: [token block][group][k / 4][16
+// Activation rows -> B tiles, each a contiguous tile: [token block][group][k / 4][16
 // tokens][4 bytes], k in A order; tokens past n_rows are 0. dT/sT: [token block][group][16].
+// Per (token block, group, step) the 16 tokens' K bytes are loaded as 16 vectors of 16
+// dwords and transposed in registers, so each k/4 row of the tile is one 64-byte store.
 void build_b(const QuantizedActs& a, const Plan& p, int64_t n_rows, std::vector<int8_t>& vnni,
              std::vector<float>& dT, std::vector<float>& sT) {
   const int64_t n_tb = (n_rows + 15) / 16, units = p.group_size / 4;
@@ -63,20 +65,36 @@ void build_b(const QuantizedActs& a, const Plan& p, int64_t n_rows, std::vector<
   if (dT.size() < n_tb * tile_params) dT.resize(n_tb * tile_params), sT.resize(n_tb * tile_params);
   int8_t* const vp = vnni.data();
   float *const dp = dT.data(), *const sp = sT.data();
+  // A step's K bytes are one run of the activation row (q8; q4 with g128), or the group's low
+  // nibble positions then its high ones, K/2 each, 64 bytes apart in the row (q4 g32/g64).
+  const bool split = p.bits == 4 && p.K > p.group_bytes;
+  const int half = p.K / 2;
+  const __mmask64 whole = p.K == 64 ? ~__mmask64(0) : ((__mmask64(1) << p.K) - 1);
+  const __mmask64 low = (__mmask64(1) << half) - 1, high = whole & ~low;
   // Token tiles are independent; prefill has dozens, so they are built in parallel.
 #pragma omp parallel for schedule(static) if (n_tb >= 4)
   for (int64_t tb = 0; tb < n_tb; ++tb) {
-    std::memset(vp + tb * tile_bytes, 0, tile_bytes);  // tokens past n_rows are 0
-    std::fill(dp + tb * tile_params, dp + (tb + 1) * tile_params, 0.0f);
-    std::fill(sp + tb * tile_params, sp + (tb + 1) * tile_params, 0.0f);
-    for (int64_t m = tb * 16; m < std::min(n_rows, tb * 16 + 16); ++m) {
-      const int64_t n = m % 16;
-      const int8_t* src = a.row(m);
-      for (int64_t g = 0; g < p.groups; ++g) {
-        int8_t* dst = vp + ((tb * p.groups + g) * units) * 64 + n * 4;
-        for (int64_t u = 0; u < units; ++u) std::memcpy(dst + u * 64, src + p.act_byte(g, static_cast<int>(u * 4)), 4);
-        dp[(tb * a.groups + g) * 16 + n] = a.d[m * a.groups + g];
-        sp[(tb * a.groups + g) * 16 + n] = a.sum[m * a.groups + g];
+    const int64_t valid = std::min<int64_t>(16, n_rows - tb * 16);
+    for (int64_t g = 0; g < p.groups; ++g) {
+      for (int st = 0; st < p.steps; ++st) {
+        __m512 v[16];
+        for (int64_t n = 0; n < 16; ++n) {
+          if (n >= valid) {
+            v[n] = _mm512_setzero_ps();
+            continue;
+          }
+          const int8_t* src = a.row(tb * 16 + n) + p.act_byte(g, st * p.K);
+          __m512i b = _mm512_maskz_loadu_epi8(split ? low : whole, src);
+          if (split) b = _mm512_mask_loadu_epi8(b, high, src + 64 - half);  // byte half.. from +64
+          v[n] = _mm512_castsi512_ps(b);
+        }
+        avx512::transpose16(v);  // row u = dword u (bytes 4u..4u+3) of every token
+        int8_t* tile = vp + ((tb * p.groups + g) * units + st * p.K / 4) * 64;
+        for (int u = 0; u < p.K / 4; ++u) _mm512_storeu_ps(reinterpret_cast<float*>(tile + u * 64), v[u]);
+      }
+      for (int64_t n = 0; n < 16; ++n) {
+        dp[(tb * a.groups + g) * 16 + n] = n < valid ? a.d[(tb * 16 + n) * a.groups + g] : 0.0f;
+        sp[(tb * a.groups + g) * 16 + n] = n < valid ? a.sum[(tb * 16 + n) * a.groups + g] : 0.0f;
       }
     }
   }

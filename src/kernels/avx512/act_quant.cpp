@@ -9,26 +9,47 @@
 namespace qlm::avx512 {
 
 namespace {
-// One group of n (multiple of 16) floats -> n int8 in natural order; returns Σq.
-int quantize_group(const float* x, int n, float* d_out, int8_t* q) {
+// One group of n (multiple of 32) floats -> n int8. bits 8: natural order at q. bits 4: the
+// even elements at q, the odd ones at q + 64 (the chunk layout of act_quant.h; a group never
+// straddles a 128-element chunk). Returns Σq.
+int quantize_group(const float* x, int n, int bits, float* d_out, int8_t* q) {
   __m512 amax = _mm512_setzero_ps();
   for (int i = 0; i < n; i += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
   const float m = _mm512_reduce_max_ps(amax);
   const float d = m / 127.0f;
   *d_out = d;
   if (d == 0.0f) {
-    std::memset(q, 0, static_cast<size_t>(n));
+    if (bits == 8) {
+      std::memset(q, 0, static_cast<size_t>(n));
+    } else {
+      std::memset(q, 0, static_cast<size_t>(n / 2));
+      std::memset(q + 64, 0, static_cast<size_t>(n / 2));
+    }
     return 0;
   }
   const __m512 vd = _mm512_set1_ps(d);
   const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+  // Division (not multiply by 1/d) so the spec is exactly rint(x / d), ties to even.
+  auto quant16 = [&](const float* p) {
+    const __m512i v = _mm512_cvtps_epi32(_mm512_div_ps(_mm512_loadu_ps(p), vd));
+    return _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
+  };
   __m512i s = _mm512_setzero_si512();
-  for (int i = 0; i < n; i += 16) {
-    // Division (not multiply by 1/d) so the spec is exactly rint(x / d), ties to even.
-    __m512i v = _mm512_cvtps_epi32(_mm512_div_ps(_mm512_loadu_ps(x + i), vd));
-    v = _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
-    s = _mm512_add_epi32(s, v);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm512_cvtepi32_epi8(v));
+  if (bits == 8) {
+    for (int i = 0; i < n; i += 16) {
+      const __m512i v = quant16(x + i);
+      s = _mm512_add_epi32(s, v);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm512_cvtepi32_epi8(v));
+    }
+  } else {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (int i = 0; i < n; i += 32) {
+      const __m512i v0 = quant16(x + i), v1 = quant16(x + i + 16);
+      s = _mm512_add_epi32(s, _mm512_add_epi32(v0, v1));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i / 2), _mm512_cvtepi32_epi8(_mm512_permutex2var_epi32(v0, even, v1)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 64 + i / 2), _mm512_cvtepi32_epi8(_mm512_permutex2var_epi32(v0, odd, v1)));
+    }
   }
   return _mm512_reduce_add_epi32(s);
 }
@@ -45,32 +66,26 @@ void quantize_acts(const float* x, int64_t n_rows, int64_t cols, int group_size,
   if (out.q.size() < qn) out.q.resize(qn);
   const size_t gn = static_cast<size_t>(n_rows * out.groups);
   if (out.d.size() < gn) out.d.resize(gn), out.sum.resize(gn);
-  // Prefill quantizes hundreds of rows (millions of values for the down projection): split
-  // them across threads, or the other threads wait for it before every matmul. Decode's single
-  // row stays on the calling thread.
-#pragma omp parallel for schedule(static) if (n_rows >= 32)
+  // Prefill quantizes hundreds of rows (millions of values for the down projection) and a
+  // batch of decoding sequences dozens: split them across threads, or the other threads wait
+  // for it before every matmul. Decode's single row stays on the calling thread.
+#pragma omp parallel for schedule(static) if (n_rows >= 8)
   for (int64_t m = 0; m < n_rows; ++m) {
-    thread_local std::vector<int8_t> natural;  // one row in natural order (bits 4 only)
-    if (bits == 4 && natural.size() < static_cast<size_t>(out.row_stride)) natural.resize(out.row_stride);
     const float* xm = x + m * cols;
     int8_t* qm = out.q.data() + m * out.row_stride;
-    int8_t* dst = bits == 8 ? qm : natural.data();
     for (int64_t g = 0; g < out.groups; ++g) {
       const int64_t o = g * group_size;
-      const int s = quantize_group(xm + o, group_size, &out.d[m * out.groups + g], dst + o);
+      // bits 4: element o sits in chunk o / 128, its even half at (o % 128) / 2.
+      int8_t* dst = bits == 8 ? qm + o : qm + (o / 128) * 128 + (o % 128) / 2;
+      const int s = quantize_group(xm + o, group_size, bits, &out.d[m * out.groups + g], dst);
       out.sum[m * out.groups + g] = static_cast<float>(s);
     }
-    std::memset(dst + cols, 0, static_cast<size_t>(out.row_stride - cols));
-    if (bits == 4) {
-      // Chunk c: [even elements of the 128][odd elements], see act_quant.h.
-      for (int64_t c = 0; c < out.chunks; ++c) {
-        const int8_t* src = natural.data() + c * 128;
-        int8_t* d = qm + c * 128;
-        for (int k = 0; k < 64; ++k) {
-          d[k] = src[2 * k];
-          d[64 + k] = src[2 * k + 1];
-        }
-      }
+    if (bits == 8) {
+      std::memset(qm + cols, 0, static_cast<size_t>(out.row_stride - cols));
+    } else if (cols % 128 != 0) {  // the last chunk's unused even and odd halves
+      const int64_t c = cols / 128, used = (cols % 128) / 2;
+      std::memset(qm + c * 128 + used, 0, static_cast<size_t>(64 - used));
+      std::memset(qm + c * 128 + 64 + used, 0, static_cast<size_t>(64 - used));
     }
   }
 }
