@@ -162,23 +162,31 @@ void Transformer::attention(ForwardScratch& s, int l) const {
     // result does not depend on which thread runs it. Chunks of one item: a decode step of one
     // sequence has only kv_heads items (2 for Qwen2.5-0.5B), which chunks of two gave to a
     // single thread.
+    auto head = [&](int t, int g) {
+      const BatchRow& r = s.rows[t];
+      AttentionHead a;
+      a.q = &s.q[t * Dq + static_cast<int64_t>(g) * group * hd];
+      a.k = r.cache->k(l, 0) + static_cast<int64_t>(g) * hd;
+      a.v = r.cache->v(l, 0) + static_cast<int64_t>(g) * hd;
+      a.kv_stride = Dkv;
+      a.n_keys = r.pos + 1;  // causal: positions 0 .. pos of this row's sequence
+      a.group = group;
+      a.head_dim = hd;
+      a.scale = scale;
+      a.out = &s.att[t * Dq + static_cast<int64_t>(g) * group * hd];
+      a.scores = scores.data();
+      K.attend(a);
+    };
+    if (T >= 8) {
+      // Enough rows to balance: one row's KV heads on one thread, so its cache rows (all
+      // heads side by side) stream through once, in order.
+#pragma omp for schedule(dynamic, 1)
+      for (int t = 0; t < T; ++t)
+        for (int g = 0; g < kv_heads; ++g) head(t, g);
+    } else {
 #pragma omp for collapse(2) schedule(dynamic, 1)
-    for (int t = 0; t < T; ++t) {
-      for (int g = 0; g < kv_heads; ++g) {
-        const BatchRow& r = s.rows[t];
-        AttentionHead a;
-        a.q = &s.q[t * Dq + static_cast<int64_t>(g) * group * hd];
-        a.k = r.cache->k(l, 0) + static_cast<int64_t>(g) * hd;
-        a.v = r.cache->v(l, 0) + static_cast<int64_t>(g) * hd;
-        a.kv_stride = Dkv;
-        a.n_keys = r.pos + 1;  // causal: positions 0 .. pos of this row's sequence
-        a.group = group;
-        a.head_dim = hd;
-        a.scale = scale;
-        a.out = &s.att[t * Dq + static_cast<int64_t>(g) * group * hd];
-        a.scores = scores.data();
-        K.attend(a);
-      }
+      for (int t = 0; t < T; ++t)
+        for (int g = 0; g < kv_heads; ++g) head(t, g);
     }
   }
 }
