@@ -99,6 +99,7 @@ class Sampler {
   std::vector<float> seen_pen_;  // [seen_.size()] their penalised values
 
   std::vector<float> weight_;            // [vocab] exp(s - s_max); only candidates are written
+  std::vector<double> block_sum_;        // draw_dense: weight sums per kWeightBlock ids
   std::vector<ScoredToken> candidates_;  // [vocab] (penalised logit, id) for the sorted paths
   std::vector<ScoredToken> top_heap_;    // [top_n] best raw logits (min-heap scratch)
 };

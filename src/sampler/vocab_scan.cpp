@@ -66,6 +66,26 @@ QLM_VOCAB_CLONES void exp_weights(const float* logits, int n, float t, float s_m
   for (int i = 0; i < n; ++i) weight[i] = keep_at_least(exp_nonpos(logits[i] / t - s_max), floor);
 }
 
+QLM_VOCAB_CLONES double exp_weight_blocks(const float* logits, int n, float t, float s_max, float floor,
+                                          float* weight, double* block_sum) {
+  double total = 0.0;
+  for (int begin = 0, b = 0; begin < n; begin += kWeightBlock, ++b) {
+    const int len = std::min(kWeightBlock, n - begin);
+    float* w = weight + begin;
+    for (int i = 0; i < len; ++i) w[i] = keep_at_least(exp_nonpos(logits[begin + i] / t - s_max), floor);
+    double lane[kLanes] = {};
+    int i = 0;
+    for (; i + kLanes <= len; i += kLanes)
+      for (int l = 0; l < kLanes; ++l) lane[l] += w[i + l];
+    for (; i < len; ++i) lane[0] += w[i];
+    double s = 0.0;
+    for (double l : lane) s += l;
+    block_sum[b] = s;
+    total += s;
+  }
+  return total;
+}
+
 QLM_VOCAB_CLONES double sum_weights(const float* w, int n) {
   double lane[kLanes] = {};
   int i = 0;
