@@ -53,9 +53,15 @@ void block_one_row(const BlockParams& p, const uint8_t* const rows[16], const in
   for (int64_t c = 0; c < p.chunks; ++c) {
     const bool last = c == p.chunks - 1;
     const __mmask64 mask = last ? p.tail_mask : ~__mmask64(0);
-    // The next 16-row block follows this one in memory; its short rows (a few cache lines
-    // each) are too short for the hardware prefetcher to ramp up on, so fetch them a block ahead.
-    for (int i = 0; i < 16; ++i) _mm_prefetch(reinterpret_cast<const char*>(rows[i] + 16 * p.row_bytes + c * 64), _MM_HINT_T0);
+    // Prefetch each row 512 bytes ahead (8 KB for the block), running into the next block's
+    // rows near the end of these (the block is contiguous, and its short rows are too short
+    // for the hardware prefetcher to ramp up on). A whole block ahead, as before, put long
+    // rows' lines (7B: 16 x 9.5 KB) into L1 too early to survive: 7B q4 decode 5.6 -> 6.0 tok/s.
+    constexpr int64_t kAhead = 512;
+    const int64_t dist = std::min(p.row_bytes, kAhead);
+    const int64_t off = c * 64 + dist;
+    const int64_t pf = off < p.row_bytes ? off : 16 * p.row_bytes + (off - p.row_bytes);
+    for (int i = 0; i < 16; ++i) _mm_prefetch(reinterpret_cast<const char*>(rows[i] + pf), _MM_HINT_T0);
     __m512i a[16];
     if constexpr (kBits == 4) {
       const __m512i xlo = _mm512_loadu_si512(xq + c * 128);
