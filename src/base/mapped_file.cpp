@@ -64,4 +64,12 @@ void MappedFile::reset() {
   size_ = 0;
 }
 
+void drop_mapped_pages(const void* p, size_t n) {
+  const long page = ::sysconf(_SC_PAGESIZE);
+  if (page <= 0 || p == nullptr) return;
+  const auto begin = reinterpret_cast<uintptr_t>(p), end = begin + n;
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 }  // namespace qlm

@@ -28,4 +28,9 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Drops the resident pages wholly inside [p, p + n) of a read-only file mapping
+// (madvise MADV_DONTNEED): they leave the process's RSS and are read from the file again if
+// touched. For data that a derived copy has replaced; a no-op where that fails.
+void drop_mapped_pages(const void* p, size_t n);
+
 }  // namespace qlm

@@ -19,7 +19,9 @@ std::unique_ptr<Transformer> Transformer::load(const std::string& dir) {
 }
 
 Transformer::Transformer(ModelConfig cfg, std::unique_ptr<TensorStore> store)
-    : cfg_(std::move(cfg)), store_(std::move(store)), weights_(load_weights(cfg_, *store_)) {}
+    : cfg_(std::move(cfg)), store_(std::move(store)), weights_(load_weights(cfg_, *store_)) {
+  prepare_for_kernels(weights_);
+}
 
 ForwardScratch Transformer::make_scratch(int max_tokens) const {
   ForwardScratch s;

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "base/error.h"
+#include "quant/blocked_params.h"
 
 namespace qlm {
 
@@ -194,6 +195,8 @@ void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& 
     quantize_rows(x.data(), old.rows, old.cols, opt, buf->data(), buf->data() + packed,
                   buf->data() + packed + sb);
   }
+  fresh.blocked_params.reset();  // the old matrix's; rebuilt for the new values
+  attach_blocked_params(fresh);
   w.owned.push_back(std::move(buf));
   *m = fresh;
   if (cfg.tie_word_embeddings && m == &w.embed) w.lm_head = w.embed;

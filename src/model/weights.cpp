@@ -2,6 +2,8 @@
 #include "model/weights.h"
 
 #include "base/error.h"
+#include "base/mapped_file.h"
+#include "quant/blocked_params.h"
 
 namespace qlm {
 
@@ -120,6 +122,23 @@ ModelWeights load_weights(const ModelConfig& cfg, const TensorStore& store) {
     w.layers.push_back(std::move(L));
   }
   return w;
+}
+
+void prepare_for_kernels(ModelWeights& w) {
+  auto prepare = [](WeightMatrix& m, bool drop) {
+    if (m.format != WeightFormat::Affine) return;
+    attach_blocked_params(m);
+    if (!drop) return;
+    const size_t n = static_cast<size_t>(m.rows * m.groups_per_row()) * dtype_size(m.float_dtype);
+    drop_mapped_pages(m.scales, n);
+    drop_mapped_pages(m.biases, n);
+  };
+  prepare(w.embed, false);
+  if (w.lm_head.data == w.embed.data) w.lm_head = w.embed;  // tied: the same matrix
+  else prepare(w.lm_head, true);
+  for (LayerWeights& L : w.layers)
+    for (WeightMatrix* m : {&L.q_proj, &L.k_proj, &L.v_proj, &L.o_proj, &L.gate_proj, &L.up_proj, &L.down_proj})
+      prepare(*m, true);
 }
 
 size_t ModelWeights::bytes_per_token() const {

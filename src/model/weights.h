@@ -37,6 +37,11 @@ struct ModelWeights {
 // Builds the views; throws Error naming the tensor for a missing tensor or a wrong shape/dtype.
 ModelWeights load_weights(const ModelConfig& cfg, const TensorStore& store);
 
+// Regroups every affine matrix's scales and biases for the int8 kernels (blocked_params.h)
+// and drops the mapped originals from memory, except the embedding's (its rows are looked up).
+// The kernels' results do not change; a 16-row block's set-up becomes a copy.
+void prepare_for_kernels(ModelWeights& w);
+
 // One matrix by module path: affine when "<path>.scales" exists, float otherwise.
 WeightMatrix load_matrix(const TensorStore& store, const ModelConfig& cfg,
                          const std::string& module_path, int64_t rows, int64_t cols);

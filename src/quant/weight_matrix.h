@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "io/dtype.h"
 
@@ -24,6 +26,10 @@ struct WeightMatrix {
   int group_size = 0;               // Affine only
   const uint8_t* scales = nullptr;  // Affine: [rows][cols / group_size]
   const uint8_t* biases = nullptr;  // Affine: [rows][cols / group_size]
+  // Affine, optional (blocked_params.h): the same scales and biases regrouped per 16-row block
+  // as [block][group][scales x16, biases x16] in float_dtype, so the int8 kernels copy them
+  // instead of transposing them for every block they touch. Shared by copies of the matrix.
+  std::shared_ptr<const std::vector<uint8_t>> blocked_params;
 
   size_t row_bytes() const {
     return format == WeightFormat::Float ? static_cast<size_t>(cols) * dtype_size(float_dtype)

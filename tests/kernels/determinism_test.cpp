@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/kernel_table.h"
+#include "quant/blocked_params.h"
 #include "random_matrix.h"
 #include "test_isas.h"
 
@@ -37,6 +38,29 @@ TEST_P(Determinism, RowAloneEqualsRowInBatchAndAnyThreadCount) {
       omp_set_num_threads(saved);
       EXPECT_TRUE(same_bits(one_thread.data(), batch.data(), B * R)) << "q" << bits << " g" << group;
     }
+}
+
+// Scales and biases regrouped at load time (blocked_params.h) are the same values: every
+// output, GEMV and tiles, must be bit-identical with and without them.
+TEST_P(Determinism, BlockedParamsChangeNothing) {
+  const KernelTable& k = *kernel_table_for(GetParam());
+  uint32_t seed = 60;
+  for (int bits : {4, 8})
+    for (DType dt : {DType::BF16, DType::F16, DType::F32})
+      for (int group : {32, 64, 128}) {
+        auto m = testing::random_affine(97, 4 * group, bits, group, dt, seed++);
+        WeightMatrix blocked = m.w;
+        attach_blocked_params(blocked);
+        ASSERT_TRUE(blocked.blocked_params != nullptr);
+        for (int64_t n : {1, 17, 40}) {
+          auto x = testing::random_acts(n, m.w.cols, seed++);
+          std::vector<float> plain(n * m.w.rows), fast(n * m.w.rows);
+          k.matmul(m.w, nullptr, x.data(), n, plain.data());
+          k.matmul(blocked, nullptr, x.data(), n, fast.data());
+          EXPECT_TRUE(same_bits(plain.data(), fast.data(), n * m.w.rows))
+              << "q" << bits << " g" << group << " " << dtype_name(dt) << " n=" << n;
+        }
+      }
 }
 
 // AMX and AVX-512 evaluate the same float expression on the same exact integer sums.

@@ -83,6 +83,14 @@ inline void block_setup(const WeightMatrix& w, const BlockParams& p, int64_t r0,
     r[i] = std::min(r0 + i, w.rows - 1);
     rows[i] = w.data + r[i] * p.row_bytes;
   }
+  if (w.blocked_params) {  // regrouped at load time: widen each group's 16 + 16 values
+    const uint8_t* blk = w.blocked_params->data() + (r0 / 16) * p.groups * 32 * dtype_size(w.float_dtype);
+    for (int64_t g = 0; g < p.groups; ++g) {
+      _mm512_storeu_ps(sT + g * 16, load_params16(w.float_dtype, blk, g * 32, 0xFFFF));
+      _mm512_storeu_ps(bT + g * 16, load_params16(w.float_dtype, blk, g * 32 + 16, 0xFFFF));
+    }
+    return;
+  }
   // 16 rows × 16 groups at a time, widened to F32 and transposed in registers (3× fewer
   // micro-ops than scattering each row with stride 16; the set-up is a large part of a
   // small GEMV or a small-batch AMX block).
