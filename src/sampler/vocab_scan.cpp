@@ -45,6 +45,18 @@ QLM_INLINE void add_exp(const float* x, int n, float m, double* lane) {
   for (; i < n; ++i) lane[0] += e[i];
 }
 
+// Sum of w[0, n) in double, eight interleaved lanes folded in order (sum_weights' contract).
+QLM_INLINE double lane_sum(const float* w, int n) {
+  double lane[kLanes] = {};
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) lane[l] += w[i + l];
+  for (; i < n; ++i) lane[0] += w[i];
+  double s = 0.0;
+  for (double l : lane) s += l;
+  return s;
+}
+
 void offer(std::vector<Scored>& heap, int top_n, const float* x, int begin, int end) {
   for (int i = begin; i < end; ++i) {
     const Scored c{x[i], i};
@@ -73,29 +85,14 @@ QLM_VOCAB_CLONES double exp_weight_blocks(const float* logits, int n, float t, f
     const int len = std::min(kWeightBlock, n - begin);
     float* w = weight + begin;
     for (int i = 0; i < len; ++i) w[i] = keep_at_least(exp_nonpos(logits[begin + i] / t - s_max), floor);
-    double lane[kLanes] = {};
-    int i = 0;
-    for (; i + kLanes <= len; i += kLanes)
-      for (int l = 0; l < kLanes; ++l) lane[l] += w[i + l];
-    for (; i < len; ++i) lane[0] += w[i];
-    double s = 0.0;
-    for (double l : lane) s += l;
+    const double s = lane_sum(w, len);
     block_sum[b] = s;
     total += s;
   }
   return total;
 }
 
-QLM_VOCAB_CLONES double sum_weights(const float* w, int n) {
-  double lane[kLanes] = {};
-  int i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) lane[l] += w[i + l];
-  for (; i < n; ++i) lane[0] += w[i];
-  double s = 0.0;
-  for (double l : lane) s += l;
-  return s;
-}
+QLM_VOCAB_CLONES double sum_weights(const float* w, int n) { return lane_sum(w, n); }
 
 QLM_VOCAB_CLONES VocabScan scan_vocab(const float* x, int n, bool want_sum, std::vector<Scored>* heap, int top_n) {
   VocabScan out;
