@@ -195,8 +195,8 @@ void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& 
     quantize_rows(x.data(), old.rows, old.cols, opt, buf->data(), buf->data() + packed,
                   buf->data() + packed + sb);
   }
-  fresh.blocked_params.reset();  // the old matrix's; rebuilt for the new values
-  attach_blocked_params(fresh);
+  fresh.blocked_params.reset();  // the old matrix's; rebuilt for the new values when a
+  if (m != &w.embed || cfg.tie_word_embeddings) attach_blocked_params(fresh);  // kernel uses it
   w.owned.push_back(std::move(buf));
   *m = fresh;
   if (cfg.tie_word_embeddings && m == &w.embed) w.lm_head = w.embed;

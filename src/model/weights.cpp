@@ -133,9 +133,12 @@ void prepare_for_kernels(ModelWeights& w) {
     drop_mapped_pages(m.scales, n);
     drop_mapped_pages(m.biases, n);
   };
-  prepare(w.embed, false);
-  if (w.lm_head.data == w.embed.data) w.lm_head = w.embed;  // tied: the same matrix
-  else prepare(w.lm_head, true);
+  if (w.lm_head.data == w.embed.data) {  // tied: the embedding is also the LM head
+    prepare(w.embed, false);
+    w.lm_head = w.embed;
+  } else {  // untied: the embedding only serves row lookups, which read the originals
+    prepare(w.lm_head, true);
+  }
   for (LayerWeights& L : w.layers)
     for (WeightMatrix* m : {&L.q_proj, &L.k_proj, &L.v_proj, &L.o_proj, &L.gate_proj, &L.up_proj, &L.down_proj})
       prepare(*m, true);

@@ -37,8 +37,9 @@ struct ModelWeights {
 // Builds the views; throws Error naming the tensor for a missing tensor or a wrong shape/dtype.
 ModelWeights load_weights(const ModelConfig& cfg, const TensorStore& store);
 
-// Regroups every affine matrix's scales and biases for the int8 kernels (blocked_params.h)
-// and drops the mapped originals from memory, except the embedding's (its rows are looked up).
+// Regroups the scales and biases of every affine matrix the kernels multiply by (the layers'
+// and the LM head, which may be the embedding) for the int8 kernels (blocked_params.h), and
+// drops the mapped originals from memory, except the embedding's (its rows are looked up).
 // The kernels' results do not change; a 16-row block's set-up becomes a copy.
 void prepare_for_kernels(ModelWeights& w);
 

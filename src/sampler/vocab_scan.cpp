@@ -73,9 +73,14 @@ void offer(std::vector<Scored>& heap, int top_n, const float* x, int begin, int 
 
 }  // namespace
 
+// exp_weights' formula, inlined into each clone that writes weights.
+QLM_INLINE void write_weights(const float* logits, int n, float t, float s_max, float floor, float* weight) {
+  for (int i = 0; i < n; ++i) weight[i] = keep_at_least(exp_nonpos(logits[i] / t - s_max), floor);
+}
+
 QLM_VOCAB_CLONES void exp_weights(const float* logits, int n, float t, float s_max, float floor,
                                   float* weight) {
-  for (int i = 0; i < n; ++i) weight[i] = keep_at_least(exp_nonpos(logits[i] / t - s_max), floor);
+  write_weights(logits, n, t, s_max, floor, weight);
 }
 
 QLM_VOCAB_CLONES double exp_weight_blocks(const float* logits, int n, float t, float s_max, float floor,
@@ -84,7 +89,7 @@ QLM_VOCAB_CLONES double exp_weight_blocks(const float* logits, int n, float t, f
   for (int begin = 0, b = 0; begin < n; begin += kWeightBlock, ++b) {
     const int len = std::min(kWeightBlock, n - begin);
     float* w = weight + begin;
-    for (int i = 0; i < len; ++i) w[i] = keep_at_least(exp_nonpos(logits[begin + i] / t - s_max), floor);
+    write_weights(logits + begin, len, t, s_max, floor, w);
     const double s = lane_sum(w, len);
     block_sum[b] = s;
     total += s;

@@ -265,16 +265,16 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
     for (int64_t tb = 0; tb < n_tb; tb += 2) {
       const int nt = tb + 1 < n_tb ? 2 : 1;
       const int64_t tbs[2] = {tb, tb + 1};
-      const int64_t pf_lines = tb == 0 ? next_lines : 0;  // once per pair
+      // Once per pair; each group of tile_sums issues its share of the next pair's lines.
+      const int64_t pf_lines = tb == 0 ? next_lines : 0;
       for (int64_t g0 = 0; g0 < p.groups; g0 += kChunk) {
         const int64_t g1 = std::min(p.groups, g0 + kChunk);
-        const int64_t pf = pf_lines;  // each group issues its share of the next pair's lines
         if (unpack_per_chunk)
           for (int i = 0; i < nw; ++i) blocks[i].unpack(p, g0, g1);
-        if (nw == 2 && nt == 2) tile_sums<2, 2>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf, sums);
-        else if (nw == 2) tile_sums<2, 1>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf, sums);
-        else if (nt == 2) tile_sums<1, 2>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf, sums);
-        else tile_sums<1, 1>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf, sums);
+        if (nw == 2 && nt == 2) tile_sums<2, 2>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf_lines, sums);
+        else if (nw == 2) tile_sums<2, 1>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf_lines, sums);
+        else if (nt == 2) tile_sums<1, 2>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf_lines, sums);
+        else tile_sums<1, 1>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf_lines, sums);
         for (int iw = 0; iw < nw; ++iw)
           for (int it = 0; it < nt; ++it)
             finish_tile(p, sums, nw * nt, iw * nt + it, g0, g1, blocks[iw].sb.data(), dT, xsT, tbs[it],
@@ -284,10 +284,6 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
   }
   _tile_release();
 }
-
-}  // namespace
-
-namespace {
 
 // Activations quantized once and laid out as B tiles, for every matrix of a matmul call.
 struct PreparedActs {
@@ -335,10 +331,8 @@ void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_
 void matmul_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
                   int64_t n_rows, float* const* ys) {
   if (n_rows < 16) return avx512::matmul_multi(ws, biases, count, x, n_rows, ys);
-  bool shared = count > 0 && count <= 8;
-  for (int i = 0; i < count && shared; ++i)
-    shared = ws[i]->rows >= 16 && avx512::int8_supported(*ws[i]) && ws[i]->bits == ws[0]->bits &&
-             ws[i]->group_size == ws[0]->group_size && ws[i]->cols == ws[0]->cols;
+  bool shared = count <= 8 && avx512::share_int8_format(ws, count);
+  for (int i = 0; i < count && shared; ++i) shared = ws[i]->rows >= 16;
   if (!shared) {
     for (int i = 0; i < count; ++i) matmul(*ws[i], biases[i], x, n_rows, ys[i]);
     return;

@@ -16,6 +16,10 @@ void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_
 // True if the int8 path handles this matrix (the AMX kernels share its activation format).
 bool int8_supported(const WeightMatrix& w);
 
+// Whether count >= 1 matrices can share one activation quantization: all int8-supported,
+// with the same bits, group size and input size.
+bool share_int8_format(const WeightMatrix* const* ws, int count);
+
 // KernelTable::matmul_multi: int8 matrices of one format share one activation quantization
 // and one parallel region; anything else runs as separate matmul calls.
 void matmul_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,

@@ -20,13 +20,17 @@ void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_
   ref::matmul(w, bias, x, n_rows, y);  // 2/3/5/6-bit and unusual groups: the spec, per call
 }
 
-void matmul_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
-                  int64_t n_rows, float* const* ys) {
+bool share_int8_format(const WeightMatrix* const* ws, int count) {
   bool shared = count > 0;
   for (int i = 0; i < count && shared; ++i)
     shared = int8_supported(*ws[i]) && ws[i]->bits == ws[0]->bits && ws[i]->group_size == ws[0]->group_size &&
              ws[i]->cols == ws[0]->cols;
-  if (shared) return matmul_int8_multi(ws, biases, count, x, n_rows, ys);
+  return shared;
+}
+
+void matmul_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
+                  int64_t n_rows, float* const* ys) {
+  if (share_int8_format(ws, count)) return matmul_int8_multi(ws, biases, count, x, n_rows, ys);
   for (int i = 0; i < count; ++i) matmul(*ws[i], biases[i], x, n_rows, ys[i]);
 }
 
