@@ -1,14 +1,13 @@
 """Whole-model log-probs with each optimised kernel table forced (QLM_ISA) against the PyTorch
 reference on the same dequantized weights, over 100 positions.
 
-Budgets. Float weights: 1e-4 (exact products; only the summation order differs). q4/q8: the
+Budgets. Float weights: 1e-4 (exact products; only the summation order differs). q4: the
 int8 kernels round every matmul's activations to 8 bits per group (step max|x_g|/127), a
 ~0.5-1.5% relative error per matmul that the model carries to its logits. Measured on the
-trained shakespeare-qwen2 model (sharp predictions, perplexity ~9): max |Δ logprob| 0.13, mean
-0.03, the same for q4 and q8 (the weights are identical on both sides; only activations are
-rounded). Budget: max 0.25, mean 0.05. This misses the issue's "q8 within 1e-2": reaching it
-needs finer activation groups or a wider activation type, not a kernel fix (the kernels equal
-an int8 emulation of the reference to 2e-7 relative, see tests/kernels)."""
+trained shakespeare-qwen2 model (sharp predictions, perplexity ~9): max |Δ logprob| 0.11, mean
+0.03. Budget: max 0.25, mean 0.05. q8: activations carry a second int8 level (steps of
+d/256, src/kernels/avx512/act_quant.h), measured max 4.4e-4, mean 1.1e-4 (one level gave
+0.13 / 0.03 like q4). Budget: the issue's 1e-2, mean 1e-3."""
 import os
 
 import numpy as np
@@ -18,8 +17,8 @@ from conftest import run_qlm, run_qlm_json, shared
 from qlmtools.torch_ref import Reference
 
 QWEN = dict(preset="tiny-qwen2", hidden=256, intermediate=512, vocab=384, dtype="bf16", seed=21)
-MAX_ERR = {"q8": 0.25, "q4": 0.25, "bf16": 1e-4}
-MEAN_ERR = {"q8": 0.05, "q4": 0.05, "bf16": 1e-5}
+MAX_ERR = {"q8": 1e-2, "q4": 0.25, "bf16": 1e-4}
+MEAN_ERR = {"q8": 1e-3, "q4": 0.05, "bf16": 1e-5}
 
 
 def isa_env(isa):

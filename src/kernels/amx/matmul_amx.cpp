@@ -1,7 +1,9 @@
 // q4/q8 affine weights × int8 activations on AMX tiles, for n_rows ≥ 16 (prefill, big batches).
 // C[16 weight rows][16 tokens] += A[16 rows][K weight codes, u8] · B[K/4][16 tokens][4, s8]
 // per weight group (tdpbusd), in 2×2 blocks of tiles; q8 codes tile straight from the MLX rows
-// (stride = row bytes), q4 codes are split into low/high nibbles once per 16-row block. The
+// (stride = row bytes), q4 codes are split into low/high nibbles once per 16-row block. q8
+// activations have two int8 levels (act_quant.h): each token block has a B tile per level, and
+// the sums combine as 256·S1 + S2 in int32 before the float epilogue. The
 // exact integer group sums then go through the AVX-512 kernel's float expression, so outputs
 // match it bit for bit. Output tiles are transposed in registers for contiguous stores.
 #include <immintrin.h>
@@ -43,6 +45,7 @@ inline void load_config(const TileConfig& cfg) {
 // packed bytes, then the high ones (so one K=64 step covers a whole g64 group).
 struct Plan {
   int bits, group_size, K, steps;
+  int levels;  // activation levels: 2 for q8 (act_quant.h), else 1
   int64_t groups, group_bytes;
   // Byte of the quantized activation row (act_quant.h layout) that meets A position k of group g.
   int64_t act_byte(int64_t g, int k) const {
@@ -53,15 +56,16 @@ struct Plan {
   }
 };
 
-// Activation rows -> B tiles, each a contiguous tile: [token block][group][k / 4][16
+// Activation rows -> B tiles, each a contiguous tile: [token block][level][group][k / 4][16
 // tokens][4 bytes], k in A order; tokens past n_rows are 0. dT/sT: [token block][group][16].
+// Tiles are addressed by "B block" tb * levels + level.
 // Per (token block, group, step) the 16 tokens' K bytes are loaded as 16 vectors of 16
 // dwords and transposed in registers, so each k/4 row of the tile is one 64-byte store.
 void build_b(const QuantizedActs& a, const Plan& p, int64_t n_rows, std::vector<int8_t>& vnni,
              std::vector<float>& dT, std::vector<float>& sT) {
   const int64_t n_tb = (n_rows + 15) / 16, units = p.group_size / 4;
   const size_t tile_bytes = static_cast<size_t>(p.groups * units * 64), tile_params = static_cast<size_t>(a.groups * 16);
-  if (vnni.size() < n_tb * tile_bytes) vnni.resize(n_tb * tile_bytes);
+  if (vnni.size() < n_tb * p.levels * tile_bytes) vnni.resize(n_tb * p.levels * tile_bytes);
   if (dT.size() < n_tb * tile_params) dT.resize(n_tb * tile_params), sT.resize(n_tb * tile_params);
   int8_t* const vp = vnni.data();
   float *const dp = dT.data(), *const sp = sT.data();
@@ -76,20 +80,22 @@ void build_b(const QuantizedActs& a, const Plan& p, int64_t n_rows, std::vector<
   for (int64_t tb = 0; tb < n_tb; ++tb) {
     const int64_t valid = std::min<int64_t>(16, n_rows - tb * 16);
     for (int64_t g = 0; g < p.groups; ++g) {
-      for (int st = 0; st < p.steps; ++st) {
+      for (int64_t step = 0; step < p.steps * p.levels; ++step) {
+        const int st = static_cast<int>(step % p.steps);
+        const int64_t level = step / p.steps, bb = tb * p.levels + level;
         __m512 v[16];
         for (int64_t n = 0; n < 16; ++n) {
           if (n >= valid) {
             v[n] = _mm512_setzero_ps();
             continue;
           }
-          const int8_t* src = a.row(tb * 16 + n) + p.act_byte(g, st * p.K);
+          const int8_t* src = a.row(tb * 16 + n) + level * a.level_bytes + p.act_byte(g, st * p.K);
           __m512i b = _mm512_maskz_loadu_epi8(split ? low : whole, src);
           if (split) b = _mm512_mask_loadu_epi8(b, high, src + 64 - half);  // byte half.. from +64
           v[n] = _mm512_castsi512_ps(b);
         }
         avx512::transpose16(v);  // row u = dword u (bytes 4u..4u+3) of every token
-        int8_t* tile = vp + ((tb * p.groups + g) * units + st * p.K / 4) * 64;
+        int8_t* tile = vp + ((bb * p.groups + g) * units + st * p.K / 4) * 64;
         for (int u = 0; u < p.K / 4; ++u) _mm512_storeu_ps(reinterpret_cast<float*>(tile + u * 64), v[u]);
       }
       for (int64_t n = 0; n < 16; ++n) {
@@ -194,6 +200,7 @@ void tile_sums(const Plan& p, const WeightBlock* wb[2], int64_t row_bytes, const
 // is transposed in registers so each token's 16 outputs go out in one contiguous store (the
 // per-token gathers this replaced took ~45% of the kernel at 512 tokens, K = 896), with the
 // bias added by the same single rounding as the scalar path.
+// q8 (two activation levels): tile c holds the level-1 sums and tile c + 1 the level-2 ones.
 void finish_tile(const Plan& p, const int32_t* sums, int tiles, int c, int64_t g0, int64_t g1,
                  const float* sb, const float* dT, const float* xsT, int64_t tb, float* acc_mem, const float* bias,
                  int64_t r0, int64_t n_rows, int64_t y_stride, float* y) {
@@ -201,13 +208,16 @@ void finish_tile(const Plan& p, const int32_t* sums, int tiles, int c, int64_t g
   for (int r = 0; r < 16; ++r) acc[r] = g0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(acc_mem + r * 16);
   for (int64_t g = g0; g < g1; ++g) {
     const int32_t* s = sums + ((g - g0) * tiles + c) * 256;
+    const bool two = p.levels == 2;
     const float* sw = sb + g * 16;
     const float* bw = sb + (p.groups + g) * 16;
     const __m512 xd = _mm512_loadu_ps(dT + (tb * p.groups + g) * 16);
     const __m512 xs = _mm512_loadu_ps(xsT + (tb * p.groups + g) * 16);
 #pragma GCC unroll 16
     for (int r = 0; r < 16; ++r) {  // lanes = tokens
-      __m512 t = _mm512_mul_ps(_mm512_set1_ps(sw[r]), _mm512_cvtepi32_ps(_mm512_load_si512(s + r * 16)));
+      __m512i isum = _mm512_load_si512(s + r * 16);
+      if (two) isum = _mm512_add_epi32(_mm512_slli_epi32(isum, 8), _mm512_load_si512(s + 256 + r * 16));
+      __m512 t = _mm512_mul_ps(_mm512_set1_ps(sw[r]), _mm512_cvtepi32_ps(isum));
       t = _mm512_fmadd_ps(_mm512_set1_ps(bw[r]), xs, t);
       acc[r] = _mm512_fmadd_ps(xd, t, acc[r]);
     }
@@ -262,9 +272,11 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
       avx512::block_setup(w, bp, b.r0, b.rows, b.sb);
       if (p.bits == 4 && !unpack_per_chunk) b.unpack(p, 0, p.groups);
     }
-    for (int64_t tb = 0; tb < n_tb; tb += 2) {
-      const int nt = tb + 1 < n_tb ? 2 : 1;
-      const int64_t tbs[2] = {tb, tb + 1};
+    // q8 pairs the two activation levels of one token block where q4 pairs two token blocks.
+    const int64_t tb_step = p.levels == 2 ? 1 : 2;
+    for (int64_t tb = 0; tb < n_tb; tb += tb_step) {
+      const int nt = p.levels == 2 ? 2 : tb + 1 < n_tb ? 2 : 1;
+      const int64_t tbs[2] = {tb * p.levels, tb * p.levels + 1};  // B blocks
       // Once per pair; each group of tile_sums issues its share of the next pair's lines.
       const int64_t pf_lines = tb == 0 ? next_lines : 0;
       for (int64_t g0 = 0; g0 < p.groups; g0 += kChunk) {
@@ -276,8 +288,8 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
         else if (nt == 2) tile_sums<1, 2>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf_lines, sums);
         else tile_sums<1, 1>(p, wb, bp.row_bytes, vnni, tbs, g0, g1, next, pf_lines, sums);
         for (int iw = 0; iw < nw; ++iw)
-          for (int it = 0; it < nt; ++it)
-            finish_tile(p, sums, nw * nt, iw * nt + it, g0, g1, blocks[iw].sb.data(), dT, xsT, tbs[it],
+          for (int it = 0; it < nt / p.levels; ++it)
+            finish_tile(p, sums, nw * nt, iw * nt + it, g0, g1, blocks[iw].sb.data(), dT, xsT, tb + it,
                         acc_mem[iw * nt + it], bias, blocks[iw].r0, n_rows, w.rows, y);
       }
     }
@@ -294,7 +306,7 @@ struct PreparedActs {
 
 Plan plan_for(const WeightMatrix& w) {
   Plan p{.bits = w.bits, .group_size = w.group_size, .K = std::min(w.group_size, 64), .steps = 0,
-         .groups = w.groups_per_row(), .group_bytes = w.group_size * w.bits / 8};
+         .levels = w.bits == 8 ? 2 : 1, .groups = w.groups_per_row(), .group_bytes = w.group_size * w.bits / 8};
   p.steps = w.group_size / p.K;
   return p;
 }

@@ -1,4 +1,5 @@
-// q4/q8 affine weights (MLX layout, read in place) × int8 activations with AVX-512 VNNI.
+// q4/q8 affine weights (MLX layout, read in place) × int8 activations with AVX-512 VNNI
+// (q8: two int8 levels, q_x = 256·q1 + q2; see act_quant.h).
 // Per output y[m][r], with exact integer group sums S_g = Σ q_w·q_x and X_g = Σ q_x:
 //   acc = 0; for g in order: acc = fma(d_x[g], fma(b_w[g], X_g, s_w[g]·S_g), acc);  y = acc + bias
 // Every path (any thread count, batch size, AMX) evaluates exactly this, so results match bit
@@ -42,7 +43,7 @@ inline void reduce_rows(const __m512i a[16], __m512i out[4]) {
 
 // One 16-row block × one activation row. rows[i] points at weight row i of the block.
 template <int kBits>
-void block_one_row(const BlockParams& p, const uint8_t* const rows[16], const int8_t* xq,
+void block_one_row(const BlockParams& p, const uint8_t* const rows[16], const int8_t* xq, int64_t level_bytes,
                    const float* xd, const float* xs, const float* sT, const float* bT, float* acc_out) {
   const int quarters_per_group = p.group_bytes / 16;
   const __m512i nib = _mm512_set1_epi8(0x0F);
@@ -72,10 +73,14 @@ void block_one_row(const BlockParams& p, const uint8_t* const rows[16], const in
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(wv, 4), nib);
         a[i] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, xlo), hi, xhi);
       }
-    } else {
-      const __m512i xv = _mm512_loadu_si512(xq + c * 64);
-      for (int i = 0; i < 16; ++i)
-        a[i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_maskz_loadu_epi8(mask, rows[i] + c * 64), xv);
+    } else {  // two activation levels: lanes hold 256·Σ w·q1 + Σ w·q2 (exact, see act_quant.h)
+      const __m512i x1 = _mm512_loadu_si512(xq + c * 64);
+      const __m512i x2 = _mm512_loadu_si512(xq + level_bytes + c * 64);
+      for (int i = 0; i < 16; ++i) {
+        const __m512i wv = _mm512_maskz_loadu_epi8(mask, rows[i] + c * 64);
+        // (A byte-shuffle shift on port 5 instead of slli measured the same.)
+        a[i] = _mm512_dpbusd_epi32(_mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, x1), 8), wv, x2);
+      }
     }
     __m512i qs[4];
     reduce_rows(a, qs);
@@ -112,9 +117,9 @@ void int8_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& 
       const float* xd = acts.d.data() + m * acts.groups;
       const float* xs = acts.sum.data() + m * acts.groups;
       if (w.bits == 4)
-        block_one_row<4>(p, rows, acts.row(m), xd, xs, sT, bT, acc);
+        block_one_row<4>(p, rows, acts.row(m), acts.level_bytes, xd, xs, sT, bT, acc);
       else
-        block_one_row<8>(p, rows, acts.row(m), xd, xs, sT, bT, acc);
+        block_one_row<8>(p, rows, acts.row(m), acts.level_bytes, xd, xs, sT, bT, acc);
       store_outputs(acc, bias, r0, out_mask, y + m * w.rows);
     }
   }
