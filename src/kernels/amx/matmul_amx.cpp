@@ -128,28 +128,41 @@ void unpack_q4(const uint8_t* const rows[16], const Plan& p, int64_t g0, int64_t
     }
 }
 
+// q8 block of 16 rows -> [group][16 rows][group_size codes]: the same A-tile order as q4, a copy.
+void pack_q8(const uint8_t* const rows[16], const Plan& p, int64_t g0, int64_t g1, uint8_t* out) {
+  const __mmask64 m = p.group_size >= 64 ? ~__mmask64(0) : ((__mmask64(1) << p.group_size) - 1);
+  for (int i = 0; i < 16; ++i)
+    for (int64_t g = g0; g < g1; ++g)
+      for (int o = 0; o < p.group_size; o += 64)
+        _mm512_mask_storeu_epi8(out + ((g - g0) * 16 + i) * p.group_size + o, m,
+                                _mm512_maskz_loadu_epi8(m, rows[i] + g * p.group_bytes + o));
+}
+
 // One 16-row weight block, ready for tiles: A pointer per (group, step) and transposed params.
 struct WeightBlock {
   int64_t r0 = 0;
   const uint8_t* rows[16];
   std::vector<float> sb;         // [2][groups][16]: scales, biases
-  std::vector<uint8_t> unpacked;  // q4 only: groups [unpacked_g0, ...) in A-tile order
+  std::vector<uint8_t> unpacked;  // groups [unpacked_g0, ...) in A-tile order, if `packed`
   int64_t unpacked_g0 = 0;
-  // q4: groups [g0, g1) into `unpacked`.
+  bool packed = false;  // q4 always; q8 when many token blocks reuse the block (else tiles read rows)
+  // Groups [g0, g1) into `unpacked`: q4 split into nibbles, q8 copied.
   void unpack(const Plan& p, int64_t g0, int64_t g1) {
     const size_t need = static_cast<size_t>((g1 - g0) * 16 * p.group_size) + 64;
     if (unpacked.size() < need) unpacked.resize(need);
     // 64-byte aligned: whole-line stores here, whole-line tile rows there.
     a_base = unpacked.data() + (64 - reinterpret_cast<uintptr_t>(unpacked.data()) % 64) % 64;
-    unpack_q4(rows, p, g0, g1, a_base);
+    if (p.bits == 4) unpack_q4(rows, p, g0, g1, a_base);
+    else pack_q8(rows, p, g0, g1, a_base);
     unpacked_g0 = g0;
+    packed = true;
   }
   uint8_t* a_base = nullptr;
   const uint8_t* a_tile(const Plan& p, int64_t g, int st, int64_t row_bytes) const {
-    if (p.bits == 4) return a_base + (g - unpacked_g0) * 16 * p.group_size + st * p.K;
+    if (packed) return a_base + (g - unpacked_g0) * 16 * p.group_size + st * p.K;
     return rows[0] + g * p.group_bytes + st * p.K;
   }
-  int64_t a_stride(const Plan& p, int64_t row_bytes) const { return p.bits == 4 ? p.group_size : row_bytes; }
+  int64_t a_stride(const Plan& p, int64_t row_bytes) const { return packed ? p.group_size : row_bytes; }
 };
 
 // NW weight blocks × NT token blocks (each 1 or 2) per step: C tiles 0..3 = (w0,t0) (w0,t1)
@@ -259,6 +272,10 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
   // for these shapes, and storing it out of L1 made the unpack a quarter of a 32-token GEMM).
   // More tokens reuse every group, so the block is unpacked once, up front.
   const bool unpack_per_chunk = p.bits == 4 && n_tb <= 2;
+  // q8 tiles read the MLX rows directly (stride = row bytes, 16 lines from 16 rows); with many
+  // token blocks each A tile is loaded again per token block, mostly from L2, and the strided
+  // loads stalled the tile unit. A contiguous copy of the block is loaded much faster.
+  const bool pack_whole = p.bits == 4 ? !unpack_per_chunk : n_tb > 2;
   for (int64_t blk = blk_begin; blk < blk_end; blk += 2) {
     const int nw = blk + 1 < blk_end ? 2 : 1;
     // Small batches are bound by streaming the weights: the next pair of blocks (one
@@ -270,7 +287,8 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
       WeightBlock& b = blocks[i];
       b.r0 = (blk + i) * 16;
       avx512::block_setup(w, bp, b.r0, b.rows, b.sb);
-      if (p.bits == 4 && !unpack_per_chunk) b.unpack(p, 0, p.groups);
+      b.packed = false;
+      if (pack_whole) b.unpack(p, 0, p.groups);
     }
     // q8 pairs the two activation levels of one token block where q4 pairs two token blocks.
     const int64_t tb_step = p.levels == 2 ? 1 : 2;
