@@ -1,7 +1,8 @@
 // q4/q8 affine weights × int8 activations on AMX tiles, for n_rows ≥ 16 (prefill, big batches).
 // C[16 weight rows][16 tokens] += A[16 rows][K weight codes, u8] · B[K/4][16 tokens][4, s8]
 // per weight group (tdpbusd), in 2×2 blocks of tiles; q8 codes tile straight from the MLX rows
-// (stride = row bytes), q4 codes are split into low/high nibbles once per 16-row block. q8
+// (stride = row bytes) for up to 32 tokens and from a contiguous copy of the 16-row block for
+// more; q4 codes are split into low/high nibbles (per chunk of groups, or once per block). q8
 // activations have two int8 levels (act_quant.h): each token block has a B tile per level, and
 // the sums combine as 256·S1 + S2 in int32 before the float epilogue. The
 // exact integer group sums then go through the AVX-512 kernel's float expression, so outputs
@@ -219,9 +220,9 @@ void finish_tile(const Plan& p, const int32_t* sums, int tiles, int c, int64_t g
                  int64_t r0, int64_t n_rows, int64_t y_stride, float* y) {
   __m512 acc[16];
   for (int r = 0; r < 16; ++r) acc[r] = g0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(acc_mem + r * 16);
+  const bool two = p.levels == 2;
   for (int64_t g = g0; g < g1; ++g) {
     const int32_t* s = sums + ((g - g0) * tiles + c) * 256;
-    const bool two = p.levels == 2;
     const float* sw = sb + g * 16;
     const float* bw = sb + (p.groups + g) * 16;
     const __m512 xd = _mm512_loadu_ps(dT + (tb * p.groups + g) * 16);
@@ -275,7 +276,7 @@ void full_blocks(const WeightMatrix& w, const float* bias, const Plan& p, int64_
   // q8 tiles read the MLX rows directly (stride = row bytes, 16 lines from 16 rows); with many
   // token blocks each A tile is loaded again per token block, mostly from L2, and the strided
   // loads stalled the tile unit. A contiguous copy of the block is loaded much faster.
-  const bool pack_whole = p.bits == 4 ? !unpack_per_chunk : n_tb > 2;
+  const bool pack_whole = n_tb > 2;  // q4 or q8; q4 with fewer unpacks per chunk instead
   for (int64_t blk = blk_begin; blk < blk_end; blk += 2) {
     const int nw = blk + 1 < blk_end ? 2 : 1;
     // Small batches are bound by streaming the weights: the next pair of blocks (one

@@ -32,21 +32,19 @@ int quantize_group(const float* x, int n, int bits, int64_t level_bytes, float* 
   const __m512 vd = _mm512_set1_ps(d);
   const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
   // Division (not multiply by 1/d) so the spec is exactly rint(x / d), ties to even.
-  auto quant16 = [&](const float* p) {
-    const __m512i v = _mm512_cvtps_epi32(_mm512_div_ps(_mm512_loadu_ps(p), vd));
-    return _mm512_min_epi32(_mm512_max_epi32(v, lo), hi);
-  };
+  auto scaled16 = [&](const float* p) { return _mm512_div_ps(_mm512_loadu_ps(p), vd); };
+  auto round16 = [&](__m512 f) { return _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(f), lo), hi); };
+  auto quant16 = [&](const float* p) { return round16(scaled16(p)); };
   __m512i s = _mm512_setzero_si512();
   if (bits == 8) {
     // q1 = rint(f), f = x / d as above; the residual f - q1 is exact in float (|f| <= 127, q1
     // within 1/2 of it) and so is its scaling by 256, leaving one rounding: q2 = rint(256·(f - q1)).
     const __m512 k256 = _mm512_set1_ps(256.0f);
-    const __m512i hi2 = _mm512_set1_epi32(127);
     for (int i = 0; i < n; i += 16) {
-      const __m512 f = _mm512_div_ps(_mm512_loadu_ps(x + i), vd);
-      const __m512i v1 = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(f), lo), hi);
+      const __m512 f = scaled16(x + i);
+      const __m512i v1 = round16(f);
       const __m512 r = _mm512_mul_ps(_mm512_sub_ps(f, _mm512_cvtepi32_ps(v1)), k256);
-      const __m512i v2 = _mm512_min_epi32(_mm512_cvtps_epi32(r), hi2);  // 128 only at an exact tie
+      const __m512i v2 = _mm512_min_epi32(_mm512_cvtps_epi32(r), hi);  // 128 only at an exact tie
       s = _mm512_add_epi32(s, _mm512_add_epi32(_mm512_slli_epi32(v1, 8), v2));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm512_cvtepi32_epi8(v1));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q + level_bytes + i), _mm512_cvtepi32_epi8(v2));
