@@ -14,30 +14,37 @@
 namespace qlm {
 namespace {
 
-bool same_bits(const float* a, const float* b, int64_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
+bool same_bits(const float* a, const float* b, int64_t n) {
+  return std::memcmp(a, b, n * sizeof(float)) == 0;
+}
 
 class Determinism : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Determinism, RowAloneEqualsRowInBatchAndAnyThreadCount) {
   const KernelTable& k = *kernel_table_for(GetParam());
+  // 896 columns, and 5 groups (rows ending in a part-filled 64-byte chunk); 17 rows fill one
+  // 12-row GEMM tile and part of another (q4), or two 8-row tiles and one row (q8).
   for (int bits : {4, 8})
-    for (int group : {32, 64, 128}) {
-      auto m = testing::random_affine(131, 896, bits, group, DType::BF16, 7 + bits + group);
-      const int64_t B = 17, R = m.w.rows;
-      auto x = testing::random_acts(B, 896, 3);
-      std::vector<float> batch(B * R), alone(R), one_thread(B * R);
-      const int saved = omp_get_max_threads();
-      omp_set_num_threads(2);
-      k.matmul(m.w, nullptr, x.data(), B, batch.data());
-      for (int64_t i : {int64_t(0), int64_t(9), B - 1}) {
-        k.matmul(m.w, nullptr, &x[i * 896], 1, alone.data());
-        EXPECT_TRUE(same_bits(alone.data(), &batch[i * R], R)) << "row " << i << " q" << bits << " g" << group;
+    for (int group : {32, 64, 128})
+      for (int64_t cols : {int64_t(896), int64_t(5 * group)}) {
+        auto m = testing::random_affine(131, cols, bits, group, DType::BF16, 7 + bits + group);
+        const int64_t B = 17, R = m.w.rows;
+        auto x = testing::random_acts(B, cols, 3);
+        std::vector<float> batch(B * R), alone(R), one_thread(B * R);
+        const int saved = omp_get_max_threads();
+        omp_set_num_threads(2);
+        k.matmul(m.w, nullptr, x.data(), B, batch.data());
+        for (int64_t i : {int64_t(0), int64_t(9), B - 1}) {
+          k.matmul(m.w, nullptr, &x[i * cols], 1, alone.data());
+          EXPECT_TRUE(same_bits(alone.data(), &batch[i * R], R))
+              << "row " << i << " q" << bits << " g" << group << " cols " << cols;
+        }
+        omp_set_num_threads(1);
+        k.matmul(m.w, nullptr, x.data(), B, one_thread.data());
+        omp_set_num_threads(saved);
+        EXPECT_TRUE(same_bits(one_thread.data(), batch.data(), B * R))
+            << "q" << bits << " g" << group << " cols " << cols;
       }
-      omp_set_num_threads(1);
-      k.matmul(m.w, nullptr, x.data(), B, one_thread.data());
-      omp_set_num_threads(saved);
-      EXPECT_TRUE(same_bits(one_thread.data(), batch.data(), B * R)) << "q" << bits << " g" << group;
-    }
 }
 
 // Scales and biases regrouped at load time (blocked_params.h) are the same values: every
@@ -75,8 +82,10 @@ TEST(Determinism, AllInt8IsasAgreeBitForBit) {
     DType dt;
     int64_t n;
   };
-  const Case cases[] = {{97, 896, 4, 64, DType::BF16, 40}, {97, 896, 8, 64, DType::BF16, 40},
-                        {48, 4864, 4, 64, DType::BF16, 33}, {48, 4864, 8, 128, DType::F16, 17},
+  const Case cases[] = {{97, 896, 4, 64, DType::BF16, 40},
+                        {97, 896, 8, 64, DType::BF16, 40},
+                        {48, 4864, 4, 64, DType::BF16, 33},
+                        {48, 4864, 8, 128, DType::F16, 17},
                         {40, 896, 4, 32, DType::F32, 64}};
   uint32_t seed = 5;
   for (const Case& c : cases) {
@@ -87,8 +96,8 @@ TEST(Determinism, AllInt8IsasAgreeBitForBit) {
     for (size_t i = 1; i < isas.size(); ++i) {
       kernel_table_for(isas[i])->matmul(m.w, nullptr, x.data(), c.n, other.data());
       EXPECT_TRUE(same_bits(first.data(), other.data(), c.n * c.rows))
-          << isas[0] << " vs " << isas[i] << " " << c.rows << "x" << c.cols << " q" << c.bits << " g" << c.group
-          << " n=" << c.n;
+          << isas[0] << " vs " << isas[i] << " " << c.rows << "x" << c.cols << " q" << c.bits
+          << " g" << c.group << " n=" << c.n;
     }
   }
 }
@@ -106,7 +115,8 @@ TEST_P(Determinism, MatmulMultiEqualsSeparateMatmuls) {
   for (int bits : {4, 8}) {
     auto a = testing::random_affine(96, 256, bits, 64, DType::BF16, 11);
     auto b = testing::random_affine(17, 256, bits, 64, DType::BF16, 12);
-    auto c = testing::random_affine(33, 256, bits == 4 ? 8 : 4, 64, DType::F16, 13);  // other format
+    auto c =
+        testing::random_affine(33, 256, bits == 4 ? 8 : 4, 64, DType::F16, 13);  // other format
     for (int n : {1, 3, 16, 20}) {
       auto x = testing::random_acts(n, 256, 14 + n);
       std::vector<float> bias_a(96, 0.25f);
@@ -123,8 +133,8 @@ TEST_P(Determinism, MatmulMultiEqualsSeparateMatmuls) {
         }
         k.matmul_multi(ws, bs, 3, x.data(), n, ys);
         for (int i = 0; i < 3; ++i)
-          EXPECT_EQ(got[i], want[i]) << GetParam() << " bits=" << bits << " n=" << n << " matrix " << i
-                                     << (mixed ? " (mixed formats)" : "");
+          EXPECT_EQ(got[i], want[i]) << GetParam() << " bits=" << bits << " n=" << n << " matrix "
+                                     << i << (mixed ? " (mixed formats)" : "");
       }
     }
   }

@@ -34,5 +34,9 @@ struct QuantizedActs;
 // uses it for the rows its tiles don't cover (same float order, so the same bits).
 void int8_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& acts, int64_t n_rows,
                  float* y, int64_t blk_begin, int64_t blk_end);
+// The same for several activation rows: each block packed once, then tiles of rows
+// (gemm_int8.cpp). int8_blocks calls it from kGemmMinRows rows on; same bits either way.
+void int8_gemm_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& acts, int64_t n_rows,
+                      float* y, int64_t blk_begin, int64_t blk_end);
 
 }  // namespace qlm::avx512

@@ -21,6 +21,10 @@ namespace qlm::avx512 {
 
 namespace {
 
+// From this many activation rows on, packing each block once (gemm_int8.cpp) beats running
+// the GEMV block per row.
+constexpr int64_t kGemmMinRows = 2;
+
 // 16 int32 vectors (one per weight row, lanes = partial sums over 4 bytes) -> 4 vectors, one
 // per 16-byte quarter of the chunk, lane i = that quarter's sum for row i.
 inline void reduce_rows(const __m512i a[16], __m512i out[4]) {
@@ -43,8 +47,9 @@ inline void reduce_rows(const __m512i a[16], __m512i out[4]) {
 
 // One 16-row block × one activation row. rows[i] points at weight row i of the block.
 template <int kBits>
-void block_one_row(const BlockParams& p, const uint8_t* const rows[16], const int8_t* xq, int64_t level_bytes,
-                   const float* xd, const float* xs, const float* sT, const float* bT, float* acc_out) {
+void block_one_row(const BlockParams& p, const uint8_t* const rows[16], const int8_t* xq,
+                   int64_t level_bytes, const float* xd, const float* xs, const float* sT,
+                   const float* bT, float* acc_out) {
   const int quarters_per_group = p.group_bytes / 16;
   const __m512i nib = _mm512_set1_epi8(0x0F);
   __m512 acc = _mm512_setzero_ps();
@@ -62,7 +67,8 @@ void block_one_row(const BlockParams& p, const uint8_t* const rows[16], const in
     const int64_t dist = std::min(p.row_bytes, kAhead);
     const int64_t off = c * 64 + dist;
     const int64_t pf = off < p.row_bytes ? off : 16 * p.row_bytes + (off - p.row_bytes);
-    for (int i = 0; i < 16; ++i) _mm_prefetch(reinterpret_cast<const char*>(rows[i] + pf), _MM_HINT_T0);
+    for (int i = 0; i < 16; ++i)
+      _mm_prefetch(reinterpret_cast<const char*>(rows[i] + pf), _MM_HINT_T0);
     __m512i a[16];
     if constexpr (kBits == 4) {
       const __m512i xlo = _mm512_loadu_si512(xq + c * 128);
@@ -79,7 +85,8 @@ void block_one_row(const BlockParams& p, const uint8_t* const rows[16], const in
       for (int i = 0; i < 16; ++i) {
         const __m512i wv = _mm512_maskz_loadu_epi8(mask, rows[i] + c * 64);
         // (A byte-shuffle shift on port 5 instead of slli measured the same.)
-        a[i] = _mm512_dpbusd_epi32(_mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, x1), 8), wv, x2);
+        a[i] = _mm512_dpbusd_epi32(
+            _mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, x1), 8), wv, x2);
       }
     }
     __m512i qs[4];
@@ -100,8 +107,9 @@ void block_one_row(const BlockParams& p, const uint8_t* const rows[16], const in
 
 }  // namespace
 
-void int8_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& acts, int64_t n_rows,
-                 float* y, int64_t blk_begin, int64_t blk_end) {
+void int8_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& acts,
+                 int64_t n_rows, float* y, int64_t blk_begin, int64_t blk_end) {
+  if (n_rows >= kGemmMinRows) return int8_gemm_blocks(w, bias, acts, n_rows, y, blk_begin, blk_end);
   const BlockParams p = block_params(w);
   thread_local std::vector<float> sb;  // [2][groups][16] transposed scales, biases
   for (int64_t blk = blk_begin; blk < blk_end; ++blk) {
@@ -125,7 +133,8 @@ void int8_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& 
   }
 }
 
-void matmul_int8(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
+void matmul_int8(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows,
+                 float* y) {
   thread_local QuantizedActs tls_acts;  // grown once per calling thread
   quantize_acts(x, n_rows, w.cols, w.group_size, w.bits, tls_acts);
   // Inside the team a thread_local name would mean each worker's own copy: share by pointer.
@@ -139,8 +148,8 @@ void matmul_int8(const WeightMatrix& w, const float* bias, const float* x, int64
   }
 }
 
-void matmul_int8_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
-                       int64_t n_rows, float* const* ys) {
+void matmul_int8_multi(const WeightMatrix* const* ws, const float* const* biases, int count,
+                       const float* x, int64_t n_rows, float* const* ys) {
   thread_local QuantizedActs tls_acts;
   quantize_acts(x, n_rows, ws[0]->cols, ws[0]->group_size, ws[0]->bits, tls_acts);
   const QuantizedActs* const acts = &tls_acts;

@@ -1,0 +1,182 @@
+// q4/q8 affine weights × int8 activations for several activation rows at once (batched decode,
+// and prefill where there is no AMX), AVX-512 VNNI.
+//
+// The GEMV path (matmul_int8.cpp) multiplies one activation row by a 16-row weight block with
+// 64-byte weight vectors and then reduces 16 vectors horizontally; with many rows it would
+// repeat the nibble unpack and that reduction for every row. Here each 16-row block is packed
+// once per call into "k-quads": vector v holds, for each of the 16 weight rows, 4 consecutive
+// weight bytes (unpacked nibbles for q4), so one `vpdpbusd` with a broadcast 4-byte slice of an
+// activation row adds those 4 products into all 16 outputs, with no reduction. A tile of
+// tokens shares every weight vector load.
+//
+// The integer group sums S_g are exact, and the float combination is combine_group in group
+// order, so the outputs equal the GEMV and AMX paths bit for bit.
+#include <immintrin.h>
+
+#include <array>
+#include <utility>
+#include <vector>
+
+#include "kernels/avx512/act_quant.h"
+#include "kernels/avx512/int8_block.h"
+
+namespace qlm::avx512 {
+
+namespace {
+
+// Packed block: chunk c of 64 weight bytes per row becomes vectors [c·V, c·V + V), V = 32 for
+// q4 (16 from the low nibbles, then 16 from the high nibbles) and 16 for q8; vector j of a level
+// holds dword j (bytes 4j .. 4j+3) of every row. That matches the activation byte order of
+// act_quant.h: packed vector c·V + v pairs with activation bytes [c·128 + 4v, +4) for q4 and
+// [c·64 + 4v, +4) for q8.
+void pack_block(const BlockParams& p, int bits, const uint8_t* const rows[16], __m512i* out) {
+  const __m512i nib = _mm512_set1_epi8(0x0F);
+  for (int64_t c = 0; c < p.chunks; ++c) {
+    const __mmask64 mask = c == p.chunks - 1 ? p.tail_mask : ~__mmask64(0);
+    __m512 v[16];
+    for (int i = 0; i < 16; ++i)
+      v[i] = _mm512_castsi512_ps(_mm512_maskz_loadu_epi8(mask, rows[i] + c * 64));
+    if (bits == 8) {
+      transpose16(v);
+      for (int j = 0; j < 16; ++j) _mm512_store_si512(out + c * 16 + j, _mm512_castps_si512(v[j]));
+      continue;
+    }
+    __m512 hi[16];
+    for (int i = 0; i < 16; ++i) {
+      const __m512i w = _mm512_castps_si512(v[i]);
+      hi[i] = _mm512_castsi512_ps(_mm512_and_si512(_mm512_srli_epi16(w, 4), nib));
+      v[i] = _mm512_castsi512_ps(_mm512_and_si512(w, nib));
+    }
+    transpose16(v);
+    for (int j = 0; j < 16; ++j) _mm512_store_si512(out + c * 32 + j, _mm512_castps_si512(v[j]));
+    transpose16(hi);
+    for (int j = 0; j < 16; ++j)
+      _mm512_store_si512(out + c * 32 + 16 + j, _mm512_castps_si512(hi[j]));
+  }
+}
+
+// acc += w · broadcast(4 activation bytes at x). Inline asm because GCC 12, given the
+// intrinsic on arrays of accumulators, neither folds the broadcast into the memory operand nor
+// keeps the accumulators in place (it copied each one twice per vpdpbusd).
+inline void dpbusd_bcast(__m512i& acc, __m512i w, const int8_t* x) {
+  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*reinterpret_cast<const int32_t*>(x)));
+}
+
+struct TileArgs {
+  const BlockParams* p;
+  const __m512i* packed;
+  const QuantizedActs* acts;
+  int64_t m0;       // first activation row of the tile
+  const float* sT;  // [groups][16] scales, then biases
+  const float* bT;
+  float* acc;  // [NT][16] results
+};
+
+// NT activation rows × one packed 16-row block. q4 keeps NT integer and NT float accumulators
+// in registers, q8 one more integer set (the second activation level).
+template <int kBits, int kGroup, int NT>
+void tile(const TileArgs& a) {
+  const BlockParams& p = *a.p;
+  constexpr int n = kGroup * kBits / 32;  // k-quads per group and level-run (unrolled)
+  const int8_t* x[NT];
+  const float* xd[NT];
+  const float* xs[NT];
+  for (int t = 0; t < NT; ++t) {
+    x[t] = a.acts->row(a.m0 + t);
+    xd[t] = a.acts->d.data() + (a.m0 + t) * a.acts->groups;
+    xs[t] = a.acts->sum.data() + (a.m0 + t) * a.acts->groups;
+  }
+  const int64_t lb = a.acts->level_bytes;
+  __m512 facc[NT];
+  for (int t = 0; t < NT; ++t) facc[t] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < p.groups; ++g) {
+    __m512i is[NT];
+    for (int t = 0; t < NT; ++t) is[t] = _mm512_setzero_si512();
+    if constexpr (kBits == 4) {
+      // The group's bytes sit in chunk c at dwords [jb, jb + n): a run in each nibble half.
+      const int64_t c = g * p.group_bytes / 64, jb = (g * p.group_bytes % 64) / 4;
+      for (int half = 0; half < 2; ++half) {
+        const __m512i* w = a.packed + c * 32 + half * 16 + jb;
+        const int64_t off = c * 128 + half * 64 + 4 * jb;
+#pragma GCC unroll 32
+        for (int k = 0; k < n; ++k) {
+          const __m512i wv = _mm512_load_si512(w + k);
+          for (int t = 0; t < NT; ++t) dpbusd_bcast(is[t], wv, x[t] + off + 4 * k);
+        }
+      }
+    } else {  // S = 256·Σ w·q1 + Σ w·q2, exact in int32 (act_quant.h)
+      __m512i is2[NT];
+      for (int t = 0; t < NT; ++t) is2[t] = _mm512_setzero_si512();
+      const __m512i* w = a.packed + g * n;
+      const int64_t off = g * p.group_bytes;
+#pragma GCC unroll 32
+      for (int k = 0; k < n; ++k) {
+        const __m512i wv = _mm512_load_si512(w + k);
+        for (int t = 0; t < NT; ++t) {
+          dpbusd_bcast(is[t], wv, x[t] + off + 4 * k);
+          dpbusd_bcast(is2[t], wv, x[t] + lb + off + 4 * k);
+        }
+      }
+      for (int t = 0; t < NT; ++t) is[t] = _mm512_add_epi32(_mm512_slli_epi32(is[t], 8), is2[t]);
+    }
+    for (int t = 0; t < NT; ++t)
+      facc[t] = combine_group(facc[t], is[t], a.sT + g * 16, a.bT + g * 16, xd[t][g], xs[t][g]);
+  }
+  for (int t = 0; t < NT; ++t) _mm512_store_ps(a.acc + t * 16, facc[t]);
+}
+
+// Tile widths: as many tokens as leave registers for the weight vector and the epilogue.
+constexpr int kTileQ4 = 12;
+constexpr int kTileQ8 = 8;
+
+using TileFn = void (*)(const TileArgs&);
+
+// [group 32, 64, 128][tokens 0 .. width] (entry 0 unused)
+template <int kBits, int kGroup, int... Ns>
+constexpr std::array<TileFn, sizeof...(Ns) + 1> tile_row(std::integer_sequence<int, Ns...>) {
+  return {nullptr, &tile<kBits, kGroup, Ns + 1>...};
+}
+template <int kBits, int kWidth>
+constexpr std::array<std::array<TileFn, kWidth + 1>, 3> tile_table() {
+  constexpr auto ns = std::make_integer_sequence<int, kWidth>{};
+  return {tile_row<kBits, 32>(ns), tile_row<kBits, 64>(ns), tile_row<kBits, 128>(ns)};
+}
+constexpr auto kTilesQ4 = tile_table<4, kTileQ4>();
+constexpr auto kTilesQ8 = tile_table<8, kTileQ8>();
+
+}  // namespace
+
+void int8_gemm_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& acts,
+                      int64_t n_rows, float* y, int64_t blk_begin, int64_t blk_end) {
+  const BlockParams p = block_params(w);
+  thread_local std::vector<float> sb;        // [2][groups][16] transposed scales, biases
+  struct alignas(64) Vector {
+    uint8_t bytes[64];
+  };
+  thread_local std::vector<Vector> packed_buf;  // one packed block
+  const int64_t vectors = p.chunks * (w.bits == 4 ? 32 : 16);
+  if (static_cast<int64_t>(packed_buf.size()) < vectors) packed_buf.resize(vectors);
+  __m512i* const packed = reinterpret_cast<__m512i*>(packed_buf.data());
+  const int width = w.bits == 4 ? kTileQ4 : kTileQ8;
+  const int gi = w.group_size == 32 ? 0 : w.group_size == 64 ? 1 : 2;
+  const TileFn* tiles = w.bits == 4 ? kTilesQ4[gi].data() : kTilesQ8[gi].data();
+  alignas(64) float acc[kTileQ4 * 16];
+  for (int64_t blk = blk_begin; blk < blk_end; ++blk) {
+    const int64_t r0 = blk * 16;
+    const uint8_t* rows[16];
+    block_setup(w, p, r0, rows, sb);
+    pack_block(p, w.bits, rows, packed);
+    const int n_valid = static_cast<int>(std::min<int64_t>(16, w.rows - r0));
+    const __mmask16 out_mask = static_cast<__mmask16>((1u << n_valid) - 1);
+    TileArgs a{&p, packed, &acts, 0, sb.data(), sb.data() + p.groups * 16, acc};
+    for (int64_t m0 = 0; m0 < n_rows; m0 += width) {
+      const int nt = static_cast<int>(std::min<int64_t>(width, n_rows - m0));
+      a.m0 = m0;
+      tiles[nt](a);
+      for (int t = 0; t < nt; ++t)
+        store_outputs(acc + t * 16, bias, r0, out_mask, y + (m0 + t) * w.rows);
+    }
+  }
+}
+
+}  // namespace qlm::avx512
