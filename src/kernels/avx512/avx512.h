@@ -35,7 +35,7 @@ struct QuantizedActs;
 void int8_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& acts, int64_t n_rows,
                  float* y, int64_t blk_begin, int64_t blk_end);
 // The same for several activation rows: each block packed once, then tiles of rows
-// (gemm_int8.cpp). int8_blocks calls it from kGemmMinRows rows on; same bits either way.
+// (gemm_int8.cpp). int8_blocks calls it from 2-3 rows on; same bits either way.
 void int8_gemm_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& acts, int64_t n_rows,
                       float* y, int64_t blk_begin, int64_t blk_end);
 

@@ -13,6 +13,7 @@
 // order, so the outputs equal the GEMV and AMX paths bit for bit.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 #include <vector>
@@ -33,6 +34,13 @@ void pack_block(const BlockParams& p, int bits, const uint8_t* const rows[16], _
   const __m512i nib = _mm512_set1_epi8(0x0F);
   for (int64_t c = 0; c < p.chunks; ++c) {
     const __mmask64 mask = c == p.chunks - 1 ? p.tail_mask : ~__mmask64(0);
+    // As the GEMV: each row 512 bytes ahead, running into the next block near the end (the
+    // block's rows are contiguous). With few tokens this pass is where the weights stream in.
+    constexpr int64_t kAhead = 512;
+    const int64_t off = c * 64 + std::min(p.row_bytes, kAhead);
+    const int64_t pf = off < p.row_bytes ? off : 16 * p.row_bytes + (off - p.row_bytes);
+    for (int i = 0; i < 16; ++i)
+      _mm_prefetch(reinterpret_cast<const char*>(rows[i] + pf), _MM_HINT_T0);
     __m512 v[16];
     for (int i = 0; i < 16; ++i)
       v[i] = _mm512_castsi512_ps(_mm512_maskz_loadu_epi8(mask, rows[i] + c * 64));
@@ -59,7 +67,9 @@ void pack_block(const BlockParams& p, int bits, const uint8_t* const rows[16], _
 // intrinsic on arrays of accumulators, neither folds the broadcast into the memory operand nor
 // keeps the accumulators in place (it copied each one twice per vpdpbusd).
 inline void dpbusd_bcast(__m512i& acc, __m512i w, const int8_t* x) {
-  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*reinterpret_cast<const int32_t*>(x)));
+  asm("vpdpbusd %2%{1to16%}, %1, %0"
+      : "+v"(acc)
+      : "v"(w), "m"(*reinterpret_cast<const int32_t*>(x)));
 }
 
 struct TileArgs {
@@ -126,7 +136,7 @@ void tile(const TileArgs& a) {
 }
 
 // Tile widths: as many tokens as leave registers for the weight vector and the epilogue.
-constexpr int kTileQ4 = 12;
+constexpr int kTileQ4 = 8;
 constexpr int kTileQ8 = 8;
 
 using TileFn = void (*)(const TileArgs&);
@@ -149,7 +159,7 @@ constexpr auto kTilesQ8 = tile_table<8, kTileQ8>();
 void int8_gemm_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& acts,
                       int64_t n_rows, float* y, int64_t blk_begin, int64_t blk_end) {
   const BlockParams p = block_params(w);
-  thread_local std::vector<float> sb;        // [2][groups][16] transposed scales, biases
+  thread_local std::vector<float> sb;  // [2][groups][16] transposed scales, biases
   struct alignas(64) Vector {
     uint8_t bytes[64];
   };
