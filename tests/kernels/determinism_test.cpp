@@ -22,8 +22,8 @@ class Determinism : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Determinism, RowAloneEqualsRowInBatchAndAnyThreadCount) {
   const KernelTable& k = *kernel_table_for(GetParam());
-  // 896 columns, and 5 groups (rows ending in a part-filled 64-byte chunk); 17 rows fill one
-  // 12-row GEMM tile and part of another (q4), or two 8-row tiles and one row (q8).
+  // 896 columns, and 5 groups (rows ending in a part-filled 64-byte chunk); 17 rows fill two
+  // 8-row GEMM tiles and a 1-row one.
   for (int bits : {4, 8})
     for (int group : {32, 64, 128})
       for (int64_t cols : {int64_t(896), int64_t(5 * group)}) {
