@@ -1,7 +1,8 @@
 // Matmul kernels on the Qwen2.5-0.5B shapes: GEMV (1 activation row) as GB/s of weights read,
 // GEMM (16/64/512 rows) as GOP/s (2·rows·cols·n). Args: isa index, shape index, threads / rows.
 // QLM_BENCH_ISA=ref|avx512|amx picks the table (default: the one kernels() chooses);
-// QLM_BENCH_THREADS sets the GEMM threads (default 2).
+// QLM_BENCH_THREADS sets the GEMM threads (default 2); QLM_INTERLEAVE=0 leaves out the
+// interleaved copy of the codes that the loader builds for the AVX-512 table.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "kernels/kernel_table.h"
+#include "quant/blocked_params.h"
+#include "quant/interleaved_codes.h"
 #include "random_matrix.h"
 
 namespace {
@@ -32,7 +35,14 @@ const qlm::KernelTable& bench_table() {
 qlm::testing::OwnedMatrix& matrix(int shape, int bits) {
   static std::vector<qlm::testing::OwnedMatrix> cache(2 * std::size(kShapes));
   auto& m = cache[shape * 2 + (bits == 8)];
-  if (m.data.empty()) m = qlm::testing::random_affine(kShapes[shape].rows, kShapes[shape].cols, bits, 64, DType::BF16, 1);
+  if (m.data.empty()) {
+    m = qlm::testing::random_affine(kShapes[shape].rows, kShapes[shape].cols, bits, 64, DType::BF16, 1);
+    // As the model loader prepares them (QLM_INTERLEAVE=0: the file's layout only).
+    qlm::attach_blocked_params(m.w);
+    const char* env = std::getenv("QLM_INTERLEAVE");
+    if (bench_table().reads_interleaved_codes && !(env != nullptr && std::string(env) == "0"))
+      qlm::attach_interleaved_codes(m.w);
+  }
   return m;
 }
 

@@ -18,7 +18,8 @@ const KernelTable kRefTable{.isa = "ref", .matmul = ref::matmul, .matmul_multi =
 
 #ifdef QLM_HAVE_X86_KERNELS
 const KernelTable kAvx512Table{
-    .isa = "avx512", .matmul = avx512::matmul, .matmul_multi = avx512::matmul_multi, .attend = avx512::attend, .silu_mul = avx512::silu_mul};
+    .isa = "avx512", .matmul = avx512::matmul, .matmul_multi = avx512::matmul_multi, .attend = avx512::attend, .silu_mul = avx512::silu_mul,
+    .reads_interleaved_codes = true};
 const KernelTable kAmxTable{.isa = "amx", .matmul = amx::matmul, .matmul_multi = amx::matmul_multi, .attend = avx512::attend, .silu_mul = avx512::silu_mul};
 
 bool cpu_has_avx512_vnni() {

@@ -47,6 +47,9 @@ struct KernelTable {
   void (*attend)(const AttentionHead& a);
   // gate[i] = silu(gate[i]) * up[i].
   void (*silu_mul)(float* gate, const float* up, int64_t n);
+  // The matmuls read WeightMatrix::interleaved_codes where a matrix has them (and are faster
+  // with them); the model loader builds them for this table. Results are the same either way.
+  bool reads_interleaved_codes = false;
 };
 
 // The table chosen for this process (first call decides; QLM_ISA overrides).

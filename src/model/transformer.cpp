@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <initializer_list>
 
 #include "base/error.h"
 #include "kernels/kernel_table.h"
 #include "model/ops.h"
+#include "quant/interleaved_codes.h"
 
 namespace qlm {
 
@@ -20,7 +23,10 @@ std::unique_ptr<Transformer> Transformer::load(const std::string& dir) {
 
 Transformer::Transformer(ModelConfig cfg, std::unique_ptr<TensorStore> store)
     : cfg_(std::move(cfg)), store_(std::move(store)), weights_(load_weights(cfg_, *store_)) {
-  prepare_for_kernels(weights_);
+  // QLM_INTERLEAVE=0 keeps only the file's layout: for measuring what the interleaved copy buys.
+  const char* env = std::getenv("QLM_INTERLEAVE");
+  const bool interleave = kernels().reads_interleaved_codes && !(env != nullptr && std::string(env) == "0");
+  prepare_for_kernels(weights_, interleave);
 }
 
 ForwardScratch Transformer::make_scratch(int max_tokens) const {
@@ -87,7 +93,10 @@ void Transformer::forward_batch(ForwardScratch& s, float* logits) const {
     if (r.token < 0 || r.token >= V) fail("token id ", r.token, " is outside the vocabulary [0, ", V, ")");
     if (r.pos < 0 || r.pos >= r.cache->capacity())
       fail("context length exceeded: position ", r.pos, " >= ", r.cache->capacity());
-    dequantize_row(weights_.embed, r.token, &s.x[t * H]);  // x: [T][H]
+    if (weights_.embed.interleaved_codes)  // tied: its mapped codes were dropped after load
+      dequantize_interleaved_row(weights_.embed, r.token, &s.x[t * H]);  // x: [T][H]
+    else
+      dequantize_row(weights_.embed, r.token, &s.x[t * H]);
     rope_angles(r.pos, hd, cfg_.rope_theta, &s.rope_cos[t * half], &s.rope_sin[t * half]);
   }
 

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "quant/blocked_params.h"
+#include "quant/interleaved_codes.h"
 
 namespace qlm {
 
@@ -197,6 +198,8 @@ void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& 
   }
   fresh.blocked_params.reset();  // the old matrix's; rebuilt for the new values when a
   if (m != &w.embed || cfg.tie_word_embeddings) attach_blocked_params(fresh);  // kernel uses it
+  fresh.interleaved_codes.reset();  // likewise, where the loader built them
+  if (old.interleaved_codes) attach_interleaved_codes(fresh);
   w.owned.push_back(std::move(buf));
   *m = fresh;
   if (cfg.tie_word_embeddings && m == &w.embed) w.lm_head = w.embed;

@@ -4,6 +4,7 @@
 #include "base/error.h"
 #include "base/mapped_file.h"
 #include "quant/blocked_params.h"
+#include "quant/interleaved_codes.h"
 
 namespace qlm {
 
@@ -124,10 +125,14 @@ ModelWeights load_weights(const ModelConfig& cfg, const TensorStore& store) {
   return w;
 }
 
-void prepare_for_kernels(ModelWeights& w) {
-  auto prepare = [](WeightMatrix& m, bool drop) {
+void prepare_for_kernels(ModelWeights& w, bool interleave) {
+  auto prepare = [interleave](WeightMatrix& m, bool drop) {
     if (m.format != WeightFormat::Affine) return;
     attach_blocked_params(m);
+    if (interleave) {  // the kernels read the copy; an embedding lookup re-reads a few rows
+      attach_interleaved_codes(m);
+      drop_mapped_pages(m.data, static_cast<size_t>(m.rows) * m.row_bytes());
+    }
     if (!drop) return;
     const size_t n = static_cast<size_t>(m.rows * m.groups_per_row()) * dtype_size(m.float_dtype);
     drop_mapped_pages(m.scales, n);

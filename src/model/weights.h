@@ -40,8 +40,10 @@ ModelWeights load_weights(const ModelConfig& cfg, const TensorStore& store);
 // Regroups the scales and biases of every affine matrix the kernels multiply by (the layers'
 // and the LM head, which may be the embedding) for the int8 kernels (blocked_params.h), and
 // drops the mapped originals from memory, except the embedding's (its rows are looked up).
+// With `interleave`, also gives those matrices the interleaved copy of their codes
+// (interleaved_codes.h) and drops the mapped codes (an embedding lookup reads them again).
 // The kernels' results do not change; a 16-row block's set-up becomes a copy.
-void prepare_for_kernels(ModelWeights& w);
+void prepare_for_kernels(ModelWeights& w, bool interleave);
 
 // One matrix by module path: affine when "<path>.scales" exists, float otherwise.
 WeightMatrix load_matrix(const TensorStore& store, const ModelConfig& cfg,

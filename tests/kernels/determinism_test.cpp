@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "kernels/kernel_table.h"
 #include "quant/blocked_params.h"
+#include "quant/interleaved_codes.h"
 #include "random_matrix.h"
 #include "test_isas.h"
 
@@ -70,6 +72,58 @@ TEST_P(Determinism, BlockedParamsChangeNothing) {
       }
 }
 
+// The codes interleaved at load time (interleaved_codes.h) are the same bytes moved: every
+// output must be bit-identical with and without them, for the one-token path, one partial
+// tile, the nibbles split in every tile or once per block (more rows than a tile), rows that
+// end in a part-filled 64-byte chunk, and a last block of 1 row (97 = 6·16 + 1).
+TEST_P(Determinism, InterleavedCodesChangeNothing) {
+  const KernelTable& k = *kernel_table_for(GetParam());
+  uint32_t seed = 80;
+  for (int bits : {4, 8})
+    for (int group : {32, 64, 128})
+      for (int64_t cols : {int64_t(5 * group), int64_t(896)}) {
+        const DType dt = group == 128 ? DType::F16 : DType::BF16;
+        auto m = testing::random_affine(97, cols, bits, group, dt, seed++);
+        attach_blocked_params(m.w);
+        WeightMatrix inter = m.w;
+        attach_interleaved_codes(inter);
+        ASSERT_TRUE(inter.interleaved_codes != nullptr);
+        for (int64_t n : {1, 2, 3, 8, 9, 17, 40}) {
+          auto x = testing::random_acts(n, cols, seed++);
+          std::vector<float> plain(n * m.w.rows), fast(n * m.w.rows);
+          k.matmul(m.w, nullptr, x.data(), n, plain.data());
+          k.matmul(inter, nullptr, x.data(), n, fast.data());
+          EXPECT_TRUE(same_bits(plain.data(), fast.data(), n * m.w.rows))
+              << GetParam() << " q" << bits << " g" << group << " cols " << cols << " n=" << n;
+        }
+      }
+}
+
+// The layout itself, from its definition: word j of row r at ((r / 16)·words + j)·16 + r % 16,
+// and the rows that pad the last block repeat the last row.
+TEST(InterleavedCodes, WordsSitWhereTheLayoutSays) {
+  for (int bits : {4, 8}) {
+    auto m = testing::random_affine(35, 160, bits, 32, DType::BF16, 90 + bits);
+    attach_interleaved_codes(m.w);
+    ASSERT_NE(m.w.interleaved_codes, nullptr);
+    EXPECT_EQ(interleaved_codes_bytes(m.w), 48 * m.w.row_bytes());
+    const int64_t words = static_cast<int64_t>(m.w.row_bytes() / 4);
+    const uint8_t* got = m.w.interleaved_codes.get();
+    for (int64_t r = 0; r < 48; ++r)
+      for (int64_t j = 0; j < words; ++j) {
+        const uint8_t* want = m.w.data + std::min<int64_t>(r, 34) * m.w.row_bytes() + 4 * j;
+        ASSERT_EQ(std::memcmp(got + (((r / 16) * words + j) * 16 + r % 16) * 4, want, 4), 0)
+            << "q" << bits << " row " << r << " word " << j;
+      }
+    std::vector<float> a(160), b(160);  // an embedding lookup from the copy, as from the file
+    for (int64_t r = 0; r < 35; ++r) {
+      dequantize_row(m.w, r, a.data());
+      dequantize_interleaved_row(m.w, r, b.data());
+      ASSERT_TRUE(same_bits(a.data(), b.data(), 160)) << "q" << bits << " row " << r;
+    }
+  }
+}
+
 // AMX and AVX-512 evaluate the same float expression on the same exact integer sums.
 TEST(Determinism, AllInt8IsasAgreeBitForBit) {
   const auto isas = available_isas();
@@ -106,7 +160,9 @@ TEST(Dispatch, UnknownIsaIsRejectedAndRefAlwaysExists) {
   EXPECT_EQ(kernel_table_for("bogus"), nullptr);
   ASSERT_NE(kernel_table_for("ref"), nullptr);
   EXPECT_EQ(kernel_table_for("ref")->isa, "ref");
-  if (__builtin_cpu_supports("avx512vnni")) EXPECT_NE(kernel_table_for("avx512"), nullptr);
+  if (__builtin_cpu_supports("avx512vnni")) {
+    EXPECT_NE(kernel_table_for("avx512"), nullptr);
+  }
 }
 
 TEST_P(Determinism, MatmulMultiEqualsSeparateMatmuls) {

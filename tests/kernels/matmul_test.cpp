@@ -54,7 +54,9 @@ void expect_close(const WeightMatrix& w, const std::vector<float>& x, int64_t n_
     }
   }
   const double rms = std::sqrt(sq / double(n_rows * w.rows));
-  if (n_rows * w.rows >= 100) EXPECT_LE(rms, b.rms) << what;  // RMS needs a sample
+  if (n_rows * w.rows >= 100) {  // RMS needs a sample
+    EXPECT_LE(rms, b.rms) << what;
+  }
 }
 
 // q8 activations carry a second int8 level (act_quant.h): the element error is at most d/256

@@ -65,6 +65,25 @@ void pack_block(const BlockParams& p, int bits, const uint8_t* const rows[16], _
   }
 }
 
+// The interleaved copy is read as one sequential stream per thread; prefetching it 4 KB ahead
+// (qlm_kernel_bench GEMV, 151936x896, 1 thread, distances 0/1/2/4/8 KB: q4 9.5/11.4/22/25/26
+// GB/s, q8 10/10/13/15/14; less for matrices that L2 holds) covers what the hardware does not.
+constexpr int kPrefetchBytes = 4096;
+
+// The packed q4 block from its interleaved copy (interleaved_codes.h), whose word d already
+// holds dword d of the 16 rows: only the nibbles are split, into the layout of pack_block.
+void split_nibbles(const BlockParams& p, const __m512i* block, __m512i* out) {
+  const __m512i nib = _mm512_set1_epi8(0x0F);
+  const int64_t words = p.row_bytes / 4;
+  for (int64_t d = 0; d < words; ++d) {
+    _mm_prefetch(reinterpret_cast<const char*>(block + d) + kPrefetchBytes, _MM_HINT_T0);
+    const __m512i wv = _mm512_load_si512(block + d);
+    const int64_t c = d / 16, j = d % 16;
+    _mm512_store_si512(out + c * 32 + j, _mm512_and_si512(wv, nib));
+    _mm512_store_si512(out + c * 32 + 16 + j, _mm512_and_si512(_mm512_srli_epi16(wv, 4), nib));
+  }
+}
+
 // acc += w · broadcast(4 activation bytes at x). Inline asm because GCC 12, given the
 // intrinsic on arrays of accumulators, neither folds the broadcast into the memory operand nor
 // keeps the accumulators in place (it copied each one twice per vpdpbusd).
@@ -84,12 +103,18 @@ struct TileArgs {
   float* acc;  // [NT][16] results
 };
 
+
 // NT activation rows × one packed 16-row block. q4 keeps NT integer and NT float accumulators
-// in registers, q8 one more integer set (the second activation level).
-template <int kBits, int kGroup, int NT>
+// in registers, q8 one more integer set (the second activation level). kInterleaved: the block
+// is the load-time copy (interleaved_codes.h), whose q4 words still hold both nibbles; they are
+// split here (two ALU ops per vector, against 2·NT `vpdpbusd`). q8 blocks are alike either way.
+template <int kBits, int kGroup, int NT, bool kInterleaved>
 void tile(const TileArgs& a) {
   const BlockParams& p = *a.p;
   constexpr int n = kGroup * kBits / 32;  // k-quads per group and level-run (unrolled)
+  // Independent integer sums per token: with few tokens a single chain would wait on
+  // vpdpbusd's latency instead of its throughput. Added up in a fixed order (and exact).
+  constexpr int S = NT >= 4 ? 1 : NT >= 2 ? 2 : 4;
   const int8_t* x[NT];
   const float* xd[NT];
   const float* xs[NT];
@@ -102,9 +127,28 @@ void tile(const TileArgs& a) {
   __m512 facc[NT];
   for (int t = 0; t < NT; ++t) facc[t] = _mm512_setzero_ps();
   for (int64_t g = 0; g < p.groups; ++g) {
-    __m512i is[NT];
-    for (int t = 0; t < NT; ++t) is[t] = _mm512_setzero_si512();
-    if constexpr (kBits == 4) {
+    __m512i is[S][NT];
+    for (int s = 0; s < S; ++s)
+      for (int t = 0; t < NT; ++t) is[s][t] = _mm512_setzero_si512();
+    if constexpr (kBits == 4 && kInterleaved) {
+      // Word d of the rows: low nibbles pair with activation bytes [c·128 + 4·(d % 16), +4),
+      // high nibbles with the same + 64 (act_quant.h), c = d / 16. A group never spans chunks.
+      const __m512i nib = _mm512_set1_epi8(0x0F);
+      const int64_t d0 = g * p.group_bytes / 4;
+      const __m512i* w = a.packed + d0;
+      const int64_t off = d0 / 16 * 128 + 4 * (d0 % 16);
+#pragma GCC unroll 32
+      for (int k = 0; k < n; ++k) {
+        _mm_prefetch(reinterpret_cast<const char*>(w + k) + kPrefetchBytes, _MM_HINT_T0);
+        const __m512i wv = _mm512_load_si512(w + k);
+        const __m512i lo = _mm512_and_si512(wv, nib);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(wv, 4), nib);
+        for (int t = 0; t < NT; ++t) {
+          dpbusd_bcast(is[(2 * k) % S][t], lo, x[t] + off + 4 * k);
+          dpbusd_bcast(is[(2 * k + 1) % S][t], hi, x[t] + off + 64 + 4 * k);
+        }
+      }
+    } else if constexpr (kBits == 4) {
       // The group's bytes sit in chunk c at dwords [jb, jb + n): a run in each nibble half.
       const int64_t c = g * p.group_bytes / 64, jb = (g * p.group_bytes % 64) / 4;
       for (int half = 0; half < 2; ++half) {
@@ -113,26 +157,36 @@ void tile(const TileArgs& a) {
 #pragma GCC unroll 32
         for (int k = 0; k < n; ++k) {
           const __m512i wv = _mm512_load_si512(w + k);
-          for (int t = 0; t < NT; ++t) dpbusd_bcast(is[t], wv, x[t] + off + 4 * k);
+          for (int t = 0; t < NT; ++t) dpbusd_bcast(is[k % S][t], wv, x[t] + off + 4 * k);
         }
       }
     } else {  // S = 256·Σ w·q1 + Σ w·q2, exact in int32 (act_quant.h)
-      __m512i is2[NT];
-      for (int t = 0; t < NT; ++t) is2[t] = _mm512_setzero_si512();
+      __m512i is2[S][NT];
+      for (int s = 0; s < S; ++s)
+        for (int t = 0; t < NT; ++t) is2[s][t] = _mm512_setzero_si512();
       const __m512i* w = a.packed + g * n;
       const int64_t off = g * p.group_bytes;
 #pragma GCC unroll 32
       for (int k = 0; k < n; ++k) {
+        if constexpr (kInterleaved)
+          _mm_prefetch(reinterpret_cast<const char*>(w + k) + kPrefetchBytes, _MM_HINT_T0);
         const __m512i wv = _mm512_load_si512(w + k);
         for (int t = 0; t < NT; ++t) {
-          dpbusd_bcast(is[t], wv, x[t] + off + 4 * k);
-          dpbusd_bcast(is2[t], wv, x[t] + lb + off + 4 * k);
+          dpbusd_bcast(is[k % S][t], wv, x[t] + off + 4 * k);
+          dpbusd_bcast(is2[k % S][t], wv, x[t] + lb + off + 4 * k);
         }
       }
-      for (int t = 0; t < NT; ++t) is[t] = _mm512_add_epi32(_mm512_slli_epi32(is[t], 8), is2[t]);
+      for (int s = 1; s < S; ++s)
+        for (int t = 0; t < NT; ++t) is2[0][t] = _mm512_add_epi32(is2[0][t], is2[s][t]);
+      for (int s = 1; s < S; ++s)
+        for (int t = 0; t < NT; ++t) is[0][t] = _mm512_add_epi32(is[0][t], is[s][t]);
+      for (int t = 0; t < NT; ++t) is[0][t] = _mm512_add_epi32(_mm512_slli_epi32(is[0][t], 8), is2[0][t]);
     }
+    if constexpr (kBits == 4)
+      for (int s = 1; s < S; ++s)
+        for (int t = 0; t < NT; ++t) is[0][t] = _mm512_add_epi32(is[0][t], is[s][t]);
     for (int t = 0; t < NT; ++t)
-      facc[t] = combine_group(facc[t], is[t], a.sT + g * 16, a.bT + g * 16, xd[t][g], xs[t][g]);
+      facc[t] = combine_group(facc[t], is[0][t], a.sT + g * 16, a.bT + g * 16, xd[t][g], xs[t][g]);
   }
   for (int t = 0; t < NT; ++t) _mm512_store_ps(a.acc + t * 16, facc[t]);
 }
@@ -144,17 +198,19 @@ constexpr int kTileQ8 = 8;
 using TileFn = void (*)(const TileArgs&);
 
 // [group 32, 64, 128][tokens 0 .. width] (entry 0 unused)
-template <int kBits, int kGroup, int... Ns>
+template <int kBits, int kGroup, bool kInter, int... Ns>
 constexpr std::array<TileFn, sizeof...(Ns) + 1> tile_row(std::integer_sequence<int, Ns...>) {
-  return {nullptr, &tile<kBits, kGroup, Ns + 1>...};
+  return {nullptr, &tile<kBits, kGroup, Ns + 1, kInter>...};
 }
-template <int kBits, int kWidth>
+template <int kBits, int kWidth, bool kInter>
 constexpr std::array<std::array<TileFn, kWidth + 1>, 3> tile_table() {
   constexpr auto ns = std::make_integer_sequence<int, kWidth>{};
-  return {tile_row<kBits, 32>(ns), tile_row<kBits, 64>(ns), tile_row<kBits, 128>(ns)};
+  return {tile_row<kBits, 32, kInter>(ns), tile_row<kBits, 64, kInter>(ns), tile_row<kBits, 128, kInter>(ns)};
 }
-constexpr auto kTilesQ4 = tile_table<4, kTileQ4>();
-constexpr auto kTilesQ8 = tile_table<8, kTileQ8>();
+constexpr auto kTilesQ4 = tile_table<4, kTileQ4, false>();
+constexpr auto kTilesQ4Interleaved = tile_table<4, kTileQ4, true>();
+constexpr auto kTilesQ8 = tile_table<8, kTileQ8, false>();  // packed and interleaved blocks agree;
+constexpr auto kTilesQ8Interleaved = tile_table<8, kTileQ8, true>();  // this one prefetches
 
 }  // namespace
 
@@ -166,21 +222,36 @@ void int8_gemm_blocks(const WeightMatrix& w, const float* bias, const QuantizedA
     uint8_t bytes[64];
   };
   thread_local std::vector<Vector> packed_buf;  // one packed block
+  const uint8_t* const inter = w.interleaved_codes.get();  // when set, nothing to pack
   const int64_t vectors = p.chunks * (w.bits == 4 ? 32 : 16);
   if (static_cast<int64_t>(packed_buf.size()) < vectors) packed_buf.resize(vectors);
   __m512i* const packed = reinterpret_cast<__m512i*>(packed_buf.data());
   const int width = w.bits == 4 ? kTileQ4 : kTileQ8;
   const int gi = w.group_size == 32 ? 0 : w.group_size == 64 ? 1 : 2;
-  const TileFn* tiles = w.bits == 4 ? kTilesQ4[gi].data() : kTilesQ8[gi].data();
+  // q4 from the interleaved copy: one tile splits the nibbles as it goes; with more, they are
+  // split once per block (the split in every tile cost 25-35% at 512 rows).
+  const bool split_once = inter != nullptr && w.bits == 4 && n_rows > width;
+  const TileFn* tiles = w.bits == 8 ? (inter != nullptr ? kTilesQ8Interleaved : kTilesQ8)[gi].data()
+                        : inter != nullptr && !split_once ? kTilesQ4Interleaved[gi].data()
+                                                          : kTilesQ4[gi].data();
   alignas(64) float acc[std::max(kTileQ4, kTileQ8) * 16];
   for (int64_t blk = blk_begin; blk < blk_end; ++blk) {
     const int64_t r0 = blk * 16;
     const uint8_t* rows[16];
     block_setup(w, p, r0, rows, sb);
-    pack_block(p, w.bits, rows, packed);
+    const __m512i* block = packed;
+    if (inter == nullptr) {
+      pack_block(p, w.bits, rows, packed);
+    } else {
+      block = reinterpret_cast<const __m512i*>(inter + r0 * p.row_bytes);
+      if (split_once) {
+        split_nibbles(p, block, packed);
+        block = packed;
+      }
+    }
     const int n_valid = static_cast<int>(std::min<int64_t>(16, w.rows - r0));
     const __mmask16 out_mask = static_cast<__mmask16>((1u << n_valid) - 1);
-    TileArgs a{&p, packed, &acts, 0, sb.data(), sb.data() + p.groups * 16, acc};
+    TileArgs a{&p, block, &acts, 0, sb.data(), sb.data() + p.groups * 16, acc};
     for (int64_t m0 = 0; m0 < n_rows; m0 += width) {
       const int nt = static_cast<int>(std::min<int64_t>(width, n_rows - m0));
       a.m0 = m0;

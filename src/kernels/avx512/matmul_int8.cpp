@@ -112,7 +112,8 @@ void block_one_row(const BlockParams& p, const uint8_t* const rows[16], const in
 
 void int8_blocks(const WeightMatrix& w, const float* bias, const QuantizedActs& acts,
                  int64_t n_rows, float* y, int64_t blk_begin, int64_t blk_end) {
-  if (n_rows >= gemm_min_rows(w.bits))
+  // The interleaved copy needs no packing: the tiles serve every row count, one row included.
+  if (w.interleaved_codes || n_rows >= gemm_min_rows(w.bits))
     return int8_gemm_blocks(w, bias, acts, n_rows, y, blk_begin, blk_end);
   const BlockParams p = block_params(w);
   thread_local std::vector<float> sb;  // [2][groups][16] transposed scales, biases

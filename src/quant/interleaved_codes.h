@@ -1,0 +1,24 @@
+// The codes of an affine matrix interleaved per 16-row block for the AVX-512 int8 kernels
+// (WeightMatrix::interleaved_codes): block b holds, for each 4-byte word j of a row, that word
+// of the block's 16 rows side by side (64 bytes: one vector). One `vpdpbusd` with 4 activation
+// bytes broadcast then adds 4 products into all 16 outputs, so a kernel needs neither the
+// per-call transposes of the row-major layout nor a horizontal reduction. The bytes are the
+// MLX ones, only moved (q4 nibbles stay packed), so the copy is as large as the codes and
+// every result is unchanged. Rows past the end of the last block repeat the last row.
+#pragma once
+
+#include "quant/weight_matrix.h"
+
+namespace qlm {
+
+// Builds and attaches m.interleaved_codes (affine matrices only; others are left as they are).
+void attach_interleaved_codes(WeightMatrix& m);
+
+// Bytes of the interleaved copy: whole 16-row blocks of row_bytes().
+size_t interleaved_codes_bytes(const WeightMatrix& m);
+
+// Row r as dequantize_row(m, r, out) computes it, reading the codes from the interleaved copy
+// (m must have one): embedding lookups then leave the mapped codes of a tied embedding unread.
+void dequantize_interleaved_row(const WeightMatrix& m, int64_t r, float* out);
+
+}  // namespace qlm
