@@ -101,6 +101,9 @@ struct TileArgs {
   const float* sT;  // [groups][16] scales, then biases
   const float* bT;
   float* acc;  // [NT][16] results
+  // The next interleaved block, which this tile prefetches group by group (its group g is
+  // bytes [16·g·group_bytes, +16·group_bytes)), or null.
+  const char* next = nullptr;
 };
 
 
@@ -156,6 +159,8 @@ void tile(const TileArgs& a) {
         const int64_t off = c * 128 + half * 64 + 4 * jb;
 #pragma GCC unroll 32
         for (int k = 0; k < n; ++k) {
+          if (half == 0 && a.next != nullptr)  // n lines: the next block's group g
+            _mm_prefetch(a.next + g * 16 * p.group_bytes + 64 * k, _MM_HINT_T0);
           const __m512i wv = _mm512_load_si512(w + k);
           for (int t = 0; t < NT; ++t) dpbusd_bcast(is[k % S][t], wv, x[t] + off + 4 * k);
         }
@@ -168,7 +173,9 @@ void tile(const TileArgs& a) {
       const int64_t off = g * p.group_bytes;
 #pragma GCC unroll 32
       for (int k = 0; k < n; ++k) {
-        if constexpr (kInterleaved)
+        if (a.next != nullptr)  // n lines: the next block's group g
+          _mm_prefetch(a.next + g * 16 * p.group_bytes + 64 * k, _MM_HINT_T0);
+        else if constexpr (kInterleaved)
           _mm_prefetch(reinterpret_cast<const char*>(w + k) + kPrefetchBytes, _MM_HINT_T0);
         const __m512i wv = _mm512_load_si512(w + k);
         for (int t = 0; t < NT; ++t) {
@@ -252,9 +259,15 @@ void int8_gemm_blocks(const WeightMatrix& w, const float* bias, const QuantizedA
     const int n_valid = static_cast<int>(std::min<int64_t>(16, w.rows - r0));
     const __mmask16 out_mask = static_cast<__mmask16>((1u << n_valid) - 1);
     TileArgs a{&p, block, &acts, 0, sb.data(), sb.data() + p.groups * 16, acc};
+    // With several tiles per block, the first brings in the next block of this thread's
+    // stretch while it computes (the split or the next block's first tile found it in cache).
+    const char* next = inter != nullptr && n_rows > width && blk + 1 < blk_end
+                           ? reinterpret_cast<const char*>(inter + (r0 + 16) * p.row_bytes)
+                           : nullptr;
     for (int64_t m0 = 0; m0 < n_rows; m0 += width) {
       const int nt = static_cast<int>(std::min<int64_t>(width, n_rows - m0));
       a.m0 = m0;
+      a.next = m0 == 0 ? next : nullptr;
       tiles[nt](a);
       for (int t = 0; t < nt; ++t)
         store_outputs(acc + t * 16, bias, r0, out_mask, y + (m0 + t) * w.rows);
