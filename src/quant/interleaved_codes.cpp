@@ -18,7 +18,11 @@ size_t interleaved_codes_bytes(const WeightMatrix& m) {
 }
 
 void attach_interleaved_codes(WeightMatrix& m) {
-  if (m.format != WeightFormat::Affine || m.rows <= 0 || m.row_bytes() % 4 != 0) return;
+  // Only the formats the int8 kernels read: other widths go to the reference kernel, which
+  // reads the file's layout (a copy would only double their memory).
+  const bool int8_format = (m.bits == 4 || m.bits == 8) &&
+                           (m.group_size == 32 || m.group_size == 64 || m.group_size == 128);
+  if (m.format != WeightFormat::Affine || !int8_format || m.rows <= 0 || m.row_bytes() % 4 != 0) return;
   const size_t bytes = interleaved_codes_bytes(m);
   // Its own anonymous mapping: page aligned (the kernels load 64-byte aligned vectors), and
   // returned to the system when freed. From malloc, pieces under glibc's dynamic mmap

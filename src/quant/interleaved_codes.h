@@ -11,7 +11,8 @@
 
 namespace qlm {
 
-// Builds and attaches m.interleaved_codes (affine matrices only; others are left as they are).
+// Builds and attaches m.interleaved_codes for q4/q8 affine matrices with groups of 32, 64 or
+// 128 (what the int8 kernels read); other matrices are left as they are.
 void attach_interleaved_codes(WeightMatrix& m);
 
 // Bytes of the interleaved copy: whole 16-row blocks of row_bytes().

@@ -124,6 +124,18 @@ TEST(InterleavedCodes, WordsSitWhereTheLayoutSays) {
   }
 }
 
+// Formats the int8 kernels do not read get no copy (the reference kernel reads the file's).
+TEST(InterleavedCodes, OnlyForTheInt8Formats) {
+  for (int bits : {2, 3, 6}) {
+    auto m = testing::random_affine(32, 128, bits, 64, DType::BF16, 95 + bits);
+    attach_interleaved_codes(m.w);
+    EXPECT_EQ(m.w.interleaved_codes, nullptr) << bits << " bits";
+  }
+  auto m = testing::random_affine(32, 128, 4, 64, DType::BF16, 99);
+  attach_interleaved_codes(m.w);
+  EXPECT_NE(m.w.interleaved_codes, nullptr);
+}
+
 // AMX and AVX-512 evaluate the same float expression on the same exact integer sums.
 TEST(Determinism, AllInt8IsasAgreeBitForBit) {
   const auto isas = available_isas();
