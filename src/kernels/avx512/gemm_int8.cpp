@@ -7,7 +7,9 @@
 // once per call into "k-quads": vector v holds, for each of the 16 weight rows, 4 consecutive
 // weight bytes (unpacked nibbles for q4), so one `vpdpbusd` with a broadcast 4-byte slice of an
 // activation row adds those 4 products into all 16 outputs, with no reduction. A tile of
-// tokens shares every weight vector load.
+// tokens shares every weight vector load. Where the loader built the interleaved copy of the
+// codes (interleaved_codes.h: the same k-quads, q4 nibbles still packed), nothing is packed
+// per call, and the tiles serve every row count, one row included (matmul_int8.cpp).
 //
 // The integer group sums S_g are exact, and the float combination is combine_group in group
 // order, so the outputs equal the GEMV and AMX paths bit for bit.
@@ -106,11 +108,10 @@ struct TileArgs {
   const char* next = nullptr;
 };
 
-
 // NT activation rows × one packed 16-row block. q4 keeps NT integer and NT float accumulators
 // in registers, q8 one more integer set (the second activation level). kInterleaved: the block
 // is the load-time copy (interleaved_codes.h), whose q4 words still hold both nibbles; they are
-// split here (two ALU ops per vector, against 2·NT `vpdpbusd`). q8 blocks are alike either way.
+// split here (three ALU ops per vector, against 2·NT `vpdpbusd`). q8 blocks are alike either way.
 template <int kBits, int kGroup, int NT, bool kInterleaved>
 void tile(const TileArgs& a) {
   const BlockParams& p = *a.p;
