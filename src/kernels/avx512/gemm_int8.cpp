@@ -39,7 +39,11 @@ void pack_block(const BlockParams& p, int bits, const uint8_t* const rows[16], _
     // As the GEMV: each row 512 bytes ahead, running into the next block near the end (the
     // block's rows are contiguous). With few tokens this pass is where the weights stream in.
     // Written out, not shared with block_one_row: GCC 12 dropped every prefetch of an inline
-    // helper holding this code once it was inlined (0 prefetcht0 in the binary, decode -20-35%).
+    // helper holding this code (0 prefetcht0 in the binary, decode -20-35%). Why: its
+    // local-pure-const pass marks a void function whose only effect is __builtin_prefetch
+    // "looping pure", and a pure call with no result used is deleted before the IPA inliner
+    // gets to it (-fdump-tree-all on a 15-line reproducer). always_inline keeps them (inlined
+    // early, before that pass); a shared helper would need it.
     constexpr int64_t kAhead = 512;
     const int64_t off = c * 64 + std::min(p.row_bytes, kAhead);
     const int64_t pf = off < p.row_bytes ? off : 16 * p.row_bytes + (off - p.row_bytes);
