@@ -30,6 +30,10 @@ void attach_interleaved_codes(WeightMatrix& m) {
   // loaded in the same process (qlm bench) showed them as resident: q4 0.5B 352 -> 497 MB.
   void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) throw std::bad_alloc();
+  // 2 MB pages where the system allows them (THP "madvise" mode here): 500x fewer page faults
+  // while the copy is written, and fewer TLB misses while it streams. 7B q4, two rounds with
+  // and without: load 2.70 / 2.76 -> 2.10 / 1.39 s, decode 5.1 / 5.1 -> 5.5 / 5.1 tok/s.
+  ::madvise(mem, bytes, MADV_HUGEPAGE);  // advice only: nothing to do if it is refused
   auto* raw = static_cast<uint8_t*>(mem);
   std::shared_ptr<uint8_t> buf(raw, [bytes](uint8_t* q) { ::munmap(q, bytes); });
   const int64_t words = static_cast<int64_t>(m.row_bytes() / 4), blocks = (m.rows + 15) / 16;
