@@ -39,9 +39,7 @@ qlm::testing::OwnedMatrix& matrix(int shape, int bits) {
     m = qlm::testing::random_affine(kShapes[shape].rows, kShapes[shape].cols, bits, 64, DType::BF16, 1);
     // As the model loader prepares them (QLM_INTERLEAVE=0: the file's layout only).
     qlm::attach_blocked_params(m.w);
-    const char* env = std::getenv("QLM_INTERLEAVE");
-    if (bench_table().reads_interleaved_codes && !(env != nullptr && std::string(env) == "0"))
-      qlm::attach_interleaved_codes(m.w);
+    if (bench_table().reads_interleaved_codes && qlm::interleaving_enabled()) qlm::attach_interleaved_codes(m.w);
   }
   return m;
 }

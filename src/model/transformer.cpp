@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <string>
 #include <initializer_list>
 
 #include "base/error.h"
@@ -23,10 +21,7 @@ std::unique_ptr<Transformer> Transformer::load(const std::string& dir) {
 
 Transformer::Transformer(ModelConfig cfg, std::unique_ptr<TensorStore> store)
     : cfg_(std::move(cfg)), store_(std::move(store)), weights_(load_weights(cfg_, *store_)) {
-  // QLM_INTERLEAVE=0 keeps only the file's layout: for measuring what the interleaved copy buys.
-  const char* env = std::getenv("QLM_INTERLEAVE");
-  const bool interleave = kernels().reads_interleaved_codes && !(env != nullptr && std::string(env) == "0");
-  prepare_for_kernels(weights_, interleave);
+  prepare_for_kernels(weights_, kernels().reads_interleaved_codes && interleaving_enabled());
 }
 
 ForwardScratch Transformer::make_scratch(int max_tokens) const {

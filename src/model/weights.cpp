@@ -129,10 +129,9 @@ void prepare_for_kernels(ModelWeights& w, bool interleave) {
   auto prepare = [interleave](WeightMatrix& m, bool drop) {
     if (m.format != WeightFormat::Affine) return;
     attach_blocked_params(m);
-    if (interleave) {  // the kernels read the copy; an embedding lookup re-reads a few rows
-      attach_interleaved_codes(m);
+    if (interleave) attach_interleaved_codes(m);
+    if (m.interleaved_codes)  // the kernels and embedding lookups read the copy from now on
       drop_mapped_pages(m.data, static_cast<size_t>(m.rows) * m.row_bytes());
-    }
     if (!drop) return;
     const size_t n = static_cast<size_t>(m.rows * m.groups_per_row()) * dtype_size(m.float_dtype);
     drop_mapped_pages(m.scales, n);

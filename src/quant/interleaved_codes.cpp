@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 #include <vector>
 
 #include <sys/mman.h>
@@ -13,6 +15,11 @@
 
 namespace qlm {
 
+bool interleaving_enabled() {
+  const char* env = std::getenv("QLM_INTERLEAVE");
+  return !(env != nullptr && std::string(env) == "0");
+}
+
 size_t interleaved_codes_bytes(const WeightMatrix& m) {
   return static_cast<size_t>((m.rows + 15) / 16) * 16 * m.row_bytes();
 }
@@ -20,9 +27,7 @@ size_t interleaved_codes_bytes(const WeightMatrix& m) {
 void attach_interleaved_codes(WeightMatrix& m) {
   // Only the formats the int8 kernels read: other widths go to the reference kernel, which
   // reads the file's layout (a copy would only double their memory).
-  const bool int8_format = (m.bits == 4 || m.bits == 8) &&
-                           (m.group_size == 32 || m.group_size == 64 || m.group_size == 128);
-  if (m.format != WeightFormat::Affine || !int8_format || m.rows <= 0 || m.row_bytes() % 4 != 0) return;
+  if (!m.int8_kernel_format() || m.rows <= 0 || m.row_bytes() % 4 != 0) return;
   const size_t bytes = interleaved_codes_bytes(m);
   // Its own anonymous mapping: page aligned (the kernels load 64-byte aligned vectors), and
   // returned to the system when freed. From malloc, pieces under glibc's dynamic mmap

@@ -11,6 +11,10 @@
 
 namespace qlm {
 
+// False when QLM_INTERLEAVE=0: the loader (and qlm_kernel_bench) then keep only the file's
+// layout, for measuring what the copy buys.
+bool interleaving_enabled();
+
 // Builds and attaches m.interleaved_codes for q4/q8 affine matrices with groups of 32, 64 or
 // 128 (what the int8 kernels read); other matrices are left as they are.
 void attach_interleaved_codes(WeightMatrix& m);

@@ -39,6 +39,12 @@ struct WeightMatrix {
                                          : static_cast<size_t>(cols) * bits / 8;
   }
   int64_t groups_per_row() const { return format == WeightFormat::Affine ? cols / group_size : 0; }
+  // q4/q8 affine with groups of 32, 64 or 128: what the int8 kernels (and their load-time
+  // layouts) handle; other affine widths go to the reference kernel.
+  bool int8_kernel_format() const {
+    return format == WeightFormat::Affine && (bits == 4 || bits == 8) &&
+           (group_size == 32 || group_size == 64 || group_size == 128) && cols % group_size == 0;
+  }
   // Bytes read per full pass over the matrix (codes + scales + biases), for roofline figures.
   size_t total_bytes() const {
     size_t n = row_bytes() * rows;

@@ -10,8 +10,7 @@ void matmul_int8_multi(const WeightMatrix* const* ws, const float* const* biases
 void matmul_float(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y);
 
 bool int8_supported(const WeightMatrix& w) {
-  return w.format == WeightFormat::Affine && (w.bits == 4 || w.bits == 8) &&
-         (w.group_size == 32 || w.group_size == 64 || w.group_size == 128) && w.cols % w.group_size == 0;
+  return w.int8_kernel_format();
 }
 
 void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
