@@ -12,11 +12,14 @@
 
 namespace qlm::py_binding {
 
-PyModel::PyModel(const std::string& path, std::optional<int> threads_opt) {
+PyModel::PyModel(const std::string& path, std::optional<int> threads_opt,
+                 const std::string& kv_cache_dtype) {
   if (threads_opt && *threads_opt < 1) fail("threads: must be at least 1, got ", *threads_opt);
   threads = threads_opt.value_or(physical_cores());
+  const KvDtype kv = parse_kv_dtype(kv_cache_dtype, "kv_cache_dtype");
   py::gil_scoped_release release;
   m = load_model(path);
+  m.net->set_kv_dtype(kv);
 }
 
 void PyModel::use_threads() const {
@@ -120,10 +123,12 @@ py::object score(const PyModel& self, const py::object& prompt_ids,
 void bind_model(py::module_& mod) {
   py::class_<PyModel> cls(mod, "Model",
                           "A model folder (Hugging Face or MLX layout, float or quantized).");
-  cls.def(py::init<const std::string&, std::optional<int>>(), py::arg("path"),
-          py::arg("threads") = py::none(),
+  cls.def(py::init<const std::string&, std::optional<int>, const std::string&>(), py::arg("path"),
+          py::arg("threads") = py::none(), py::arg("kv_cache_dtype") = "f32",
           "Loads a model folder. threads: OpenMP workers for this model's calls (default: physical "
-          "cores).")
+          "cores). kv_cache_dtype: 'f32' (exact, default) or 'f16' (half the KV memory).")
+      .def_property_readonly("kv_cache_dtype",
+                             [](const PyModel& s) { return kv_dtype_name(s.m.net->kv_dtype()); })
       .def_property_readonly("vocab_size",
                              [](const PyModel& s) { return s.m.net->config().vocab_size; })
       .def_property_readonly("config",

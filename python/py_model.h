@@ -16,7 +16,7 @@ namespace qlm::py_binding {
 namespace py = pybind11;
 
 struct PyModel {
-  PyModel(const std::string& path, std::optional<int> threads);
+  PyModel(const std::string& path, std::optional<int> threads, const std::string& kv_cache_dtype);
 
   // Sets the OpenMP thread count for calls made from the current thread (a per-thread setting).
   void use_threads() const;

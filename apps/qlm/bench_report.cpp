@@ -48,8 +48,8 @@ ojson quality_json(const QualityResult& q) {
 
 ojson bench_json(const BenchRun& run) {
   ojson j = {{"read_bandwidth_gb_s", run.bandwidth / 1e9}, {"threads", run.threads}, {"kernels", run.isa},
-             {"prompt_tokens", run.prompt_tokens}, {"gen_tokens", run.gen_tokens}, {"reps", run.reps},
-             {"note", run.note}, {"models", ojson::array()}};
+             {"kv_cache_dtype", run.kv_cache_dtype}, {"prompt_tokens", run.prompt_tokens},
+             {"gen_tokens", run.gen_tokens}, {"reps", run.reps}, {"note", run.note}, {"models", ojson::array()}};
   for (const ModelResult& r : run.models) {
     ojson m = {{"model", r.dir}, {"label", r.label}, {"format", r.format}, {"file_mb", r.file_mb},
                {"bits_per_weight", r.bpw}, {"load_s", r.load_s.json()}, {"peak_rss_mb", r.peak_mb.json()},
@@ -143,7 +143,8 @@ std::string bench_svg(const BenchRun& run) {
   panels.push_back(memory);
   if (any_quality) panels.push_back(quality);
   const std::string subtitle = fmt("read bandwidth %.1f GB/s, %.0f threads, ", run.bandwidth / 1e9, run.threads) +
-                               "kernels " + run.isa + (run.note.empty() ? "" : "\n" + run.note);
+                               "kernels " + run.isa + ", KV cache " + run.kv_cache_dtype +
+                               (run.note.empty() ? "" : "\n" + run.note);
   return render_bench_svg("qlm bench", subtitle, panels);
 }
 

@@ -31,6 +31,7 @@ struct BenchRun {
   double bandwidth = 0;  // bytes/s, measured in this run
   int threads = 0;
   std::string isa;
+  std::string kv_cache_dtype = "f32";
   int prompt_tokens = 0, gen_tokens = 0, reps = 0;
   std::vector<int> depths;
   std::vector<int> batches;  // batch sizes > 1 (batch 1 is `decode`)

@@ -98,7 +98,8 @@ void run_bench(const BenchFlags& f) {
     dirs.insert(dirs.end(), converted->dirs().begin(), converted->dirs().end());
   }
 
-  BenchRun run{.threads = omp_get_max_threads(), .isa = kernels().isa, .prompt_tokens = f.prompt_tokens,
+  BenchRun run{.threads = omp_get_max_threads(), .isa = kernels().isa,
+               .kv_cache_dtype = kv_dtype_name(default_kv_dtype()), .prompt_tokens = f.prompt_tokens,
                .gen_tokens = f.gen_tokens, .reps = f.reps, .depths = f.depths, .batches = batches, .note = f.note};
   for (const std::string& dir : dirs) {
     const ojson report = inspect_model(dir, InspectOptions{.scan_values = false});
@@ -125,8 +126,9 @@ void run_bench(const BenchFlags& f) {
     for (size_t i = 0; i < q.size(); ++i) run.models[i].quality = q[i];
   }
 
-  std::printf("read bandwidth %.1f GB/s, %d threads, kernels %s, median (min–max) of %d runs\n\n%s",
-              run.bandwidth / 1e9, run.threads, run.isa.c_str(), f.reps, bench_markdown(run).c_str());
+  std::printf("read bandwidth %.1f GB/s, %d threads, kernels %s, KV cache %s, median (min–max) of %d runs\n\n%s",
+              run.bandwidth / 1e9, run.threads, run.isa.c_str(), run.kv_cache_dtype.c_str(), f.reps,
+              bench_markdown(run).c_str());
   if (!f.json_path.empty()) write_file(f.json_path, bench_json(run).dump(2) + "\n", "--json");
   if (!f.markdown_path.empty()) write_file(f.markdown_path, bench_markdown(run), "--markdown");
   if (!f.plot_path.empty()) write_file(f.plot_path, bench_svg(run), "--plot");

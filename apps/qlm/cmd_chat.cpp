@@ -34,7 +34,7 @@ void run_chat(const ChatFlags& f) {
   if (!m.chat_template) fail(f.model, ": the model has no chat template, which qlm chat needs");
   const ModelConfig& cfg = m.net->config();
   const int ctx = std::min(f.ctx, cfg.max_position_embeddings);
-  KVCache cache(cfg, ctx);
+  KVCache cache(cfg, ctx, m.net->kv_dtype());
   ForwardScratch scratch = m.net->make_scratch(256);
   std::vector<int> cached;  // the tokens whose K/V are in the cache, in order
   std::string system = f.system;

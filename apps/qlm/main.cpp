@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "commands.h"
 #include "config_file.h"
+#include "model/kv_cache.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"qlm: fast quantized LLM inference on CPUs (Qwen2, Llama; MLX q4/q8 layout)"};
@@ -25,6 +26,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024))
       ->capture_default_str()
       ->each([](const std::string& v) { omp_set_num_threads(std::stoi(v)); });
+  std::string kv_dtype = "f32";
+  app.add_option(
+         "--kv-cache-dtype", kv_dtype,
+         "Element type of the KV cache: f32 (exact, the default) or f16 (half the memory and the "
+         "attention reads at long context; K/V rounded once when stored)")
+      ->capture_default_str()
+      ->each([](const std::string& v) {
+        qlm::set_default_kv_dtype(qlm::parse_kv_dtype(v, "--kv-cache-dtype"));
+      });
   std::string config_help;
   app.add_option("--config", config_help,
                  "YAML file of options (keys as flags with '_', or the training config's hardware/max_tokens/"

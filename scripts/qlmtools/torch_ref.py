@@ -39,7 +39,10 @@ def dequantize(w, scales, biases, bits, group):
 
 
 class Reference:
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, kv_dtype=None):
+        """kv_dtype=torch.float16 rounds K (after RoPE) and V to half precision, as an F16 KV
+        cache stores them; everything else stays float64."""
+        self.kv_dtype = kv_dtype
         with open(os.path.join(model_dir, "config.json")) as f:
             self.cfg = json.load(f)
         c = self.cfg
@@ -108,6 +111,9 @@ class Reference:
             k = proj("k_proj").view(T, nkv, hd).transpose(0, 1)
             v = proj("v_proj").view(T, nkv, hd).transpose(0, 1)
             q, k = self.rope(q, pos), self.rope(k, pos)
+            if self.kv_dtype is not None:
+                k = k.to(self.kv_dtype).to(torch.float64)
+                v = v.to(self.kv_dtype).to(torch.float64)
             k = k.repeat_interleave(nh // nkv, dim=0)
             v = v.repeat_interleave(nh // nkv, dim=0)
             att = (q @ k.transpose(1, 2)) / math.sqrt(hd) + mask

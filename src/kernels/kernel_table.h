@@ -13,11 +13,14 @@ namespace qlm {
 
 // One query row's attention for one KV head and the `group` query heads that read it (GQA):
 // each K/V vector is read once for all of them. Keys 0 .. n_keys-1 (causal: the row's
-// position + 1); key p at k + p * kv_stride, value p at v + p * kv_stride.
+// position + 1); key p at k + p * kv_stride, value p at v + p * kv_stride. An F16 cache sets
+// k_f16/v_f16 instead of k/v (each value widened exactly to F32 as it is read).
 struct AttentionHead {
   const float* q = nullptr;  // [group][head_dim]
   const float* k = nullptr;
   const float* v = nullptr;
+  const uint16_t* k_f16 = nullptr;
+  const uint16_t* v_f16 = nullptr;
   int64_t kv_stride = 0;
   int n_keys = 0;
   int group = 1;

@@ -1,48 +1,114 @@
-// Per-sequence key/value cache: F32, [n_layers][capacity][kv_dim] for K and for V.
+// Per-sequence key/value cache, [n_layers][capacity][kv_dim] for K and for V, in F32 (the
+// default: the PyTorch-oracle tests hold it to 1e-4) or F16 (half the memory and half the bytes
+// attention reads per token; K/V are rounded to nearest-even once, when stored, so results
+// stay independent of the batch and the thread count).
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <vector>
 
+#include "base/half.h"
 #include "io/model_config.h"
 
 namespace qlm {
 
+enum class KvDtype { f32, f16 };
+
+// "f32" / "f16" (also "auto" = f32, "float32", "float16", "fp16", "half"); throws Error otherwise,
+// naming `source` (the flag or key).
+KvDtype parse_kv_dtype(const std::string& text, const std::string& source);
+const char* kv_dtype_name(KvDtype d);
+
+// The dtype models loaded from now on give their caches (the CLI's global --kv-cache-dtype);
+// F32 unless set. Transformer::set_kv_dtype overrides it per model (the Python module does).
+void set_default_kv_dtype(KvDtype d);
+KvDtype default_kv_dtype();
+
 class KVCache {
  public:
-  KVCache(const ModelConfig& cfg, int capacity)
+  KVCache(const ModelConfig& cfg, int capacity, KvDtype dtype = KvDtype::f32)
       : capacity_(capacity),
         kv_dim_(cfg.kv_dim()),
-        k_(static_cast<size_t>(cfg.num_layers) * capacity * kv_dim_),
-        v_(k_.size()) {}
+        layers_(cfg.num_layers),
+        dtype_(dtype),
+        elements_(static_cast<size_t>(cfg.num_layers) * capacity * kv_dim_) {
+    if (dtype_ == KvDtype::f32) {
+      k32_.resize(elements_);
+      v32_.resize(elements_);
+    } else {
+      k16_.resize(elements_);
+      v16_.resize(elements_);
+    }
+  }
 
   int capacity() const { return capacity_; }
-  int size() const { return size_; }  // positions filled
+  int size() const { return size_; }   // positions filled
   void set_size(int n) { size_ = n; }  // advance after a forward, or truncate to rewind
   void clear() { size_ = 0; }
+  KvDtype dtype() const { return dtype_; }
 
-  float* k(int layer, int pos) { return k_.data() + (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_; }
-  float* v(int layer, int pos) { return v_.data() + (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_; }
-  size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
+  // Writes the kv_dim values of K and of V at (layer, pos).
+  void store(int layer, int pos, const float* k, const float* v) {
+    const size_t at = offset(layer, pos);
+    if (dtype_ == KvDtype::f32) {
+      std::copy_n(k, kv_dim_, k32_.data() + at);
+      std::copy_n(v, kv_dim_, v32_.data() + at);
+    } else {
+      for (int i = 0; i < kv_dim_; ++i) k16_[at + i] = float_to_f16(k[i]);
+      for (int i = 0; i < kv_dim_; ++i) v16_[at + i] = float_to_f16(v[i]);
+    }
+  }
 
-  // Copies the first n positions of every layer from src (a fork of a shared prompt).
+  // Row (layer, pos) in the cache's own type (the other accessor pair returns null).
+  const float* k(int layer, int pos) const {
+    return k32_.empty() ? nullptr : k32_.data() + offset(layer, pos);
+  }
+  const float* v(int layer, int pos) const {
+    return v32_.empty() ? nullptr : v32_.data() + offset(layer, pos);
+  }
+  const uint16_t* k_f16(int layer, int pos) const {
+    return k16_.empty() ? nullptr : k16_.data() + offset(layer, pos);
+  }
+  const uint16_t* v_f16(int layer, int pos) const {
+    return v16_.empty() ? nullptr : v16_.data() + offset(layer, pos);
+  }
+
+  size_t bytes() const {
+    return 2 * elements_ * (dtype_ == KvDtype::f32 ? sizeof(float) : sizeof(uint16_t));
+  }
+
+  // Copies the first n positions of every layer from src (a fork of a shared prompt; same dtype).
   void copy_prefix_from(const KVCache& src, int n) {
-    const int layers = static_cast<int>(k_.size() / (static_cast<size_t>(capacity_) * kv_dim_));
-    for (int l = 0; l < layers; ++l) {
-      std::copy_n(src.k_.data() + static_cast<size_t>(l) * src.capacity_ * kv_dim_, static_cast<size_t>(n) * kv_dim_,
-                  k(l, 0));
-      std::copy_n(src.v_.data() + static_cast<size_t>(l) * src.capacity_ * kv_dim_, static_cast<size_t>(n) * kv_dim_,
-                  v(l, 0));
+    for (int l = 0; l < layers_; ++l) {
+      const size_t from = src.offset(l, 0), to = offset(l, 0),
+                   count = static_cast<size_t>(n) * kv_dim_;
+      if (dtype_ == KvDtype::f32) {
+        std::copy_n(src.k32_.data() + from, count, k32_.data() + to);
+        std::copy_n(src.v32_.data() + from, count, v32_.data() + to);
+      } else {
+        std::copy_n(src.k16_.data() + from, count, k16_.data() + to);
+        std::copy_n(src.v16_.data() + from, count, v16_.data() + to);
+      }
     }
     size_ = n;
   }
 
  private:
+  size_t offset(int layer, int pos) const {
+    return (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_;
+  }
+
   int capacity_;
   int kv_dim_;
+  int layers_;
+  KvDtype dtype_;
+  size_t elements_;
   int size_ = 0;
-  std::vector<float> k_, v_;
+  std::vector<float> k32_, v32_;
+  std::vector<uint16_t> k16_, v16_;
 };
 
 }  // namespace qlm

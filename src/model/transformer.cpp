@@ -114,8 +114,7 @@ void Transformer::forward_batch(ForwardScratch& s, float* logits) const {
       const float* sn = &s.rope_sin[t * half];
       for (int h = 0; h < cfg_.num_heads; ++h) rope_rotate_half(&s.q[t * Dq + h * hd], hd, c, sn);
       for (int h = 0; h < cfg_.num_kv_heads; ++h) rope_rotate_half(&s.k[t * Dkv + h * hd], hd, c, sn);
-      std::copy_n(&s.k[t * Dkv], Dkv, rows[t].cache->k(l, rows[t].pos));
-      std::copy_n(&s.v[t * Dkv], Dkv, rows[t].cache->v(l, rows[t].pos));
+      rows[t].cache->store(l, rows[t].pos, &s.k[t * Dkv], &s.v[t * Dkv]);
     }
     attention(s, l);                                                  // att: [T][Dq]
     matmul(L.o_proj, nullptr, s.att.data(), T, s.proj.data());      // proj: [T][H]
@@ -172,8 +171,14 @@ void Transformer::attention(ForwardScratch& s, int l) const {
       const BatchRow& r = s.rows[t];
       AttentionHead a;
       a.q = &s.q[t * Dq + static_cast<int64_t>(g) * group * hd];
-      a.k = r.cache->k(l, 0) + static_cast<int64_t>(g) * hd;
-      a.v = r.cache->v(l, 0) + static_cast<int64_t>(g) * hd;
+      const int64_t head_at = static_cast<int64_t>(g) * hd;
+      if (r.cache->dtype() == KvDtype::f16) {
+        a.k_f16 = r.cache->k_f16(l, 0) + head_at;
+        a.v_f16 = r.cache->v_f16(l, 0) + head_at;
+      } else {
+        a.k = r.cache->k(l, 0) + head_at;
+        a.v = r.cache->v(l, 0) + head_at;
+      }
       a.kv_stride = Dkv;
       a.n_keys = r.pos + 1;  // causal: positions 0 .. pos of this row's sequence
       a.group = group;

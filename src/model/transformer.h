@@ -50,6 +50,10 @@ class Transformer {
 
   ForwardScratch make_scratch(int max_tokens) const;
 
+  // The element type of the KV caches the runtime makes for this model (--kv-cache-dtype).
+  KvDtype kv_dtype() const { return kv_dtype_; }
+  void set_kv_dtype(KvDtype d) { kv_dtype_ = d; }
+
   // The batched forward: scratch.rows (any mix of sequences), writing the K/V of each row
   // into its cache at its position. logits: [scratch.logit_rows.size()][vocab].
   void forward_batch(ForwardScratch& scratch, float* logits) const;
@@ -67,6 +71,7 @@ class Transformer {
   ModelConfig cfg_;
   std::unique_ptr<TensorStore> store_;  // owns the mappings the weights point into
   ModelWeights weights_;
+  KvDtype kv_dtype_ = default_kv_dtype();
 };
 
 }  // namespace qlm

@@ -157,7 +157,7 @@ bool BatchEngine::admit_waiting() {
         a->request->samples.size() == 1
             ? std::min(cfg.max_position_embeddings, n + a->request->params.max_new_tokens + 1)
             : std::min(cfg.max_position_embeddings, n + 1);
-    a->cache = std::make_unique<KVCache>(cfg, cap);
+    a->cache = std::make_unique<KVCache>(cfg, cap, model_.kv_dtype());
     admitting_samples_ += static_cast<int>(a->request->samples.size());
     admitting_.push_back(std::move(a));
     any = true;
@@ -206,7 +206,7 @@ void BatchEngine::fork_samples(Admission& a, const float* lg) {
     if (r.samples.size() == 1) {
       q->cache = std::move(a.cache);
     } else {
-      q->cache = std::make_unique<KVCache>(cfg, cap);
+      q->cache = std::make_unique<KVCache>(cfg, cap, model_.kv_dtype());
       q->cache->copy_prefix_from(*a.cache, n);
     }
     SamplingParams sp = r.params.sampling;

@@ -56,7 +56,7 @@ std::vector<int> generate(const Transformer& model, std::span<const int> prompt,
                           const ChooseToken& choose, const OnToken& on_token, GenerateStats* stats) {
   const int capacity = std::min<int>(model.config().max_position_embeddings,
                                      static_cast<int>(prompt.size()) + params.max_new_tokens + 1);
-  KVCache cache(model.config(), capacity);
+  KVCache cache(model.config(), capacity, model.kv_dtype());
   ForwardScratch scratch = model.make_scratch(std::min<int>(params.prefill_chunk, std::max<size_t>(prompt.size(), 1)));
   return generate_continue(model, cache, scratch, prompt, params, choose, on_token, stats);
 }

@@ -36,14 +36,14 @@ PerplexityResult measure_perplexity(const Transformer& model, const Transformer*
   if (opt.max_windows > 0) n_windows = std::min(n_windows, opt.max_windows);
 
   const int chunk = std::min(opt.chunk, opt.ctx);
-  KVCache cache(cfg, opt.ctx);
+  KVCache cache(cfg, opt.ctx, model.kv_dtype());
   ForwardScratch scratch = model.make_scratch(chunk);
   std::vector<float> logits(static_cast<size_t>(chunk) * V);
   std::unique_ptr<KVCache> base_cache;
   ForwardScratch base_scratch;
   std::vector<float> base_logits;
   if (base) {
-    base_cache = std::make_unique<KVCache>(base->config(), opt.ctx);
+    base_cache = std::make_unique<KVCache>(base->config(), opt.ctx, base->kv_dtype());
     base_scratch = base->make_scratch(chunk);
     base_logits.resize(logits.size());
   }

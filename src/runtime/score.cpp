@@ -23,7 +23,7 @@ std::vector<double> score_tokens(const Transformer& model, std::span<const int> 
   if (ids.size() > static_cast<size_t>(cfg.max_position_embeddings))  // also bounds the KV cache below
     fail("score: ", ids.size(), " tokens, more than the context length ", cfg.max_position_embeddings);
   const int n = static_cast<int>(ids.size());
-  KVCache cache(cfg, n);
+  KVCache cache(cfg, n, model.kv_dtype());
   ForwardScratch scratch = model.make_scratch(std::min(chunk, n));
   std::vector<float> logits(static_cast<size_t>(scratch.max_tokens) * cfg.vocab_size);
   std::vector<double> out;
@@ -78,7 +78,8 @@ std::vector<std::vector<double>> score_completions(const Transformer& model,
       Seq& q = seqs[i];
       const size_t last = q.ids.size() - 1;  // the final token predicts nothing
       if (q.fed >= last) continue;
-      if (!q.cache) q.cache = std::make_unique<KVCache>(cfg, static_cast<int>(q.ids.size()));
+      if (!q.cache)
+        q.cache = std::make_unique<KVCache>(cfg, static_cast<int>(q.ids.size()), model.kv_dtype());
       while (q.fed < last && static_cast<int>(s.rows.size()) < max_rows) {
         if (q.fed + 1 >= q.n_prompt) {
           s.logit_rows.push_back(static_cast<int>(s.rows.size()));

@@ -30,7 +30,7 @@ void prefill(const Transformer& model, KVCache& cache, ForwardScratch& s, const 
 SpeedSample measure_speed(const Transformer& model, int prompt_tokens, int gen_tokens, int depth, uint64_t seed) {
   const ModelConfig& cfg = model.config();
   const int capacity = std::max(prompt_tokens, std::max(depth, 1) + gen_tokens) + 1;
-  KVCache cache(cfg, capacity);
+  KVCache cache(cfg, capacity, model.kv_dtype());
   ForwardScratch s = model.make_scratch(std::min(512, std::max(prompt_tokens, depth) + 1));
   std::vector<float> logits(cfg.vocab_size);
   SpeedSample out;
@@ -60,13 +60,13 @@ double measure_batched_decode(const Transformer& model, int batch, int gen_token
   const int V = cfg.vocab_size;
   const int prompt = std::max(depth, 1);
   const int capacity = prompt + gen_tokens + 2;
-  KVCache shared(cfg, capacity);
+  KVCache shared(cfg, capacity, model.kv_dtype());
   ForwardScratch s = model.make_scratch(std::max(batch, std::min(512, prompt)));
   std::vector<float> logits(static_cast<size_t>(std::max(batch, 1)) * V);
   prefill(model, shared, s, random_ids(prompt, V, seed), logits.data());
   std::vector<std::unique_ptr<KVCache>> caches;
   for (int b = 0; b < batch; ++b) {
-    caches.push_back(std::make_unique<KVCache>(cfg, capacity));
+    caches.push_back(std::make_unique<KVCache>(cfg, capacity, model.kv_dtype()));
     caches.back()->copy_prefix_from(shared, prompt);
   }
   std::vector<int> next = random_ids(batch, V, seed + 7);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/half.h"
 #include "kernels/kernel_table.h"
 #include "test_isas.h"
 
@@ -25,17 +26,23 @@ std::vector<float> randn(size_t n, uint32_t seed, float sd) {
   return v;
 }
 
-// Runs attend for KV head 1 of a cache laid out like KVCache ([pos][kv_heads * head_dim]).
+// Runs attend for KV head 1 of a cache laid out like KVCache ([pos][kv_heads * head_dim]), in
+// F32 (keys, values) or F16 (k16, v16 when given).
 std::vector<float> run(const KernelTable& k, const Case& c, const std::vector<float>& q,
-                       const std::vector<float>& keys, const std::vector<float>& values) {
-  const int64_t stride = int64_t(c.kv_heads) * c.head_dim;
+                       const std::vector<float>& keys, const std::vector<float>& values,
+                       const uint16_t* k16 = nullptr, const uint16_t* v16 = nullptr) {
   std::vector<float> out(size_t(c.group) * c.head_dim, -1.0f);
   std::vector<float> scratch(size_t(attention_scratch_floats(c.group, c.n_keys)));
   AttentionHead a;
   a.q = q.data();
-  a.k = keys.data() + c.head_dim;  // the second KV head: exercises the stride
-  a.v = values.data() + c.head_dim;
-  a.kv_stride = stride;
+  if (k16 != nullptr) {
+    a.k_f16 = k16 + c.head_dim;  // the second KV head: exercises the stride
+    a.v_f16 = v16 + c.head_dim;
+  } else {
+    a.k = keys.data() + c.head_dim;
+    a.v = values.data() + c.head_dim;
+  }
+  a.kv_stride = int64_t(c.kv_heads) * c.head_dim;
   a.n_keys = c.n_keys;
   a.group = c.group;
   a.head_dim = c.head_dim;
@@ -81,6 +88,40 @@ TEST_P(AttentionIsa, OneKeyCopiesTheValue) {
   auto got = run(k, c, q, keys, values);
   for (int h = 0; h < c.group; ++h)
     for (int i = 0; i < c.head_dim; ++i) EXPECT_FLOAT_EQ(got[h * c.head_dim + i], values[c.head_dim + i]);
+}
+
+// An F16 cache must run the same arithmetic on its values widened to F32 (which is exact):
+// bit-identical to the F32 path of the same table fed those widened values, for every shape.
+void expect_f16_cache_is_f32_cache_of_its_values(const KernelTable& k) {
+  const std::vector<Case> cases = {{1, 7, 64, 2},   {17, 6, 128, 2}, {63, 7, 64, 2},
+                                   {300, 7, 64, 2}, {33, 4, 32, 2},  {19, 2, 80, 2},
+                                   {2049, 7, 64, 2}};
+  uint32_t seed = 100;
+  for (const Case& c : cases) {
+    const size_t kv = size_t(c.n_keys) * c.kv_heads * c.head_dim;
+    auto q = randn(size_t(c.group) * c.head_dim, seed++, 1.0f);
+    auto keys = randn(kv, seed++, 2.0f), values = randn(kv, seed++, 1.0f);
+    std::vector<uint16_t> k16(kv), v16(kv);
+    for (size_t i = 0; i < kv; ++i) {
+      k16[i] = float_to_f16(keys[i]);
+      v16[i] = float_to_f16(values[i]);
+      keys[i] = f16_to_float(k16[i]);
+      values[i] = f16_to_float(v16[i]);
+    }
+    const auto want = run(k, c, q, keys, values);
+    const auto got = run(k, c, q, {}, {}, k16.data(), v16.data());
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << k.isa << " keys=" << c.n_keys << " hd=" << c.head_dim
+                                 << " i=" << i;
+  }
+}
+
+TEST_P(AttentionIsa, F16CacheIsTheF32CacheOfItsValues) {
+  expect_f16_cache_is_f32_cache_of_its_values(*kernel_table_for(GetParam()));
+}
+
+TEST(AttentionRef, F16CacheIsTheF32CacheOfItsValues) {
+  expect_f16_cache_is_f32_cache_of_its_values(*kernel_table_for("ref"));
 }
 
 TEST_P(AttentionIsa, SiluMatchesReferenceAndIgnoresWhereTheBufferEnds) {

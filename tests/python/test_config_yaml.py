@@ -53,3 +53,15 @@ def test_recursive_or_deep_config_is_a_clear_error(tmp_path):
         proc = run_qlm("generate", "--config", write(tmp_path, text), "-m", model, "-p", "", check=False)
         assert proc.returncode == 1 and "nests deeper than 16 levels" in proc.stderr, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_kv_cache_dtype_key(tmp_path):
+    # vLLM's key name; the same scores as the global flag, and a bad value names the flag.
+    model = shared("models", "stories260K")
+    ids = "1,400,30,58,100,7,9,300"
+    cfg = write(tmp_path, "kv_cache_dtype: f16\n")
+    got = run_qlm_json("score", "--config", cfg, "-m", model, "--ids", ids)["logprobs"]
+    assert got == run_qlm_json("--kv-cache-dtype", "f16", "score", "-m", model, "--ids", ids)["logprobs"]
+    assert got != run_qlm_json("score", "-m", model, "--ids", ids)["logprobs"]
+    proc = run_qlm("score", "--config", write(tmp_path, "kv_cache_dtype: q2\n"), "-m", model, "--ids", ids, check=False)
+    assert proc.returncode == 1 and "--kv-cache-dtype: unknown KV cache dtype 'q2'" in proc.stderr

@@ -117,6 +117,24 @@ def test_raw_logprobs_equal_score(qlm):
     assert one["logprobs"] == scored[0]["logprobs"]
 
 
+def test_f16_kv_cache_equals_cli(qlm):
+    # The module's kv_cache_dtype is the CLI's --kv-cache-dtype: same ids, same log-probs.
+    m = qlm.Model(stories(), kv_cache_dtype="f16")
+    assert m.kv_cache_dtype == "f16" and qlm.Model(stories()).kv_cache_dtype == "f32"
+    cli = run_qlm_json("--kv-cache-dtype", "f16", "generate", "-m", stories(), "-p", PROMPTS[0],
+                       "--max-tokens", 40, "--json")
+    [[out]] = m.generate([PROMPTS[0]], max_tokens=40, logprobs="raw")
+    assert out["token_ids"] == cli["ids"]
+    ids = cli["prompt_ids"] + cli["ids"]
+    scored = run_qlm_json("--kv-cache-dtype", "f16", "score", "-m", stories(), "--ids", ",".join(map(str, ids)))
+    assert m.score(cli["prompt_ids"], cli["ids"])["logprobs"] == pytest.approx(
+        scored["logprobs"][len(cli["prompt_ids"]) - 1:], abs=1e-12)
+    f32 = qlm.Model(stories()).score(cli["prompt_ids"], cli["ids"])["logprobs"]
+    assert f32 != m.score(cli["prompt_ids"], cli["ids"])["logprobs"]  # the option took effect
+    with pytest.raises(ValueError, match="kv_cache_dtype"):
+        qlm.Model(stories(), kv_cache_dtype="int3")
+
+
 @pytest.mark.parametrize("preset,dtype", [("tiny-qwen2", "f32"), ("tiny-llama", "f32"), ("tiny-qwen2", "bf16")])
 def test_load_weights_float_scores_like_reference(qlm, make_model, preset, dtype):
     a = make_model(f"py-{preset}-a", preset=preset, seed=11)

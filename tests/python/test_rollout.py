@@ -35,14 +35,16 @@ def rollout(model, prompts, out, *extra, isa=None, max_tokens=24):
                    "--temp", 0.9, "--top-p", 0.95, "--seed", 7, "--ignore-eos", *extra, env=env)
 
 
-@pytest.mark.parametrize("isa", ["ref", None])  # None: the fastest kernels this CPU has
-def test_batch_invariance_32_sequences(tmp_path, isa):
+# isa None: the fastest kernels this CPU has; kv: the KV cache's element type.
+@pytest.mark.parametrize("isa,kv", [("ref", "f32"), (None, "f32"), (None, "f16")])
+def test_batch_invariance_32_sequences(tmp_path, isa, kv):
     model = shared("models", "stories260K")
     prompts = tmp_path / "p.jsonl"
     write_prompts(prompts)
-    batched = rollout(model, prompts, tmp_path / "batched.jsonl", "--max-batch", 32, isa=isa)
+    batched = rollout(model, prompts, tmp_path / "batched.jsonl", "--max-batch", 32, "--kv-cache-dtype", kv, isa=isa)
     assert re.search(r"8 prompt prefills, batch up to 32", batched.stderr), batched.stderr
-    alone = rollout(model, prompts, tmp_path / "alone.jsonl", "--max-batch", 1, "--threads", 1, isa=isa)
+    alone = rollout(model, prompts, tmp_path / "alone.jsonl", "--max-batch", 1, "--threads", 1,
+                    "--kv-cache-dtype", kv, isa=isa)
     a, b = read(tmp_path / "batched.jsonl"), read(tmp_path / "alone.jsonl")
     assert len(a) == 32 and a.keys() == b.keys()
     for k in a:
@@ -51,14 +53,16 @@ def test_batch_invariance_32_sequences(tmp_path, isa):
         assert a[k]["meta"] == int(k[0][1:])  # extra input fields are carried through
 
 
-def test_raw_logprobs_equal_score(tmp_path):
+@pytest.mark.parametrize("kv", ["f32", "f16"])
+def test_raw_logprobs_equal_score(tmp_path, kv):
     model = shared("models", "stories260K")
     prompts = tmp_path / "p.jsonl"
     write_prompts(prompts, 2)
-    rollout(model, prompts, tmp_path / "r.jsonl", "--logprobs", "raw", isa="ref")
+    rollout(model, prompts, tmp_path / "r.jsonl", "--logprobs", "raw", "--kv-cache-dtype", kv, isa="ref")
     for j in read(tmp_path / "r.jsonl").values():
         ids = j["prompt_ids"] + j["completion_ids"]
-        scored = run_qlm_json("score", "-m", model, "--ids", ",".join(map(str, ids)))["logprobs"]
+        scored = run_qlm_json("--kv-cache-dtype", kv, "score", "-m", model, "--ids",
+                              ",".join(map(str, ids)))["logprobs"]
         want = np.array(scored[len(j["prompt_ids"]) - 1:])
         assert np.abs(np.array(j["logprobs"]) - want).max() <= 1e-5
 

@@ -5,6 +5,7 @@
 // add tree turns 16 such vectors into the 16 keys' dot products. The tree for a key only ever
 // sums that key's lanes, in the same order, so a key's score depends on nothing but q and k.
 // Softmax: vector max, exp16, a lane-wise sum folded in a fixed order; normalisation after P·V.
+// An F16 cache is read with vcvtph2ps (exact), so it runs the same arithmetic on its values.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -16,6 +17,21 @@
 namespace qlm::avx512 {
 
 namespace {
+
+// 16 cache values as floats (F32 as is, F16 widened exactly).
+inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512 load16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+// The cache rows of a head, in the cache's element type E.
+template <class E>
+struct KV {
+  const E* k;
+  const E* v;
+};
+inline KV<float> kv_of(const AttentionHead& a, float) { return {a.k, a.v}; }
+inline KV<uint16_t> kv_of(const AttentionHead& a, uint16_t) { return {a.k_f16, a.v_f16}; }
 
 // lane j of the result = sum of the 16 lanes of a[j].
 inline __m512 transpose_sum16(const __m512 a[16]) {
@@ -35,8 +51,8 @@ inline __m512 transpose_sum16(const __m512 a[16]) {
 }
 
 // scores[h][p0 .. p0+count) for every head of the group (count ≤ 16; missing keys count as 0).
-template <int HD>
-void score_block(const AttentionHead& a, int p0, int count, int ld) {
+template <int HD, class E>
+void score_block(const AttentionHead& a, const KV<E>& kv, int p0, int count, int ld) {
   const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1u);
   for (int h = 0; h < a.group; ++h) {
     const float* q = a.q + h * HD;
@@ -48,9 +64,9 @@ void score_block(const AttentionHead& a, int p0, int count, int ld) {
         acc[j] = _mm512_setzero_ps();
         continue;
       }
-      const float* k = a.k + (p0 + j) * a.kv_stride;
-      __m512 s = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k));
-      for (int c = 1; c < HD / 16; ++c) s = _mm512_fmadd_ps(qv[c], _mm512_loadu_ps(k + 16 * c), s);
+      const E* k = kv.k + (p0 + j) * a.kv_stride;
+      __m512 s = _mm512_mul_ps(qv[0], load16(k));
+      for (int c = 1; c < HD / 16; ++c) s = _mm512_fmadd_ps(qv[c], load16(k + 16 * c), s);
       acc[j] = s;
     }
     const __m512 dots = _mm512_mul_ps(transpose_sum16(acc), _mm512_set1_ps(a.scale));
@@ -88,14 +104,14 @@ float exp_and_inverse_sum(float* s, int n) {
 }
 
 // out[h][c0 .. c0+32) = inv[h] · Σ_p e[h][p] · v[p][c0 .. c0+32) for NH heads starting at h0.
-template <int NH>
-void pv_pass(const AttentionHead& a, int h0, int c0, int ld, const float* inv) {
+template <int NH, class E>
+void pv_pass(const AttentionHead& a, const KV<E>& kv, int h0, int c0, int ld, const float* inv) {
   __m512 acc[NH][2];
   for (int h = 0; h < NH; ++h) acc[h][0] = acc[h][1] = _mm512_setzero_ps();
   const float* e = a.scores + h0 * ld;
   for (int p = 0; p < a.n_keys; ++p) {
-    const float* v = a.v + p * a.kv_stride + c0;
-    const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
+    const E* v = kv.v + p * a.kv_stride + c0;
+    const __m512 v0 = load16(v), v1 = load16(v + 16);
     for (int h = 0; h < NH; ++h) {
       const __m512 w = _mm512_set1_ps(e[h * ld + p]);
       acc[h][0] = _mm512_fmadd_ps(w, v0, acc[h][0]);
@@ -110,28 +126,35 @@ void pv_pass(const AttentionHead& a, int h0, int c0, int ld, const float* inv) {
   }
 }
 
-void pv(const AttentionHead& a, int h0, int nh, int c0, int ld, const float* inv) {
+template <class E>
+void pv(const AttentionHead& a, const KV<E>& kv, int h0, int nh, int c0, int ld, const float* inv) {
   switch (nh) {
-    case 1: return pv_pass<1>(a, h0, c0, ld, inv);
-    case 2: return pv_pass<2>(a, h0, c0, ld, inv);
-    case 3: return pv_pass<3>(a, h0, c0, ld, inv);
-    case 4: return pv_pass<4>(a, h0, c0, ld, inv);
-    case 5: return pv_pass<5>(a, h0, c0, ld, inv);
-    case 6: return pv_pass<6>(a, h0, c0, ld, inv);
-    case 7: return pv_pass<7>(a, h0, c0, ld, inv);
-    default: return pv_pass<8>(a, h0, c0, ld, inv);
+    case 1: return pv_pass<1>(a, kv, h0, c0, ld, inv);
+    case 2: return pv_pass<2>(a, kv, h0, c0, ld, inv);
+    case 3: return pv_pass<3>(a, kv, h0, c0, ld, inv);
+    case 4: return pv_pass<4>(a, kv, h0, c0, ld, inv);
+    case 5: return pv_pass<5>(a, kv, h0, c0, ld, inv);
+    case 6: return pv_pass<6>(a, kv, h0, c0, ld, inv);
+    case 7: return pv_pass<7>(a, kv, h0, c0, ld, inv);
+    default: return pv_pass<8>(a, kv, h0, c0, ld, inv);
   }
+}
+
+template <int HD, class E>
+void attend_typed(const AttentionHead& a) {
+  const KV<E> kv = kv_of(a, E{});
+  const int n = a.n_keys;
+  const int ld = (n + 15) / 16 * 16;
+  for (int p0 = 0; p0 < n; p0 += 16) score_block<HD>(a, kv, p0, std::min(16, n - p0), ld);
+  float inv[64];
+  for (int h = 0; h < a.group; ++h) inv[h] = exp_and_inverse_sum(a.scores + h * ld, n);
+  for (int h0 = 0; h0 < a.group; h0 += 8)
+    for (int c0 = 0; c0 < HD; c0 += 32) pv(a, kv, h0, std::min(8, a.group - h0), c0, ld, inv);
 }
 
 template <int HD>
 void attend_hd(const AttentionHead& a) {
-  const int n = a.n_keys;
-  const int ld = (n + 15) / 16 * 16;
-  for (int p0 = 0; p0 < n; p0 += 16) score_block<HD>(a, p0, std::min(16, n - p0), ld);
-  float inv[64];
-  for (int h = 0; h < a.group; ++h) inv[h] = exp_and_inverse_sum(a.scores + h * ld, n);
-  for (int h0 = 0; h0 < a.group; h0 += 8)
-    for (int c0 = 0; c0 < HD; c0 += 32) pv(a, h0, std::min(8, a.group - h0), c0, ld, inv);
+  return a.k_f16 != nullptr ? attend_typed<HD, uint16_t>(a) : attend_typed<HD, float>(a);
 }
 
 }  // namespace

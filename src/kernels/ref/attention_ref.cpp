@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/half.h"
 #include "kernels/kernel_table.h"
 
 namespace qlm::ref {
@@ -20,6 +21,15 @@ void softmax(float* x, int n) {
   const float inv = static_cast<float>(1.0 / sum);
   for (int i = 0; i < n; ++i) x[i] *= inv;
 }
+
+float key(const AttentionHead& a, int p, int i) {
+  const int64_t at = p * a.kv_stride + i;
+  return a.k_f16 != nullptr ? f16_to_float(a.k_f16[at]) : a.k[at];
+}
+float value(const AttentionHead& a, int p, int i) {
+  const int64_t at = p * a.kv_stride + i;
+  return a.v_f16 != nullptr ? f16_to_float(a.v_f16[at]) : a.v[at];
+}
 }  // namespace
 
 void attend(const AttentionHead& a) {
@@ -28,18 +38,16 @@ void attend(const AttentionHead& a) {
     const float* q = a.q + static_cast<int64_t>(h) * hd;
     float* scores = a.scores;  // one head at a time
     for (int p = 0; p < n; ++p) {
-      const float* k = a.k + p * a.kv_stride;
       float dot = 0.0f;
-      for (int i = 0; i < hd; ++i) dot += q[i] * k[i];
+      for (int i = 0; i < hd; ++i) dot += q[i] * key(a, p, i);
       scores[p] = dot * a.scale;
     }
     softmax(scores, n);
     float* out = a.out + static_cast<int64_t>(h) * hd;
     std::fill_n(out, hd, 0.0f);
     for (int p = 0; p < n; ++p) {
-      const float* v = a.v + p * a.kv_stride;
       const float w = scores[p];
-      for (int i = 0; i < hd; ++i) out[i] += w * v[i];
+      for (int i = 0; i < hd; ++i) out[i] += w * value(a, p, i);
     }
   }
 }
