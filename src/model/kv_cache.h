@@ -57,8 +57,8 @@ class KVCache {
       std::copy_n(k, kv_dim_, k32_.data() + at);
       std::copy_n(v, kv_dim_, v32_.data() + at);
     } else {
-      for (int i = 0; i < kv_dim_; ++i) k16_[at + i] = float_to_f16(k[i]);
-      for (int i = 0; i < kv_dim_; ++i) v16_[at + i] = float_to_f16(v[i]);
+      for (int i = 0; i < kv_dim_; ++i) k16_[at + i] = to_f16(k[i]);
+      for (int i = 0; i < kv_dim_; ++i) v16_[at + i] = to_f16(v[i]);
     }
   }
 
@@ -97,6 +97,10 @@ class KVCache {
   }
 
  private:
+  // Saturates at the largest half (65504): an out-of-range K would otherwise become inf and
+  // turn every score of its head into NaN.
+  static uint16_t to_f16(float x) { return float_to_f16(std::clamp(x, -65504.0f, 65504.0f)); }
+
   size_t offset(int layer, int pos) const {
     return (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_;
   }

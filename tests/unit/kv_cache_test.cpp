@@ -1,0 +1,83 @@
+// KVCache in F32 and F16: known IEEE half encodings (round to nearest even, saturation instead
+// of infinity), positions and layers where they belong, forks, sizes, and the dtype spellings.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "base/error.h"
+#include "model/kv_cache.h"
+
+namespace qlm {
+namespace {
+
+ModelConfig tiny() {
+  ModelConfig c;
+  c.num_layers = 2;
+  c.num_heads = 4;
+  c.num_kv_heads = 2;
+  c.head_dim = 4;
+  return c;
+}
+
+TEST(KVCache, F16StoresTheNearestHalfAndSaturates) {
+  KVCache cache(tiny(), 3, KvDtype::f16);
+  ASSERT_EQ(tiny().kv_dim(), 8);
+  // 1 + 2^-11 is the midpoint of 1 and 1 + 2^-10: ties go to the even one (1.0 = 0x3c00);
+  // 1 + 3·2^-11 goes up to 1 + 2^-9 (0x3c02). 65504 is the largest half (0x7bff).
+  const float k[8] = {1.0f + std::ldexp(1.0f, -11), 1.0f + 3 * std::ldexp(1.0f, -11), -2.0f, 65504.0f,
+                      1e6f, -1e9f, 0.0f, std::ldexp(1.0f, -24)};
+  const float v[8] = {0.5f, -0.25f, 3.0f, 1e-8f, 100.0f, -100.0f, 1.0f / 3, 7.0f};
+  cache.store(1, 2, k, v);
+  const uint16_t want_k[8] = {0x3c00, 0x3c02, 0xc000, 0x7bff, 0x7bff, 0xfbff, 0x0000, 0x0001};
+  const uint16_t want_v[8] = {0x3800, 0xb400, 0x4200, 0x0000, 0x5640, 0xd640, 0x3555, 0x4700};
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(cache.k_f16(1, 2)[i], want_k[i]) << i;
+    EXPECT_EQ(cache.v_f16(1, 2)[i], want_v[i]) << i;
+  }
+  EXPECT_EQ(cache.k(1, 2), nullptr);  // an F16 cache has no F32 rows
+  EXPECT_EQ(cache.k_f16(1, 2) - cache.k_f16(0, 0), (1 * 3 + 2) * 8);  // [layer][pos][kv_dim]
+  EXPECT_EQ(cache.bytes(), 2u * 2 * 3 * 8 * 2);
+}
+
+TEST(KVCache, F32KeepsValuesAndForksCopyThePrefix) {
+  for (KvDtype d : {KvDtype::f32, KvDtype::f16}) {
+    KVCache a(tiny(), 4, d), b(tiny(), 6, d);
+    std::vector<float> k(8), v(8);
+    for (int l = 0; l < 2; ++l)
+      for (int p = 0; p < 3; ++p) {
+        for (int i = 0; i < 8; ++i) {
+          k[i] = float(100 * l + 10 * p + i);
+          v[i] = -k[i];
+        }
+        a.store(l, p, k.data(), v.data());
+      }
+    b.copy_prefix_from(a, 2);
+    EXPECT_EQ(b.size(), 2);
+    for (int l = 0; l < 2; ++l)
+      for (int p = 0; p < 2; ++p)
+        for (int i = 0; i < 8; ++i) {
+          const float want = float(100 * l + 10 * p + i);  // small integers: exact in F16 too
+          const float kb = d == KvDtype::f32 ? b.k(l, p)[i] : f16_to_float(b.k_f16(l, p)[i]);
+          const float vb = d == KvDtype::f32 ? b.v(l, p)[i] : f16_to_float(b.v_f16(l, p)[i]);
+          EXPECT_EQ(kb, want);
+          EXPECT_EQ(vb, -want);
+        }
+  }
+}
+
+TEST(KVCache, DtypeSpellings) {
+  EXPECT_EQ(parse_kv_dtype("f16", "x"), KvDtype::f16);
+  EXPECT_EQ(parse_kv_dtype("float16", "x"), KvDtype::f16);
+  EXPECT_EQ(parse_kv_dtype("auto", "x"), KvDtype::f32);
+  EXPECT_EQ(parse_kv_dtype("f32", "x"), KvDtype::f32);
+  try {
+    parse_kv_dtype("fp8", "--kv-cache-dtype");
+    FAIL() << "fp8 accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "--kv-cache-dtype: unknown KV cache dtype 'fp8' (expected f32 or f16)");
+  }
+}
+
+}  // namespace
+}  // namespace qlm
