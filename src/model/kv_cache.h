@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <vector>
+#include <memory>
 
 #include "base/half.h"
 #include "io/model_config.h"
@@ -35,17 +35,20 @@ class KVCache {
         layers_(cfg.num_layers),
         dtype_(dtype),
         elements_(static_cast<size_t>(cfg.num_layers) * capacity * kv_dim_) {
+    // Left uninitialised on purpose: a large block is fresh mmap'ed memory whose pages cost
+    // nothing until a position is stored, so a cache sized for max_tokens holds RAM only for
+    // the tokens actually made (attention never reads a position before it is stored).
     if (dtype_ == KvDtype::f32) {
-      k32_.resize(elements_);
-      v32_.resize(elements_);
+      k32_.reset(new float[elements_]);
+      v32_.reset(new float[elements_]);
     } else {
-      k16_.resize(elements_);
-      v16_.resize(elements_);
+      k16_.reset(new uint16_t[elements_]);
+      v16_.reset(new uint16_t[elements_]);
     }
   }
 
   int capacity() const { return capacity_; }
-  int size() const { return size_; }   // positions filled
+  int size() const { return size_; }  // positions filled
   void set_size(int n) { size_ = n; }  // advance after a forward, or truncate to rewind
   void clear() { size_ = 0; }
   KvDtype dtype() const { return dtype_; }
@@ -54,8 +57,8 @@ class KVCache {
   void store(int layer, int pos, const float* k, const float* v) {
     const size_t at = offset(layer, pos);
     if (dtype_ == KvDtype::f32) {
-      std::copy_n(k, kv_dim_, k32_.data() + at);
-      std::copy_n(v, kv_dim_, v32_.data() + at);
+      std::copy_n(k, kv_dim_, k32_.get() + at);
+      std::copy_n(v, kv_dim_, v32_.get() + at);
     } else {
       for (int i = 0; i < kv_dim_; ++i) k16_[at + i] = to_f16(k[i]);
       for (int i = 0; i < kv_dim_; ++i) v16_[at + i] = to_f16(v[i]);
@@ -63,34 +66,27 @@ class KVCache {
   }
 
   // Row (layer, pos) in the cache's own type (the other accessor pair returns null).
-  const float* k(int layer, int pos) const {
-    return k32_.empty() ? nullptr : k32_.data() + offset(layer, pos);
-  }
-  const float* v(int layer, int pos) const {
-    return v32_.empty() ? nullptr : v32_.data() + offset(layer, pos);
-  }
-  const uint16_t* k_f16(int layer, int pos) const {
-    return k16_.empty() ? nullptr : k16_.data() + offset(layer, pos);
-  }
-  const uint16_t* v_f16(int layer, int pos) const {
-    return v16_.empty() ? nullptr : v16_.data() + offset(layer, pos);
-  }
+  const float* k(int layer, int pos) const { return at(k32_, layer, pos); }
+  const float* v(int layer, int pos) const { return at(v32_, layer, pos); }
+  const uint16_t* k_f16(int layer, int pos) const { return at(k16_, layer, pos); }
+  const uint16_t* v_f16(int layer, int pos) const { return at(v16_, layer, pos); }
 
+  // Capacity in bytes (what it may come to hold; the resident part grows with size()).
   size_t bytes() const {
     return 2 * elements_ * (dtype_ == KvDtype::f32 ? sizeof(float) : sizeof(uint16_t));
   }
 
   // Copies the first n positions of every layer from src (a fork of a shared prompt; same dtype).
   void copy_prefix_from(const KVCache& src, int n) {
+    const size_t count = static_cast<size_t>(n) * kv_dim_;
     for (int l = 0; l < layers_; ++l) {
-      const size_t from = src.offset(l, 0), to = offset(l, 0),
-                   count = static_cast<size_t>(n) * kv_dim_;
+      const size_t from = src.offset(l, 0), to = offset(l, 0);
       if (dtype_ == KvDtype::f32) {
-        std::copy_n(src.k32_.data() + from, count, k32_.data() + to);
-        std::copy_n(src.v32_.data() + from, count, v32_.data() + to);
+        std::copy_n(src.k32_.get() + from, count, k32_.get() + to);
+        std::copy_n(src.v32_.get() + from, count, v32_.get() + to);
       } else {
-        std::copy_n(src.k16_.data() + from, count, k16_.data() + to);
-        std::copy_n(src.v16_.data() + from, count, v16_.data() + to);
+        std::copy_n(src.k16_.get() + from, count, k16_.get() + to);
+        std::copy_n(src.v16_.get() + from, count, v16_.get() + to);
       }
     }
     size_ = n;
@@ -104,6 +100,10 @@ class KVCache {
   size_t offset(int layer, int pos) const {
     return (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_;
   }
+  template <class E>
+  const E* at(const std::unique_ptr<E[]>& data, int layer, int pos) const {
+    return data ? data.get() + offset(layer, pos) : nullptr;
+  }
 
   int capacity_;
   int kv_dim_;
@@ -111,8 +111,8 @@ class KVCache {
   KvDtype dtype_;
   size_t elements_;
   int size_ = 0;
-  std::vector<float> k32_, v32_;
-  std::vector<uint16_t> k16_, v16_;
+  std::unique_ptr<float[]> k32_, v32_;
+  std::unique_ptr<uint16_t[]> k16_, v16_;
 };
 
 }  // namespace qlm

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/memory_stats.h"
 #include "model/kv_cache.h"
 
 namespace qlm {
@@ -64,6 +65,26 @@ TEST(KVCache, F32KeepsValuesAndForksCopyThePrefix) {
           EXPECT_EQ(vb, -want);
         }
   }
+}
+
+TEST(KVCache, HoldsMemoryOnlyForStoredPositions) {
+  // A cache sized for a long completion must not take its full size before tokens exist
+  // (rollouts size each sample's cache for max_tokens; most stop early). Oracle: VmRSS.
+  ModelConfig c = tiny();
+  c.num_layers = 24;
+  c.num_kv_heads = 2;
+  c.head_dim = 64;  // Qwen2.5-0.5B's K/V shape: 24.6 KB per position in F32
+  const uint64_t before = current_rss_bytes();
+  if (before == 0) GTEST_SKIP() << "no /proc/self/status here";
+  KVCache cache(c, 25000, KvDtype::f32);  // 614 MB of capacity
+  std::vector<float> k(c.kv_dim(), 1.0f), v(c.kv_dim(), 2.0f);
+  for (int l = 0; l < c.num_layers; ++l)
+    for (int p = 0; p < 100; ++p) cache.store(l, p, k.data(), v.data());
+  const uint64_t grown = current_rss_bytes() - before;
+  EXPECT_GT(cache.bytes(), 580u << 20);
+  EXPECT_LT(grown, 32u << 20) << "RSS grew by " << (grown >> 20) << " MB for 100 positions";
+  EXPECT_EQ(cache.k(23, 99)[5], 1.0f);
+  EXPECT_EQ(cache.v(0, 0)[127], 2.0f);
 }
 
 TEST(KVCache, DtypeSpellings) {
