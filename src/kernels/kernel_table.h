@@ -13,7 +13,9 @@ namespace qlm {
 
 // One query row's attention for one KV head and the `group` query heads that read it (GQA):
 // each K/V vector is read once for all of them. Keys 0 .. n_keys-1 (causal: the row's
-// position + 1); key p at k + p * kv_stride, value p at v + p * kv_stride. An F16 cache sets
+// position + 1). K comes in blocks of 16 keys, dimension-major (KVCache's layout): key p,
+// dimension i at k + (p / 16) * k_block_stride + i * 16 + p % 16; lanes of the last block past
+// n_keys may hold anything and are never used. Value p at v + p * v_stride. An F16 cache sets
 // k_f16/v_f16 instead of k/v (each value widened exactly to F32 as it is read).
 struct AttentionHead {
   const float* q = nullptr;  // [group][head_dim]
@@ -21,7 +23,8 @@ struct AttentionHead {
   const float* v = nullptr;
   const uint16_t* k_f16 = nullptr;
   const uint16_t* v_f16 = nullptr;
-  int64_t kv_stride = 0;
+  int64_t k_block_stride = 0;
+  int64_t v_stride = 0;
   int n_keys = 0;
   int group = 1;
   int head_dim = 0;

@@ -172,14 +172,16 @@ void Transformer::attention(ForwardScratch& s, int l) const {
       AttentionHead a;
       a.q = &s.q[t * Dq + static_cast<int64_t>(g) * group * hd];
       const int64_t head_at = static_cast<int64_t>(g) * hd;
+      const int64_t k_at = head_at * KVCache::kKeyBlock;  // head g's run inside a K block
       if (r.cache->dtype() == KvDtype::f16) {
-        a.k_f16 = r.cache->k_f16(l, 0) + head_at;
+        a.k_f16 = r.cache->k_blocks_f16(l) + k_at;
         a.v_f16 = r.cache->v_f16(l, 0) + head_at;
       } else {
-        a.k = r.cache->k(l, 0) + head_at;
+        a.k = r.cache->k_blocks(l) + k_at;
         a.v = r.cache->v(l, 0) + head_at;
       }
-      a.kv_stride = Dkv;
+      a.k_block_stride = r.cache->k_block_stride();
+      a.v_stride = Dkv;
       a.n_keys = r.pos + 1;  // causal: positions 0 .. pos of this row's sequence
       a.group = group;
       a.head_dim = hd;

@@ -26,23 +26,40 @@ std::vector<float> randn(size_t n, uint32_t seed, float sd) {
   return v;
 }
 
-// Runs attend for KV head 1 of a cache laid out like KVCache ([pos][kv_heads * head_dim]), in
-// F32 (keys, values) or F16 (k16, v16 when given).
+// K in KVCache's layout: blocks of 16 keys, dimension-major ([p / 16][kv_dim][16]). Lanes past
+// the last key hold `filler` (NaN in the tests: attention must never use them).
+template <class E>
+std::vector<E> blocked_keys(const Case& c, const E* keys, E filler) {
+  const int64_t kv_dim = int64_t(c.kv_heads) * c.head_dim, blocks = (c.n_keys + 15) / 16;
+  std::vector<E> out(size_t(blocks * 16 * kv_dim), filler);
+  for (int p = 0; p < c.n_keys; ++p)
+    for (int64_t i = 0; i < kv_dim; ++i) out[size_t(p / 16 * 16 * kv_dim + i * 16 + p % 16)] = keys[p * kv_dim + i];
+  return out;
+}
+
+// Runs attend for KV head 1 (the second: exercises the strides) of a cache like KVCache, keys
+// and values given as [pos][kv_heads * head_dim], in F32 (keys, values) or F16 (k16, v16 when
+// given).
 std::vector<float> run(const KernelTable& k, const Case& c, const std::vector<float>& q,
                        const std::vector<float>& keys, const std::vector<float>& values,
                        const uint16_t* k16 = nullptr, const uint16_t* v16 = nullptr) {
   std::vector<float> out(size_t(c.group) * c.head_dim, -1.0f);
   std::vector<float> scratch(size_t(attention_scratch_floats(c.group, c.n_keys)));
+  std::vector<float> kb;
+  std::vector<uint16_t> kb16;
   AttentionHead a;
   a.q = q.data();
   if (k16 != nullptr) {
-    a.k_f16 = k16 + c.head_dim;  // the second KV head: exercises the stride
+    kb16 = blocked_keys<uint16_t>(c, k16, 0x7e00);  // NaN
+    a.k_f16 = kb16.data() + c.head_dim * 16;
     a.v_f16 = v16 + c.head_dim;
   } else {
-    a.k = keys.data() + c.head_dim;
+    kb = blocked_keys<float>(c, keys.data(), std::nanf(""));
+    a.k = kb.data() + c.head_dim * 16;
     a.v = values.data() + c.head_dim;
   }
-  a.kv_stride = int64_t(c.kv_heads) * c.head_dim;
+  a.k_block_stride = int64_t(c.kv_heads) * c.head_dim * 16;
+  a.v_stride = int64_t(c.kv_heads) * c.head_dim;
   a.n_keys = c.n_keys;
   a.group = c.group;
   a.head_dim = c.head_dim;

@@ -32,37 +32,39 @@ TEST(KVCache, F16StoresTheNearestHalfAndSaturates) {
   cache.store(1, 2, k, v);
   const uint16_t want_k[8] = {0x3c00, 0x3c02, 0xc000, 0x7bff, 0x7bff, 0xfbff, 0x0000, 0x0001};
   const uint16_t want_v[8] = {0x3800, 0xb400, 0x4200, 0x0000, 0x5640, 0xd640, 0x3555, 0x4700};
+  // K: [layer][pos / 16][kv_dim][16] (capacity 3 rounds up to one block); V: [layer][pos][kv_dim].
   for (int i = 0; i < 8; ++i) {
-    EXPECT_EQ(cache.k_f16(1, 2)[i], want_k[i]) << i;
+    EXPECT_EQ(cache.k_blocks_f16(1)[i * 16 + 2], want_k[i]) << i;
     EXPECT_EQ(cache.v_f16(1, 2)[i], want_v[i]) << i;
+    EXPECT_EQ(cache.k_value(1, 2, i), f16_to_float(want_k[i])) << i;
   }
-  EXPECT_EQ(cache.k(1, 2), nullptr);  // an F16 cache has no F32 rows
-  EXPECT_EQ(cache.k_f16(1, 2) - cache.k_f16(0, 0), (1 * 3 + 2) * 8);  // [layer][pos][kv_dim]
-  EXPECT_EQ(cache.bytes(), 2u * 2 * 3 * 8 * 2);
+  EXPECT_EQ(cache.k_blocks(1), nullptr);  // an F16 cache has no F32 rows
+  EXPECT_EQ(cache.v(1, 2), nullptr);
+  EXPECT_EQ(cache.k_blocks_f16(1) - cache.k_blocks_f16(0), 16 * 8);
+  EXPECT_EQ(cache.v_f16(1, 2) - cache.v_f16(0, 0), (1 * 3 + 2) * 8);
+  EXPECT_EQ(cache.bytes(), (2u * 16 * 8 + 2u * 3 * 8) * 2);
 }
 
-TEST(KVCache, F32KeepsValuesAndForksCopyThePrefix) {
+TEST(KVCache, KeepsValuesAndForksCopyThePrefix) {
   for (KvDtype d : {KvDtype::f32, KvDtype::f16}) {
-    KVCache a(tiny(), 4, d), b(tiny(), 6, d);
+    KVCache a(tiny(), 40, d), b(tiny(), 50, d);  // different capacities: different strides
     std::vector<float> k(8), v(8);
     for (int l = 0; l < 2; ++l)
-      for (int p = 0; p < 3; ++p) {
+      for (int p = 0; p < 35; ++p) {
         for (int i = 0; i < 8; ++i) {
           k[i] = float(100 * l + 10 * p + i);
           v[i] = -k[i];
         }
         a.store(l, p, k.data(), v.data());
       }
-    b.copy_prefix_from(a, 2);
-    EXPECT_EQ(b.size(), 2);
+    b.copy_prefix_from(a, 33);  // two full K blocks and one position of the third
+    EXPECT_EQ(b.size(), 33);
     for (int l = 0; l < 2; ++l)
-      for (int p = 0; p < 2; ++p)
+      for (int p = 0; p < 33; ++p)
         for (int i = 0; i < 8; ++i) {
           const float want = float(100 * l + 10 * p + i);  // small integers: exact in F16 too
-          const float kb = d == KvDtype::f32 ? b.k(l, p)[i] : f16_to_float(b.k_f16(l, p)[i]);
-          const float vb = d == KvDtype::f32 ? b.v(l, p)[i] : f16_to_float(b.v_f16(l, p)[i]);
-          EXPECT_EQ(kb, want);
-          EXPECT_EQ(vb, -want);
+          EXPECT_EQ(b.k_value(l, p, i), want);
+          EXPECT_EQ(b.v_value(l, p, i), -want);
         }
   }
 }
@@ -83,8 +85,8 @@ TEST(KVCache, HoldsMemoryOnlyForStoredPositions) {
   const uint64_t grown = current_rss_bytes() - before;
   EXPECT_GT(cache.bytes(), 580u << 20);
   EXPECT_LT(grown, 32u << 20) << "RSS grew by " << (grown >> 20) << " MB for 100 positions";
-  EXPECT_EQ(cache.k(23, 99)[5], 1.0f);
-  EXPECT_EQ(cache.v(0, 0)[127], 2.0f);
+  EXPECT_EQ(cache.k_value(23, 99, 5), 1.0f);
+  EXPECT_EQ(cache.v_value(0, 0, 127), 2.0f);
 }
 
 TEST(KVCache, DtypeSpellings) {

@@ -1,9 +1,10 @@
 // GQA attention for one query row and one KV head on AVX-512 (see KernelTable::attend).
-// Work per key block of 16: the block's K (16 x head_dim floats, in L1) serves every query head
-// of the group, so K and V stream from the cache once per row instead of once per query head.
-// Scores: per key a head_dim-long FMA chain into one 16-lane vector, then a fixed transpose-and-
-// add tree turns 16 such vectors into the 16 keys' dot products. The tree for a key only ever
-// sums that key's lanes, in the same order, so a key's score depends on nothing but q and k.
+// K arrives in blocks of 16 keys, dimension-major (KVCache's layout): vector i of a block holds
+// dimension i of its 16 keys, so the scores of 16 keys are lane-wise FMA chains over the
+// dimensions, q[i] broadcast, with no horizontal sums. Each vector load serves every query
+// head of the group (K and V stream from the cache once per row, not once per query head).
+// A key's score is C partial chains over dimensions i = c (mod C), added in order: it depends
+// on nothing but q and that key, never on the batch or the other keys.
 // Softmax: vector max, exp16, a lane-wise sum folded in a fixed order; normalisation after P·V.
 // An F16 cache is read with vcvtph2ps (exact), so it runs the same arithmetic on its values.
 #include <immintrin.h>
@@ -18,11 +19,13 @@ namespace qlm::avx512 {
 
 namespace {
 
-// 16 cache values as floats (F32 as is, F16 widened exactly).
+// 16 cache values as floats (F32 as is, F16 widened exactly); masked lanes read as 0.
 inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
 inline __m512 load16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
+inline __m512 load16(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+inline __m512 load16(const uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
 
 // The cache rows of a head, in the cache's element type E.
 template <class E>
@@ -33,44 +36,42 @@ struct KV {
 inline KV<float> kv_of(const AttentionHead& a, float) { return {a.k, a.v}; }
 inline KV<uint16_t> kv_of(const AttentionHead& a, uint16_t) { return {a.k_f16, a.v_f16}; }
 
-// lane j of the result = sum of the 16 lanes of a[j].
-inline __m512 transpose_sum16(const __m512 a[16]) {
-  __m512 t[8];
-  for (int i = 0; i < 8; ++i)
-    t[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]), _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
-  __m512 u[4];
-  for (int i = 0; i < 4; ++i)
-    u[i] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * i], t[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                         _mm512_shuffle_ps(t[2 * i], t[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-  __m512 v[2];
-  for (int i = 0; i < 2; ++i)
-    v[i] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-                         _mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-  return _mm512_add_ps(_mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                       _mm512_shuffle_f32x4(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
+// scores[h0 + h][p0 .. p0+count) for NH query heads from one K block kb ([HD][16]); lanes past
+// count are loaded as 0 and not stored. C independent chains per head keep the FMA pipes busy
+// when the group is small (one head: 8 chains).
+template <int HD, int NH, class E>
+void score_heads(const AttentionHead& a, const E* kb, int h0, int p0, int count, int ld) {
+  constexpr int C = NH >= 4 ? 2 : NH >= 2 ? 4 : 8;
+  const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1u);
+  const float* q = a.q + h0 * HD;
+  __m512 acc[C][NH];
+  for (int c = 0; c < C; ++c)
+    for (int h = 0; h < NH; ++h) acc[c][h] = _mm512_setzero_ps();
+  for (int i = 0; i < HD; i += C) {
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) {
+      const __m512 k = load16(kb + (i + c) * 16, mask);
+      for (int h = 0; h < NH; ++h) acc[c][h] = _mm512_fmadd_ps(_mm512_set1_ps(q[h * HD + i + c]), k, acc[c][h]);
+    }
+  }
+  for (int h = 0; h < NH; ++h) {
+    __m512 dot = acc[0][h];
+    for (int c = 1; c < C; ++c) dot = _mm512_add_ps(dot, acc[c][h]);
+    _mm512_mask_storeu_ps(a.scores + (h0 + h) * ld + p0, mask, _mm512_mul_ps(dot, _mm512_set1_ps(a.scale)));
+  }
 }
 
-// scores[h][p0 .. p0+count) for every head of the group (count ≤ 16; missing keys count as 0).
 template <int HD, class E>
-void score_block(const AttentionHead& a, const KV<E>& kv, int p0, int count, int ld) {
-  const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1u);
-  for (int h = 0; h < a.group; ++h) {
-    const float* q = a.q + h * HD;
-    __m512 qv[HD / 16];
-    for (int c = 0; c < HD / 16; ++c) qv[c] = _mm512_loadu_ps(q + 16 * c);
-    __m512 acc[16];
-    for (int j = 0; j < 16; ++j) {
-      if (j >= count) {
-        acc[j] = _mm512_setzero_ps();
-        continue;
-      }
-      const E* k = kv.k + (p0 + j) * a.kv_stride;
-      __m512 s = _mm512_mul_ps(qv[0], load16(k));
-      for (int c = 1; c < HD / 16; ++c) s = _mm512_fmadd_ps(qv[c], load16(k + 16 * c), s);
-      acc[j] = s;
-    }
-    const __m512 dots = _mm512_mul_ps(transpose_sum16(acc), _mm512_set1_ps(a.scale));
-    _mm512_mask_storeu_ps(a.scores + h * ld + p0, mask, dots);
+void score_block(const AttentionHead& a, const E* kb, int h0, int nh, int p0, int count, int ld) {
+  switch (nh) {
+    case 1: return score_heads<HD, 1>(a, kb, h0, p0, count, ld);
+    case 2: return score_heads<HD, 2>(a, kb, h0, p0, count, ld);
+    case 3: return score_heads<HD, 3>(a, kb, h0, p0, count, ld);
+    case 4: return score_heads<HD, 4>(a, kb, h0, p0, count, ld);
+    case 5: return score_heads<HD, 5>(a, kb, h0, p0, count, ld);
+    case 6: return score_heads<HD, 6>(a, kb, h0, p0, count, ld);
+    case 7: return score_heads<HD, 7>(a, kb, h0, p0, count, ld);
+    default: return score_heads<HD, 8>(a, kb, h0, p0, count, ld);
   }
 }
 
@@ -110,7 +111,7 @@ void pv_pass(const AttentionHead& a, const KV<E>& kv, int h0, int c0, int ld, co
   for (int h = 0; h < NH; ++h) acc[h][0] = acc[h][1] = _mm512_setzero_ps();
   const float* e = a.scores + h0 * ld;
   for (int p = 0; p < a.n_keys; ++p) {
-    const E* v = kv.v + p * a.kv_stride + c0;
+    const E* v = kv.v + p * a.v_stride + c0;
     const __m512 v0 = load16(v), v1 = load16(v + 16);
     for (int h = 0; h < NH; ++h) {
       const __m512 w = _mm512_set1_ps(e[h * ld + p]);
@@ -145,7 +146,11 @@ void attend_typed(const AttentionHead& a) {
   const KV<E> kv = kv_of(a, E{});
   const int n = a.n_keys;
   const int ld = (n + 15) / 16 * 16;
-  for (int p0 = 0; p0 < n; p0 += 16) score_block<HD>(a, kv, p0, std::min(16, n - p0), ld);
+  for (int p0 = 0; p0 < n; p0 += 16) {
+    const E* kb = kv.k + p0 / 16 * a.k_block_stride;
+    for (int h0 = 0; h0 < a.group; h0 += 8)
+      score_block<HD>(a, kb, h0, std::min(8, a.group - h0), p0, std::min(16, n - p0), ld);
+  }
   float inv[64];
   for (int h = 0; h < a.group; ++h) inv[h] = exp_and_inverse_sum(a.scores + h * ld, n);
   for (int h0 = 0; h0 < a.group; h0 += 8)
