@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/progress.h"
 #include "commands.h"
+#include "flag_checks.h"
 #include "request_lines.h"
 #include "runtime/loaded_model.h"
 #include "runtime/prompt.h"
@@ -26,6 +27,7 @@ using ojson = nlohmann::ordered_json;
 struct RolloutFlags {
   std::string model, prompts, out, logprobs = "processed", system, expect_quant;
   int samples = 4, max_tokens = 256, top_logprobs = 0, max_batch = 32;
+  double kv_cache_memory_gib = 0;
   bool resume = false, no_chat = false, ignore_eos = false;
   SamplingParams sampling;
 };
@@ -107,7 +109,8 @@ void run_rollout(const RolloutFlags& f) {
 
   RolloutParams params{.samples_per_prompt = f.samples, .max_new_tokens = f.max_tokens, .sampling = f.sampling,
                        .logprobs = f.logprobs == "raw" ? LogprobMode::Raw : LogprobMode::Processed,
-                       .top_logprobs = f.top_logprobs, .max_batch = f.max_batch};
+                       .top_logprobs = f.top_logprobs, .max_batch = f.max_batch,
+                       .kv_budget_bytes = f.kv_cache_memory_gib * 1073741824.0};
   if (f.logprobs != "raw" && f.logprobs != "processed") fail("--logprobs: '", f.logprobs, "' is not raw or processed");
   if (!f.ignore_eos) params.stop_ids = m.stop_ids;
   size_t total = 0;
@@ -155,6 +158,11 @@ void run_rollout(const RolloutFlags& f) {
                "%d prompt prefills, batch up to %d\n",
                completed, requests.size(), static_cast<long long>(st.generated_tokens), st.seconds,
                st.generated_tokens / std::max(st.seconds, 1e-9), st.prefills, st.max_batch_seen);
+  if (st.kv_budget_waits > 0)
+    std::fprintf(stderr,
+                 "rollout: the KV cache budget (%.2f GiB for every admitted sample at max tokens) held "
+                 "back admissions; --kv-cache-memory raises it\n",
+                 st.kv_budget_bytes / 1073741824.0);
 }
 }  // namespace
 
@@ -177,6 +185,11 @@ void add_rollout(CLI::App& app) {
   cmd->add_option("--top-logprobs", f->top_logprobs, "Also the N most likely alternatives per token")
       ->check(CLI::Range(0, 20));
   cmd->add_option("--max-batch", f->max_batch, "Sequences decoding at once")->capture_default_str();
+  cmd->add_option("--kv-cache-memory", f->kv_cache_memory_gib,
+                  "GiB the admitted samples' KV caches may take at worst (all at max tokens); a prompt waits "
+                  "while its samples would pass it (0 = 80% of the memory available at start)")
+      ->capture_default_str()
+      ->check(gib_amount());
   cmd->add_option("--system", f->system, "System prompt for text prompts");
   cmd->add_flag("--no-chat", f->no_chat, "Text prompts without the chat template");
   cmd->add_flag("--ignore-eos", f->ignore_eos, "Do not stop at end-of-sequence ids");

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "flag_checks.h"
 #include "serve/server.h"
 
 namespace qlm::cli {
@@ -15,6 +16,7 @@ struct ServeFlags {
   serve::ServerOptions options;
   int max_queue = 64;
   int max_body_kb = 1024;
+  double kv_cache_memory_gib = 0;
 };
 
 }  // namespace
@@ -49,6 +51,11 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--max-batch", f->options.max_batch, "Sequences decoding at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
+  cmd->add_option("--kv-cache-memory", f->kv_cache_memory_gib,
+                  "GiB the running requests' KV caches may take at worst (all at max_tokens); a request "
+                  "waits while it would pass this (0 = 80% of the memory available at start)")
+      ->capture_default_str()
+      ->check(gib_amount());
   cmd->add_option("--max-queue", f->max_queue,
                   "Requests waiting for a batch slot; beyond this: 429 + Retry-After")
       ->capture_default_str()
@@ -81,6 +88,7 @@ void add_serve(CLI::App& app) {
     if (cmd->count("--max-n") == 0)
       f->options.limits.max_n = std::min(f->options.limits.max_n, f->options.max_batch);
     f->options.max_queue = static_cast<size_t>(f->max_queue);
+    f->options.kv_budget_bytes = f->kv_cache_memory_gib * 1073741824.0;
     f->options.max_body = static_cast<size_t>(f->max_body_kb) * 1024;
     const int status = serve::run_server(f->model, f->options, [](const std::string& url) {
       std::printf("qlm serve: listening on %s\n", url.c_str());

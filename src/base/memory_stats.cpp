@@ -7,8 +7,8 @@
 namespace qlm {
 
 namespace {
-uint64_t status_kb(const char* key) {
-  FILE* f = std::fopen("/proc/self/status", "r");
+uint64_t status_kb(const char* key, const char* file = "/proc/self/status") {
+  FILE* f = std::fopen(file, "r");
   if (f == nullptr) return 0;
   char line[256];
   uint64_t kb = 0;
@@ -25,6 +25,7 @@ uint64_t status_kb(const char* key) {
 
 uint64_t peak_rss_bytes() { return status_kb("VmHWM:"); }
 uint64_t current_rss_bytes() { return status_kb("VmRSS:"); }
+uint64_t available_memory_bytes() { return status_kb("MemAvailable:", "/proc/meminfo"); }
 
 void reset_peak_rss() {
   if (FILE* f = std::fopen("/proc/self/clear_refs", "w")) {

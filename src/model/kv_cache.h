@@ -93,6 +93,12 @@ class KVCache {
 
   // Capacity in bytes (what it may come to hold; the resident part grows with size()).
   size_t bytes() const { return (k_elements_ + v_elements_) * (dtype_ == KvDtype::f32 ? 4 : 2); }
+  // The same for a cache not made yet.
+  static size_t bytes_for(const ModelConfig& cfg, int capacity, KvDtype dtype) {
+    const size_t blocks = (static_cast<size_t>(capacity) + kKeyBlock - 1) / kKeyBlock;
+    const size_t per_layer = (blocks * kKeyBlock + capacity) * static_cast<size_t>(cfg.kv_dim());
+    return per_layer * cfg.num_layers * (dtype == KvDtype::f32 ? 4 : 2);
+  }
 
   // Copies the first n positions of every layer from src (a fork of a shared prompt; same dtype).
   void copy_prefix_from(const KVCache& src, int n) {

@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "base/error.h"
+#include "base/memory_stats.h"
 
 namespace qlm {
 
@@ -25,6 +26,7 @@ struct BatchEngine::Sequence {
   std::unique_ptr<KVCache> cache;
   std::unique_ptr<Sampler> sampler;
   Completion done;
+  size_t kv_reserved = 0;  // worst-case bytes of its cache (counted against the KV budget)
   int next_token = -1;  // sampled, not yet run through the model
   Timer timer;          // from the prompt's admission
 };
@@ -35,6 +37,7 @@ struct BatchEngine::Admission {
   std::shared_ptr<const EngineRequest> request;
   std::unique_ptr<KVCache> cache;
   size_t prefilled = 0;
+  size_t kv_reserved = 0;  // worst-case bytes of the prompt's and its samples' caches
   int chunk = 0;  // rows in the current step
   Timer timer;
 };
@@ -49,6 +52,26 @@ BatchEngine::BatchEngine(const Transformer& model, EngineOptions options)
       row_logits_(model.config().vocab_size) {
   if (options_.max_batch < 1) fail("--max-batch: must be at least 1");
   if (options_.prefill_chunk < 1) fail("prefill chunk: must be at least 1");
+  if (!(options_.kv_budget_bytes >= 0)) fail("--kv-cache-memory: must be at least 0");
+  kv_budget_ = options_.kv_budget_bytes > 0 ? options_.kv_budget_bytes
+                                            : 0.8 * static_cast<double>(available_memory_bytes());
+  if (kv_budget_ <= 0) kv_budget_ = 1e300;  // no /proc/meminfo: no limit
+}
+
+size_t BatchEngine::kv_need(const EngineRequest& r) const {
+  const ModelConfig& cfg = model_.config();
+  const int n = static_cast<int>(r.prompt_ids.size());
+  const int full = std::min(cfg.max_position_embeddings, n + r.params.max_new_tokens + 1);
+  size_t need = r.samples.size() * KVCache::bytes_for(cfg, full, model_.kv_dtype());
+  if (r.samples.size() > 1) need += KVCache::bytes_for(cfg, std::min(cfg.max_position_embeddings, n + 1), model_.kv_dtype());
+  return need;
+}
+
+size_t BatchEngine::kv_reserved() const {
+  size_t total = 0;
+  for (const auto& q : active_) total += q->kv_reserved;
+  for (const auto& a : admitting_) total += a->kv_reserved;
+  return total;
 }
 
 BatchEngine::~BatchEngine() = default;
@@ -143,9 +166,15 @@ bool BatchEngine::admit_waiting() {
   bool any = false;
   while (true) {
     const int busy = static_cast<int>(active_.size()) + admitting_samples_;
+    const double reserved = static_cast<double>(kv_reserved());
+    bool budget_held = false;
     auto next = queue_.pop_if([&](const EngineRequest& r) {
-      return busy == 0 || busy + static_cast<int>(r.samples.size()) <= options_.max_batch;
+      if (busy == 0) return true;
+      if (busy + static_cast<int>(r.samples.size()) > options_.max_batch) return false;
+      budget_held = reserved + static_cast<double>(kv_need(r)) > kv_budget_;
+      return !budget_held;
     });
+    if (budget_held) counters_.kv_budget_waits.fetch_add(1, std::memory_order_relaxed);
     if (!next) return any;
     auto a = std::make_unique<Admission>();
     a->ticket = next->first;
@@ -158,6 +187,7 @@ bool BatchEngine::admit_waiting() {
             ? std::min(cfg.max_position_embeddings, n + a->request->params.max_new_tokens + 1)
             : std::min(cfg.max_position_embeddings, n + 1);
     a->cache = std::make_unique<KVCache>(cfg, cap, model_.kv_dtype());
+    a->kv_reserved = kv_need(*a->request);
     admitting_samples_ += static_cast<int>(a->request->samples.size());
     admitting_.push_back(std::move(a));
     any = true;
@@ -203,6 +233,7 @@ void BatchEngine::fork_samples(Admission& a, const float* lg) {
     auto q = std::make_unique<Sequence>();
     q->ticket = a.ticket;
     q->request = a.request;
+    q->kv_reserved = KVCache::bytes_for(cfg, cap, model_.kv_dtype());
     if (r.samples.size() == 1) {
       q->cache = std::move(a.cache);
     } else {

@@ -59,12 +59,17 @@ struct EngineOptions {
   int max_batch = 32;             // sequences decoding at once
   int prefill_chunk = 128;        // prompt tokens prefilled per step (over all admissions)
   size_t max_waiting = SIZE_MAX;  // requests waiting for a batch slot before submit refuses
+  // KV cache memory the admitted sequences may come to need, at worst (every sample reaching
+  // max_new_tokens). A request waits while admitting it would pass this; one alone always runs.
+  // 0: 80% of the memory available when the engine starts (MemAvailable).
+  double kv_budget_bytes = 0;
 };
 
 // Counters readable from any thread (for /metrics and the rollout summary).
 struct EngineCounters {
   std::atomic<int64_t> prefills{0}, prompt_tokens{0}, generated_tokens{0}, steps{0};
   std::atomic<int> active{0}, admitting{0}, max_batch_seen{0};  // active: sequences decoding
+  std::atomic<int64_t> kv_budget_waits{0};  // admissions the KV budget held back (not max_batch)
 };
 
 class BatchEngine {
@@ -82,6 +87,7 @@ class BatchEngine {
   // every admitted sequence has finished (new requests wait meanwhile).
   void post_task(EngineTask task);
   size_t waiting() const { return queue_.waiting(); }
+  double kv_budget_bytes() const { return kv_budget_; }
   const EngineCounters& counters() const { return counters_; }
 
   // The engine thread. step() runs one scheduling step; false when there was nothing to do.
@@ -100,6 +106,9 @@ class BatchEngine {
   void fork_samples(Admission& a, const float* logits);
   void finish(Sequence& q, const char* reason);
   void publish_counts();  // counters_.active/admitting from the engine-thread state
+  size_t kv_reserved() const;  // worst-case KV bytes of the admitted sequences and prompts
+  // Worst-case KV bytes of a request: its samples' caches (+ the shared prompt's while forking).
+  size_t kv_need(const EngineRequest& r) const;
 
   const Transformer& model_;
   EngineOptions options_;
@@ -114,6 +123,7 @@ class BatchEngine {
   std::vector<std::unique_ptr<Sequence>> active_;
   std::vector<std::unique_ptr<Admission>> admitting_;
   int admitting_samples_ = 0;
+  double kv_budget_ = 0;
 };
 
 // The seed of one sample's sampler: a function of (seed, request id, sample index) only.

@@ -18,7 +18,8 @@ RolloutStats RolloutEngine::run(const std::vector<RolloutRequest>& requests,
                                 const std::function<void(const Completion&)>& on_complete) {
   Timer total;
   BatchEngine engine(model_, EngineOptions{.max_batch = params_.max_batch,
-                                           .prefill_chunk = params_.prefill_chunk});
+                                           .prefill_chunk = params_.prefill_chunk,
+                                           .kv_budget_bytes = params_.kv_budget_bytes});
   const SequenceParams seq{.max_new_tokens = params_.max_new_tokens,
                            .sampling = params_.sampling,
                            .stop_ids = params_.stop_ids,
@@ -42,6 +43,8 @@ RolloutStats RolloutEngine::run(const std::vector<RolloutRequest>& requests,
                       .prompt_tokens = c.prompt_tokens.load(),
                       .generated_tokens = c.generated_tokens.load(),
                       .max_batch_seen = c.max_batch_seen.load(),
+                      .kv_budget_waits = c.kv_budget_waits.load(),
+                      .kv_budget_bytes = engine.kv_budget_bytes(),
                       .seconds = total.seconds()};
 }
 

@@ -26,12 +26,15 @@ struct RolloutParams {
   int top_logprobs = 0;
   int max_batch = 32;       // sequences decoding at once
   int prefill_chunk = 128;  // prompt tokens prefilled between two decode steps
+  double kv_budget_bytes = 0;  // EngineOptions::kv_budget_bytes (0: 80% of available memory)
 };
 
 struct RolloutStats {
   int prefills = 0;  // prompts prefilled (once per prompt, whatever N is)
   int64_t prompt_tokens = 0, generated_tokens = 0;
   int max_batch_seen = 0;
+  int64_t kv_budget_waits = 0;  // steps the KV budget held an admission back
+  double kv_budget_bytes = 0;   // the budget in force
   double seconds = 0;
 };
 

@@ -127,3 +127,22 @@ def test_score_jsonl_matches_rollout_and_single_scores(tmp_path):
         single = run_qlm_json("score", "-m", model, "--ids", ",".join(map(str, j["prompt_ids"] + j["completion_ids"])),
                               env=env)["logprobs"][len(j["prompt_ids"]) - 1:]
         assert s["logprobs"] == single  # the same rows give the same bits, however batched
+
+
+def test_kv_budget_limits_the_batch_not_the_results(tmp_path):
+    # A budget below one request's worst-case KV admits one prompt (its 4 samples) at a time; a
+    # large one lets all 32 run together. Batch invariance: the same ids and log-probs either way.
+    model = shared("models", "stories260K")
+    prompts = tmp_path / "p.jsonl"
+    write_prompts(prompts)
+    tight = rollout(model, prompts, tmp_path / "tight.jsonl", "--kv-cache-memory", "1e-9")
+    assert "batch up to 4\n" in tight.stderr and "KV cache budget" in tight.stderr, tight.stderr
+    roomy = rollout(model, prompts, tmp_path / "roomy.jsonl", "--kv-cache-memory", "4")
+    assert "batch up to 32\n" in roomy.stderr and "KV cache budget" not in roomy.stderr, roomy.stderr
+    a, b = read(tmp_path / "tight.jsonl"), read(tmp_path / "roomy.jsonl")
+    assert len(a) == 32 and a.keys() == b.keys()
+    for k in a:
+        assert a[k]["completion_ids"] == b[k]["completion_ids"] and a[k]["logprobs"] == b[k]["logprobs"], k
+    bad = run_qlm("rollout", "-m", model, "--prompts", prompts, "--out", tmp_path / "x.jsonl",
+                  "--kv-cache-memory", "-1", check=False)
+    assert bad.returncode != 0 and "--kv-cache-memory" in bad.stderr

@@ -114,6 +114,29 @@ TEST(BatchEngine, MixedParamsEqualAloneAndCancel) {
   EXPECT_TRUE(ran_idle);
 }
 
+TEST(BatchEngine, KvBudgetCountsEveryAdmittedSampleAtMaxTokens) {
+  if (stories().empty()) GTEST_SKIP() << "shared data not found: stories260K";
+  auto model = Transformer::load(stories());
+  const ModelConfig& cfg = model->config();
+  EXPECT_EQ(KVCache::bytes_for(cfg, 17, KvDtype::f16), KVCache(cfg, 17, KvDtype::f16).bytes());
+  // A request of 3 samples, prompt 4, 10 new tokens needs 3 caches of 4 + 10 + 1 positions and,
+  // while it forks, the prompt's own cache of 4 + 1.
+  const size_t prompt = KVCache(cfg, 5).bytes(), need = 3 * KVCache(cfg, 15).bytes() + prompt;
+  // 2·need: two requests run together (a third would pass it even after their prompts' caches
+  // are gone). One byte less than 2·need - prompt: the second must wait for the first's samples.
+  for (const auto& [budget, most] :
+       {std::pair{2 * need, 6}, std::pair{2 * need - prompt, 6}, std::pair{2 * need - prompt - 1, 3}}) {
+    std::map<std::pair<size_t, int>, Result> out;
+    BatchEngine e(*model, EngineOptions{.max_batch = 16, .kv_budget_bytes = double(budget)});
+    for (size_t i = 0; i < 3; ++i)
+      e.submit(make(std::string(1, char('a' + i)), {1, 40, 41, int(42 + i)}, 3, 0.0f, 10, out, i));
+    e.run_until_idle();
+    EXPECT_EQ(out.size(), 9u);
+    EXPECT_EQ(e.counters().max_batch_seen.load(), most) << "budget " << budget << " need " << need;
+    EXPECT_GT(e.counters().kv_budget_waits.load(), 0);
+  }
+}
+
 TEST(BatchEngine, ServeThreadAndQueueFull) {
   if (stories().empty()) GTEST_SKIP() << "shared data not found: stories260K";
   auto model = Transformer::load(stories());

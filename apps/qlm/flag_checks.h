@@ -1,0 +1,25 @@
+// Flag validators shared by several subcommands, with one-line messages that say what is wanted.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <string>
+
+namespace qlm::cli {
+
+// A memory amount in GiB: a finite number >= 0 (0 = the command's automatic choice).
+inline CLI::Validator gib_amount() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        try {
+          size_t used = 0;
+          const double v = std::stod(text, &used);
+          if (used == text.size() && std::isfinite(v) && v >= 0) return "";
+        } catch (const std::exception&) {
+        }
+        return "expected GiB as a number >= 0 (0 = automatic), got '" + text + "'";
+      },
+      "GIB");
+}
+
+}  // namespace qlm::cli
