@@ -62,6 +62,10 @@ int run_preload(const PreloadFlags& f) {
   const double decode_tps = st.generated_tokens / std::max(st.decode_seconds, 1e-9);
   const double prefill_tps = st.prompt_tokens / std::max(st.prefill_seconds, 1e-9);
 
+  // KV cache cost per token (K is allocated in blocks of 16 positions: exact per 16 tokens).
+  const ModelConfig& cfg = m.net->config();
+  const double kv_per_token =
+      KVCache::bytes_for(cfg, KVCache::kKeyBlock, m.net->kv_dtype()) / double(KVCache::kKeyBlock);
   nlohmann::ordered_json j = {
       {"model", f.model},
       {"load_seconds", m.load_seconds},
@@ -69,6 +73,9 @@ int run_preload(const PreloadFlags& f) {
       {"peak_resident_mb", peak_rss_bytes() / 1e6},
       {"model_mb", report["file_bytes"].get<double>() / 1e6},
       {"bits_per_weight", report.value("bits_per_weight", 0.0)},
+      {"kv_cache_dtype", kv_dtype_name(m.net->kv_dtype())},
+      {"kv_bytes_per_token", kv_per_token},
+      {"context_length", cfg.max_position_embeddings},
       {"formats", report.value("formats", nlohmann::ordered_json::object())},
       {"prompt_tokens", st.prompt_tokens},
       {"prefill_tok_per_s", prefill_tps},
@@ -86,6 +93,9 @@ int run_preload(const PreloadFlags& f) {
                 peak_rss_bytes() / 1e6, report["file_bytes"].get<double>() / 1e6);
     if (report.contains("bits_per_weight"))
       std::printf("bits/weight    %.2f\n", report["bits_per_weight"].get<double>());
+    std::printf("kv cache       %s, %.1f KB per token (%d-token context: %.0f MB per sequence)\n",
+                kv_dtype_name(m.net->kv_dtype()), kv_per_token / 1e3, cfg.max_position_embeddings,
+                kv_per_token * cfg.max_position_embeddings / 1e6);
     std::printf("speed          prefill %.1f tok/s (%d tokens), decode %.1f tok/s (%d tokens)\n", prefill_tps,
                 st.prompt_tokens, decode_tps, st.generated_tokens);
     if (m.tokenizer) std::printf("test output    %s\n", nlohmann::json(text).dump().c_str());

@@ -103,5 +103,13 @@ def test_preload_reports_and_checks(qwen_chat_model, tmp_path):
     assert j["ok"] and j["problems"] == []
     assert j["generated_tokens"] >= 1 and j["decode_tok_per_s"] > 0 and j["load_seconds"] >= 0
     assert 15.5 < j["bits_per_weight"] < 16.5  # BF16 weights
+    # KV cost per token from config.json: K and V of every layer, kv_heads x head_dim each.
+    c = json.load(open(os.path.join(qwen_chat_model, "config.json")))
+    per_token = 2 * c["num_hidden_layers"] * c["num_key_value_heads"] * (
+        c.get("head_dim") or c["hidden_size"] // c["num_attention_heads"])
+    assert j["kv_cache_dtype"] == "f32" and j["kv_bytes_per_token"] == 4 * per_token
+    assert j["context_length"] == c["max_position_embeddings"]
+    j16 = run_qlm_json("--kv-cache-dtype", "f16", "preload", "-m", qwen_chat_model, "--max-tokens", 2, "--json")
+    assert j16["kv_cache_dtype"] == "f16" and j16["kv_bytes_per_token"] == 2 * per_token
     proc = run_qlm("preload", "-m", qwen_chat_model, "--expect-quantization", "q8_bit", check=False)
     assert proc.returncode == 1 and "q8_bit" in proc.stderr
