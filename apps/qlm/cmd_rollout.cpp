@@ -110,7 +110,7 @@ void run_rollout(const RolloutFlags& f) {
   RolloutParams params{.samples_per_prompt = f.samples, .max_new_tokens = f.max_tokens, .sampling = f.sampling,
                        .logprobs = f.logprobs == "raw" ? LogprobMode::Raw : LogprobMode::Processed,
                        .top_logprobs = f.top_logprobs, .max_batch = f.max_batch,
-                       .kv_budget_bytes = f.kv_cache_memory_gib * 1073741824.0};
+                       .kv_budget_bytes = f.kv_cache_memory_gib * kBytesPerGiB};
   if (f.logprobs != "raw" && f.logprobs != "processed") fail("--logprobs: '", f.logprobs, "' is not raw or processed");
   if (!f.ignore_eos) params.stop_ids = m.stop_ids;
   size_t total = 0;
@@ -162,7 +162,7 @@ void run_rollout(const RolloutFlags& f) {
     std::fprintf(stderr,
                  "rollout: the KV cache budget (%.2f GiB for every admitted sample at max tokens) held "
                  "back admissions; --kv-cache-memory raises it\n",
-                 st.kv_budget_bytes / 1073741824.0);
+                 st.kv_budget_bytes / kBytesPerGiB);
 }
 }  // namespace
 

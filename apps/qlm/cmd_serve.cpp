@@ -88,7 +88,7 @@ void add_serve(CLI::App& app) {
     if (cmd->count("--max-n") == 0)
       f->options.limits.max_n = std::min(f->options.limits.max_n, f->options.max_batch);
     f->options.max_queue = static_cast<size_t>(f->max_queue);
-    f->options.kv_budget_bytes = f->kv_cache_memory_gib * 1073741824.0;
+    f->options.kv_budget_bytes = f->kv_cache_memory_gib * kBytesPerGiB;
     f->options.max_body = static_cast<size_t>(f->max_body_kb) * 1024;
     const int status = serve::run_server(f->model, f->options, [](const std::string& url) {
       std::printf("qlm serve: listening on %s\n", url.c_str());

@@ -7,6 +7,8 @@
 
 namespace qlm::cli {
 
+constexpr double kBytesPerGiB = 1073741824.0;
+
 // A memory amount in GiB: a finite number >= 0 (0 = the command's automatic choice).
 inline CLI::Validator gib_amount() {
   return CLI::Validator(

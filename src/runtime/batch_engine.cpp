@@ -26,7 +26,6 @@ struct BatchEngine::Sequence {
   std::unique_ptr<KVCache> cache;
   std::unique_ptr<Sampler> sampler;
   Completion done;
-  size_t kv_reserved = 0;  // worst-case bytes of its cache (counted against the KV budget)
   int next_token = -1;  // sampled, not yet run through the model
   Timer timer;          // from the prompt's admission
 };
@@ -37,7 +36,6 @@ struct BatchEngine::Admission {
   std::shared_ptr<const EngineRequest> request;
   std::unique_ptr<KVCache> cache;
   size_t prefilled = 0;
-  size_t kv_reserved = 0;  // worst-case bytes of the prompt's and its samples' caches
   int chunk = 0;  // rows in the current step
   Timer timer;
 };
@@ -58,19 +56,29 @@ BatchEngine::BatchEngine(const Transformer& model, EngineOptions options)
   if (kv_budget_ <= 0) kv_budget_ = 1e300;  // no /proc/meminfo: no limit
 }
 
+int BatchEngine::sample_capacity(const EngineRequest& r) const {
+  return std::min(model_.config().max_position_embeddings,
+                  static_cast<int>(r.prompt_ids.size()) + r.params.max_new_tokens + 1);
+}
+
+int BatchEngine::prompt_capacity(const EngineRequest& r) const {
+  // A single sample keeps the prompt's cache, so it gets the room for its completion now.
+  return r.samples.size() == 1
+             ? sample_capacity(r)
+             : std::min(model_.config().max_position_embeddings, static_cast<int>(r.prompt_ids.size()) + 1);
+}
+
 size_t BatchEngine::kv_need(const EngineRequest& r) const {
   const ModelConfig& cfg = model_.config();
-  const int n = static_cast<int>(r.prompt_ids.size());
-  const int full = std::min(cfg.max_position_embeddings, n + r.params.max_new_tokens + 1);
-  size_t need = r.samples.size() * KVCache::bytes_for(cfg, full, model_.kv_dtype());
-  if (r.samples.size() > 1) need += KVCache::bytes_for(cfg, std::min(cfg.max_position_embeddings, n + 1), model_.kv_dtype());
+  size_t need = KVCache::bytes_for(cfg, prompt_capacity(r), model_.kv_dtype());
+  if (r.samples.size() > 1) need += r.samples.size() * KVCache::bytes_for(cfg, sample_capacity(r), model_.kv_dtype());
   return need;
 }
 
 size_t BatchEngine::kv_reserved() const {
   size_t total = 0;
-  for (const auto& q : active_) total += q->kv_reserved;
-  for (const auto& a : admitting_) total += a->kv_reserved;
+  for (const auto& q : active_) total += q->cache->bytes();
+  for (const auto& a : admitting_) total += kv_need(*a->request);
   return total;
 }
 
@@ -179,15 +187,7 @@ bool BatchEngine::admit_waiting() {
     auto a = std::make_unique<Admission>();
     a->ticket = next->first;
     a->request = std::shared_ptr<const EngineRequest>(std::move(next->second));
-    const ModelConfig& cfg = model_.config();
-    const int n = static_cast<int>(a->request->prompt_ids.size());
-    // A single sample keeps the prompt's cache, so it gets the room for its completion now.
-    const int cap =
-        a->request->samples.size() == 1
-            ? std::min(cfg.max_position_embeddings, n + a->request->params.max_new_tokens + 1)
-            : std::min(cfg.max_position_embeddings, n + 1);
-    a->cache = std::make_unique<KVCache>(cfg, cap, model_.kv_dtype());
-    a->kv_reserved = kv_need(*a->request);
+    a->cache = std::make_unique<KVCache>(model_.config(), prompt_capacity(*a->request), model_.kv_dtype());
     admitting_samples_ += static_cast<int>(a->request->samples.size());
     admitting_.push_back(std::move(a));
     any = true;
@@ -226,14 +226,13 @@ void BatchEngine::fork_samples(Admission& a, const float* lg) {
   const EngineRequest& r = *a.request;
   const ModelConfig& cfg = model_.config();
   const int n = static_cast<int>(r.prompt_ids.size());
-  const int cap = std::min(cfg.max_position_embeddings, n + r.params.max_new_tokens + 1);
+  const int cap = sample_capacity(r);
   counters_.prefills.fetch_add(1, std::memory_order_relaxed);
   counters_.prompt_tokens.fetch_add(n, std::memory_order_relaxed);
   for (int k : r.samples) {
     auto q = std::make_unique<Sequence>();
     q->ticket = a.ticket;
     q->request = a.request;
-    q->kv_reserved = KVCache::bytes_for(cfg, cap, model_.kv_dtype());
     if (r.samples.size() == 1) {
       q->cache = std::move(a.cache);
     } else {

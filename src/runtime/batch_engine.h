@@ -106,9 +106,13 @@ class BatchEngine {
   void fork_samples(Admission& a, const float* logits);
   void finish(Sequence& q, const char* reason);
   void publish_counts();  // counters_.active/admitting from the engine-thread state
-  size_t kv_reserved() const;  // worst-case KV bytes of the admitted sequences and prompts
-  // Worst-case KV bytes of a request: its samples' caches (+ the shared prompt's while forking).
+  // Cache capacities: a sample's (prompt + max_new_tokens + 1), and the prompt's own cache
+  // while it is prefilled (a single sample's is already the sample's).
+  int sample_capacity(const EngineRequest& r) const;
+  int prompt_capacity(const EngineRequest& r) const;
+  // Worst-case KV bytes of a request: its prompt's cache, plus its samples' when they fork.
   size_t kv_need(const EngineRequest& r) const;
+  size_t kv_reserved() const;  // the same, summed over the admitted sequences and prompts
 
   const Transformer& model_;
   EngineOptions options_;
