@@ -134,7 +134,8 @@ def sampling_cases(rng):
     settings = [params(temperature=0.9, top_p=0.9), params(temperature=1.0, top_k=50, top_p=0.95),
                 params(temperature=0.6, min_p=0.3), params(temperature=1.0, top_k=3000),
                 params(temperature=1.2, top_p=0.9, repetition_penalty=1.2, frequency_penalty=0.5),
-                params(temperature=1.0, top_p=0.5, min_p=0.9), params(temperature=2.0, top_p=0.999)]
+                params(temperature=1.0, top_p=0.5, min_p=0.9), params(temperature=2.0, top_p=0.999),
+                params(temperature=1.0)]  # plain sampling: one exp pass serves draw and raw log-probs
     for n, p in enumerate(settings):
         v, seed, scale = 8192, 1000 + n, 1.5  # > 4096 candidates: the chunked sort runs
         logits = hashed_logits(v, seed, scale)

@@ -54,6 +54,15 @@ bool Sampler::penalties_active() const {
          params_.frequency_penalty != 0.0f;
 }
 
+// Plain sampling at temperature 1 without penalties or min-p (the RL default): the draw's
+// weights exp(logit - max) are the raw distribution's terms, so one exponential pass serves
+// both the draw and the raw log-sum-exp.
+bool Sampler::dense_at_t1() const {
+  const SamplingParams& p = params_;
+  return p.temperature == 1.0f && !penalties_active() && p.min_p == 0.0f && p.top_p >= 1.0f &&
+         (p.top_k <= 0 || p.top_k >= vocab_size_);
+}
+
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -95,7 +104,8 @@ Sampler::Stats Sampler::penalise_and_scan(float* logits, int top_n) {
     logits[id] = kNegInf;
   }
 
-  const bool want_sum = p.logprobs;
+  // At temperature 1 the dense draw's weights are these exponentials: it sums them there.
+  const bool want_sum = p.logprobs && !dense_at_t1();
   const bool want_heap = p.logprobs && top_n > 0;
   top_heap_.clear();
   const VocabScan scan =
@@ -136,7 +146,7 @@ Sampler::Stats Sampler::penalise_and_scan(float* logits, int top_n) {
 
 TokenChoice Sampler::sample(float* logits, int top_n) {
   const SamplingParams& p = params_;
-  const Stats st = penalise_and_scan(logits, top_n);
+  Stats st = penalise_and_scan(logits, top_n);
   TokenChoice choice;
   float processed = 0.0f;
   if (p.temperature < kGreedyBelow) {
@@ -148,7 +158,8 @@ TokenChoice Sampler::sample(float* logits, int top_n) {
   } else if (p.top_p < 1.0f) {
     choice.id = draw_sorted(logits, st.max_pen, /*top_k_done=*/false, &processed);
   } else {
-    choice.id = draw_dense(logits, st.max_pen, &processed);
+    const double z = draw_dense(logits, st.max_pen, &choice.id, &processed);
+    if (dense_at_t1()) st.lse_raw = st.lse_pen = double(st.max_pen) + std::log(z);
   }
 
   if (p.logprobs) {

@@ -129,7 +129,7 @@ int Sampler::draw_kept(const float* logits, int kept, float t, float s_max, floa
 // sums; the draw skips the blocks whose mass lies wholly below u, then walks one block in id
 // order (the walk is a chain of dependent double adds, ~4 cycles each: over half of a 152k
 // vocabulary on average it cost as much as all the vector passes together).
-int Sampler::draw_dense(const float* logits, float max_pen, float* lp) {
+double Sampler::draw_dense(const float* logits, float max_pen, int* id, float* lp) {
   const float t = params_.temperature;
   const float s_max = max_pen / t;
   const float min_p = params_.min_p;
@@ -152,7 +152,8 @@ int Sampler::draw_dense(const float* logits, float max_pen, float* lp) {
   for (int i = b * kWeightBlock - 1; pick < 0 && i >= 0; --i)  // rounding fallback: the last
     if (weight[i] > 0.0f) pick = i;                             // token with mass before b
   *lp = float(double(logits[pick] / t - s_max) - std::log(z));
-  return pick;
+  *id = pick;
+  return z;
 }
 
 }  // namespace qlm

@@ -47,14 +47,14 @@ inline float keep_at_least(float w, float floor) {
 // weights of the draw (the best token's logit / t is s_max, so weights are <= 1).
 void exp_weights(const float* logits, int n, float t, float s_max, float floor, float* weight);
 
-// exp_weights, and per block of kWeightBlock weights their sum (eight double lanes, fixed
+// exp_weights, and per block of kWeightBlock weights their sum (sixteen double lanes, fixed
 // order) in block_sum[(n + kWeightBlock - 1) / kWeightBlock]; returns the block sums added in
 // block order. One pass while each block is in L1, and the draw can then skip whole blocks.
 constexpr int kWeightBlock = 512;
 double exp_weight_blocks(const float* logits, int n, float t, float s_max, float floor, float* weight,
                          double* block_sum);
 
-// Sum of w[0, n) in double, in eight interleaved lanes: a fixed order (so results do not
+// Sum of w[0, n) in double, in sixteen interleaved lanes: a fixed order (so results do not
 // depend on anything but the data) that the compiler can vectorise.
 double sum_weights(const float* w, int n);
 
