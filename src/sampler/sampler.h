@@ -11,6 +11,8 @@
 
 namespace qlm {
 
+struct Nucleus;
+
 struct SamplingParams {
   float temperature = 0.0f;         // 0 (or < 1e-5) = greedy: argmax, no RNG draw
   int top_k = 0;                    // 0 = off
@@ -88,6 +90,8 @@ class Sampler {
   // Returns the weights' total (their sum relative to the best token's weight 1).
   double draw_dense(const float* logits, float max_pen, int* id, float* logprob_processed);
   int draw_kept(const float* logits, int kept, float t, float s_max, float* logprob_processed);
+  int draw_nucleus(const float* logits, const Nucleus& nucleus, float t, float s_max,
+                   float* logprob_processed);
 
   SamplingParams params_;
   int vocab_size_;
@@ -101,7 +105,7 @@ class Sampler {
   std::vector<float> seen_pen_;  // [seen_.size()] their penalised values
 
   std::vector<float> weight_;            // [vocab] exp(s - s_max); only candidates are written
-  std::vector<double> block_sum_;        // draw_dense: weight sums per kWeightBlock ids
+  std::vector<double> block_sum_;        // dense and nucleus draws: weight sums per kWeightBlock ids
   std::vector<ScoredToken> candidates_;  // [vocab] (penalised logit, id) for the sorted paths
   std::vector<ScoredToken> top_heap_;    // [top_n] best raw logits (min-heap scratch)
 };

@@ -52,26 +52,28 @@ int Sampler::draw_sorted(const float* logits, float max_pen, bool top_k_done, fl
       weight_[c[j].id] = w;
       z += w;
     }
-  } else {
+  } else {  // top-p (top_p < 1), maybe min-p
     float* w = weight_.data();
-    exp_weights(logits, vocab_size_, t, s_max, 0.0f, w);
-    z = sum_weights(w, vocab_size_);
+    block_sum_.resize(static_cast<size_t>((vocab_size_ + kWeightBlock - 1) / kWeightBlock));
+    z = exp_weight_blocks(logits, vocab_size_, t, s_max, 0.0f, w, block_sum_.data());
     // Tokens below `cut` hold < (1 - top_p) of the mass together, so the top-p prefix lies
-    // within those at or above it; min-p would drop the others anyway.
-    const double cut = std::max((1.0 - params_.top_p) * z / vocab_size_, double(params_.min_p));
-    for (int i = 0; i < vocab_size_; ++i)
-      if (weight_[i] >= cut) c[n++] = Scored{logits[i], i};
+    // within those at or above it; min-p would drop the others anyway. As a float: the
+    // smallest one at or above the bound, so that w >= cut means the same for every float w.
+    const double bound = std::max((1.0 - params_.top_p) * z / vocab_size_, double(params_.min_p));
+    float cut = static_cast<float>(bound);
+    if (static_cast<double>(cut) < bound) cut = std::nextafter(cut, 2.0f);
+    n = collect_range(logits, w, vocab_size_, cut, 2.0f, c, kSortWhole);
+    if (n > kSortWhole) {
+      // A nucleus of thousands: a histogram instead of sorting. Every candidate has
+      // w >= cut >= min_p, so min-p removes nothing here.
+      const Nucleus nucleus = nucleus_of_weights(logits, w, vocab_size_, cut, double(params_.top_p) * z, c);
+      return draw_nucleus(logits, nucleus, t, s_max, lp);
+    }
   }
 
   // Top-p: the shortest prefix (best first) whose mass reaches top_p * z.
   const double target =
       params_.top_p < 1.0f ? double(params_.top_p) * z : std::numeric_limits<double>::infinity();
-  if (!top_k_done && n > kSortWhole && params_.top_p < 1.0f) {
-    // A nucleus of thousands: histogram instead of sorting. Every candidate already has
-    // w >= cut >= min_p, so min-p removes nothing here.
-    const int kept = nucleus_by_histogram(c, n, weight_.data(), target);
-    return draw_kept(logits, kept, t, s_max, lp);
-  }
   int kept = n;
   int sorted = top_k_done ? n : 0;
   int chunk = n <= kSortWhole ? n : kFirstChunk;
@@ -120,6 +122,42 @@ int Sampler::draw_kept(const float* logits, int kept, float t, float s_max, floa
     if (w > 0.0f) pick = c[j].id;  // rounding fallback: the last token with mass
     cum += w;
     if (cum > u) break;
+  }
+  *lp = float(double(logits[pick] / t - s_max) - std::log(z_kept));
+  return pick;
+}
+
+// Draws from a nucleus in two parts (see Nucleus): the tokens with weight >= floor in id
+// order, found through per-block sums, then the crossing bucket's members best first.
+int Sampler::draw_nucleus(const float* logits, const Nucleus& nucleus, float t, float s_max, float* lp) {
+  const float* w = weight_.data();
+  const Scored* c = candidates_.data();
+  const int n_blocks = (vocab_size_ + kWeightBlock - 1) / kWeightBlock;
+  const double z_whole = range_block_sums(w, vocab_size_, nucleus.floor, 2.0f, block_sum_.data());
+  double z_kept = z_whole;
+  for (int j = 0; j < nucleus.members; ++j) z_kept += w[c[j].id];
+  const double u = rng_.uniform() * z_kept;
+  ++rng_draws_;
+  int pick = -1;
+  double cum = 0.0;
+  if (u < z_whole) {
+    int b = 0;
+    for (; b < n_blocks - 1 && cum + block_sum_[b] <= u; ++b) cum += block_sum_[b];
+    for (int i = b * kWeightBlock; i < vocab_size_; ++i) {
+      if (w[i] < nucleus.floor) continue;
+      if (w[i] > 0.0f) pick = i;
+      cum += w[i];
+      if (cum > u) break;
+    }
+    for (int i = b * kWeightBlock - 1; pick < 0 && i >= 0; --i)  // rounding fallback
+      if (w[i] >= nucleus.floor && w[i] > 0.0f) pick = i;
+  } else {
+    cum = z_whole;
+    for (int j = 0; j < nucleus.members; ++j) {
+      if (w[c[j].id] > 0.0f) pick = c[j].id;  // rounding fallback: the last token with mass
+      cum += w[c[j].id];
+      if (cum > u) break;
+    }
   }
   *lp = float(double(logits[pick] / t - s_max) - std::log(z_kept));
   return pick;

@@ -54,7 +54,8 @@ QLM_INLINE void add_exp(const float* x, int n, float m, double* lane) {
   for (; i < n; ++i) lane[0] += e[i];
 }
 
-// Sum of w[0, n) in double, sixteen interleaved lanes folded in order (sum_weights' contract).
+// Sum of w[0, n) in double, sixteen interleaved lanes (a fixed order the compiler vectorises)
+// folded in order.
 QLM_INLINE double lane_sum(const float* w, int n) {
   double lane[kLanes] = {};
   int i = 0;
@@ -82,7 +83,7 @@ void offer(std::vector<Scored>& heap, int top_n, const float* x, int begin, int 
 
 }  // namespace
 
-// exp_weights' formula, inlined into each clone that writes weights.
+// The temperature weights (see exp_weight_blocks), inlined into each clone.
 // A vector division costs ~10 cycles; at temperature 1 (the usual one for RL rollouts) x / t
 // is x exactly, so that loop has none.
 QLM_INLINE void write_weights(const float* logits, int n, float t, float s_max, float floor, float* weight) {
@@ -91,11 +92,6 @@ QLM_INLINE void write_weights(const float* logits, int n, float t, float s_max, 
   } else {
     for (int i = 0; i < n; ++i) weight[i] = keep_at_least(exp_nonpos(logits[i] / t - s_max), floor);
   }
-}
-
-QLM_VOCAB_CLONES void exp_weights(const float* logits, int n, float t, float s_max, float floor,
-                                  float* weight) {
-  write_weights(logits, n, t, s_max, floor, weight);
 }
 
 QLM_VOCAB_CLONES double exp_weight_blocks(const float* logits, int n, float t, float s_max, float floor,
@@ -112,7 +108,60 @@ QLM_VOCAB_CLONES double exp_weight_blocks(const float* logits, int n, float t, f
   return total;
 }
 
-QLM_VOCAB_CLONES double sum_weights(const float* w, int n) { return lane_sum(w, n); }
+QLM_VOCAB_CLONES double range_block_sums(const float* w, int n, float lo, float hi, double* block_sum) {
+  double total = 0.0;
+  for (int begin = 0, b = 0; begin < n; begin += kWeightBlock, ++b) {
+    const int len = std::min(kWeightBlock, n - begin);
+    float kept[kWeightBlock];
+    for (int i = 0; i < len; ++i) kept[i] = in_range(w[begin + i], lo, hi) ? w[begin + i] : 0.0f;
+    const double s = lane_sum(kept, len);
+    block_sum[b] = s;
+    total += s;
+  }
+  return total;
+}
+
+// Sixteen weights are tested at once (a vector compare in the AVX-512 clone); only groups with
+// a hit are walked, so a narrow range costs one pass of compares.
+QLM_VOCAB_CLONES int collect_range(const float* logits, const float* w, int n, float lo, float hi, Scored* out,
+                                   int limit) {
+  constexpr int kGroup = 16;
+  int count = 0;
+  for (int begin = 0; begin < n; begin += kGroup) {
+    const int len = std::min(kGroup, n - begin);
+    int hits = 0;
+    for (int i = 0; i < len; ++i) hits += in_range(w[begin + i], lo, hi);
+    if (hits == 0) continue;
+    if (count + hits > limit) return limit + 1;
+    for (int i = begin; i < begin + len; ++i)
+      if (in_range(w[i], lo, hi)) out[count++] = Scored{logits[i], i};
+  }
+  return count;
+}
+
+// Bucket indices of 64 weights at a time in a vector pass, then scalar adds four at a time
+// (one per lane); the bucket loop alone was ~20 instructions a token.
+QLM_VOCAB_CLONES void weight_histogram(const float* w, int n, float cut, double* lanes) {
+  constexpr int kChunk = 64;
+  constexpr uint32_t kBelow = kWeightBuckets - 1;
+  const uint32_t cut_bits = std::bit_cast<uint32_t>(cut);
+  double* lane[kHistogramLanes];
+  for (int l = 0; l < kHistogramLanes; ++l) lane[l] = lanes + size_t(l) * kWeightBuckets;
+  uint32_t idx[kChunk];
+  int begin = 0;
+  for (; begin + kChunk <= n; begin += kChunk) {
+    for (int i = 0; i < kChunk; ++i) {
+      const uint32_t bits = std::bit_cast<uint32_t>(w[begin + i]);
+      idx[i] = bits >= cut_bits ? bits >> kWeightBucketShift : kBelow;
+    }
+    for (int i = 0; i < kChunk; i += kHistogramLanes)
+      for (int l = 0; l < kHistogramLanes; ++l) lane[l][idx[i + l]] += w[begin + i + l];
+  }
+  for (int i = begin; i < n; ++i) {
+    const uint32_t bits = std::bit_cast<uint32_t>(w[i]);
+    lane[i % kHistogramLanes][bits >= cut_bits ? bits >> kWeightBucketShift : kBelow] += w[i];
+  }
+}
 
 QLM_VOCAB_CLONES VocabScan scan_vocab(const float* x, int n, bool want_sum, std::vector<Scored>* heap, int top_n) {
   VocabScan out;

@@ -43,20 +43,39 @@ inline float keep_at_least(float w, float floor) {
   return std::bit_cast<float>(bits < std::bit_cast<uint32_t>(floor) ? 0u : bits);
 }
 
-// weight[i] = keep_at_least(exp_nonpos(logits[i] / t - s_max), floor): the temperature
-// weights of the draw (the best token's logit / t is s_max, so weights are <= 1).
-void exp_weights(const float* logits, int n, float t, float s_max, float floor, float* weight);
-
-// exp_weights, and per block of kWeightBlock weights their sum (sixteen double lanes, fixed
-// order) in block_sum[(n + kWeightBlock - 1) / kWeightBlock]; returns the block sums added in
-// block order. One pass while each block is in L1, and the draw can then skip whole blocks.
+// weight[i] = keep_at_least(exp_nonpos(logits[i] / t - s_max), floor), the temperature weights
+// of the draw (the best token's logit / t is s_max, so weights are <= 1), and per block of
+// kWeightBlock weights their sum (sixteen double lanes, fixed order) in
+// block_sum[(n + kWeightBlock - 1) / kWeightBlock]; returns the block sums added in block order.
+// One pass while each block is in L1, and the draw can then skip whole blocks.
 constexpr int kWeightBlock = 512;
 double exp_weight_blocks(const float* logits, int n, float t, float s_max, float floor, float* weight,
                          double* block_sum);
 
-// Sum of w[0, n) in double, in sixteen interleaved lanes: a fixed order (so results do not
-// depend on anything but the data) that the compiler can vectorise.
-double sum_weights(const float* w, int n);
+// Weights in [lo, hi): non-negative floats compared through their bit patterns (one unsigned
+// compare; hi = 2 means no upper bound, weights being <= 1).
+inline bool in_range(float w, float lo, float hi) {
+  const uint32_t b = std::bit_cast<uint32_t>(w), l = std::bit_cast<uint32_t>(lo);
+  return b - l < std::bit_cast<uint32_t>(hi) - l;
+}
+
+// Per block of kWeightBlock weights, the sum of those in [lo, hi) (sixteen double lanes) in
+// block_sum; returns the block sums added in block order.
+double range_block_sums(const float* w, int n, float lo, float hi, double* block_sum);
+
+// Writes (logits[i], i) for the i with w[i] in [lo, hi), in id order, to out[0, limit); returns
+// how many there are, or limit + 1 as soon as there are more than limit.
+int collect_range(const float* logits, const float* w, int n, float lo, float hi, Scored* out, int limit);
+
+// Histogram of weights by their bits >> kWeightBucketShift (exponent and top 7 mantissa bits:
+// monotone in the weight), for the weights >= cut; weights must be <= 1. Token i adds to
+// lanes[(i % kHistogramLanes) * kWeightBuckets + bucket] so that consecutive tokens never wait
+// on one bucket's read-modify-write; the caller zeroes buckets [bucket(cut), bucket(1)] of each
+// lane first, and adds a bucket's lanes in lane order.
+constexpr int kWeightBucketShift = 16;
+constexpr int kWeightBuckets = int(0x3F800000u >> kWeightBucketShift) + 2;  // the last: below cut
+constexpr int kHistogramLanes = 4;
+void weight_histogram(const float* w, int n, float cut, double* lanes);
 
 struct VocabScan {
   float max = 0.0f;  // -FLT_MAX when every entry is -inf

@@ -26,11 +26,11 @@ std::vector<int> draw_counts(const SamplingParams& params, const std::vector<flo
 
 // Pearson's statistic over bins with expected count >= 5 (the rest pooled into one bin).
 // Returns {statistic, degrees of freedom}.
-std::pair<double, int> chi_square(const std::vector<int>& counts, const std::vector<double>& p) {
+std::pair<double, int> chi_square(const std::vector<int>& counts, const std::vector<double>& p, int draws = kDraws) {
   double stat = 0.0, pooled_expected = 0.0, pooled_observed = 0.0;
   int bins = 0;
   for (size_t i = 0; i < p.size(); ++i) {
-    const double expected = p[i] * kDraws;
+    const double expected = p[i] * draws;
     if (p[i] == 0.0) continue;
     if (expected < 5.0) {
       pooled_expected += expected;
@@ -89,6 +89,61 @@ TEST(SamplerStat, ReferenceTemperatureDistributionIsSoftmax) {
     ++checked;
   }
   EXPECT_EQ(checked, 3);
+}
+
+// Top-p over thousands of near-equal tokens (the histogram nucleus, nucleus.h): the draws
+// follow the reference's kept set and weights. Large-vocabulary cases without penalties (so
+// one sampler serves every draw); the expected probability of a kept token is its weight
+// exp(float(l / T) - s_max) over the reference's kept mass.
+TEST(SamplerStat, FlatNucleusDrawsFollowTheReferenceDistribution) {
+  constexpr int kNucleusDraws = 60000;
+  int checked = 0;
+  for (const auto& c : test::golden()["sampling_cases"]) {
+    SamplingParams params = test::params_from_json(c["params"]);
+    if (params.top_p >= 1.0f || params.top_k > 0 || params.repetition_penalty != 1.0f ||
+        params.frequency_penalty != 0.0f || params.presence_penalty != 0.0f)
+      continue;
+    const int vocab = c["vocab"], last = c["last_kept"];
+    if (c["n_kept"].get<int>() <= 4096) continue;  // the sorted path: covered above
+    SCOPED_TRACE("top_p " + std::to_string(params.top_p));
+    const auto logits = test::hashed_logits(vocab, c["hash_seed"], c["scale"].get<float>());
+    const double s_max = c["s_max"], log_z = c["log_z_kept"];
+    std::vector<double> p(vocab, 0.0);
+    for (int i = 0; i < vocab; ++i)
+      if (logits[i] > logits[last] || (logits[i] == logits[last] && i <= last))
+        p[i] = std::exp(double(float(logits[i] / params.temperature) - float(s_max)) - log_z);
+    params.seed = 99;
+    Sampler sampler(params, vocab, {});
+    std::vector<int> counts(vocab, 0);
+    std::vector<float> scratch(vocab);
+    for (int d = 0; d < kNucleusDraws; ++d) {
+      scratch = logits;
+      ++counts[sampler.sample(scratch.data()).id];
+    }
+    for (int i = 0; i < vocab; ++i)
+      if (p[i] == 0.0) {
+        EXPECT_EQ(counts[i], 0) << "token " << i << " outside the nucleus was drawn";
+      }
+    const auto [stat, df] = chi_square(counts, p, kNucleusDraws);
+    EXPECT_LT(stat, chi_square_critical(df)) << "df " << df;
+    // Per token, ~8 draws each cannot see a bias of a few percent; 32 groups (16 quantiles of
+    // the probability x id parity) can: a skew with the weight, or between ids walked in order.
+    std::vector<int> kept;
+    for (int i = 0; i < vocab; ++i)
+      if (p[i] > 0.0) kept.push_back(i);
+    std::stable_sort(kept.begin(), kept.end(), [&](int a, int b) { return p[a] < p[b]; });
+    std::vector<int> group_counts(32, 0);
+    std::vector<double> group_p(32, 0.0);
+    for (size_t r = 0; r < kept.size(); ++r) {
+      const int g = int(r * 16 / kept.size()) * 2 + kept[r] % 2;
+      group_counts[g] += counts[kept[r]];
+      group_p[g] += p[kept[r]];
+    }
+    const auto [group_stat, group_df] = chi_square(group_counts, group_p, kNucleusDraws);
+    EXPECT_LT(group_stat, chi_square_critical(group_df)) << "groups, df " << group_df;
+    ++checked;
+  }
+  EXPECT_GE(checked, 2);
 }
 
 // The test has power: draws at T = 0.7 are rejected against the T = 1.5 distribution, and a
