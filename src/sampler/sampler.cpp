@@ -153,7 +153,7 @@ TokenChoice Sampler::sample(float* logits, int top_n) {
     choice.id = st.argmax_pen;
     processed = float(double(st.max_pen) - st.lse_pen);
   } else if (p.top_k > 0 && p.top_k < vocab_size_) {
-    select_top_k(logits, p.top_k);
+    select_top_k(logits, vocab_size_, p.top_k, candidates_.data());
     choice.id = draw_sorted(logits, st.max_pen, /*top_k_done=*/true, &processed);
   } else if (p.top_p < 1.0f) {
     choice.id = draw_sorted(logits, st.max_pen, /*top_k_done=*/false, &processed);

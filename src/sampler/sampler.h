@@ -85,7 +85,6 @@ class Sampler {
   bool penalties_active() const;
   bool dense_at_t1() const;
   Stats penalise_and_scan(float* logits, int top_n);
-  void select_top_k(const float* logits, int k);
   int draw_sorted(const float* logits, float max_pen, bool top_k_done, float* logprob_processed);
   // Returns the weights' total (their sum relative to the best token's weight 1).
   double draw_dense(const float* logits, float max_pen, int* id, float* logprob_processed);

@@ -20,23 +20,6 @@ constexpr int kFirstChunk = 1024;
 
 }  // namespace
 
-// candidates_[0, k) := the k best (logit, id), sorted best first. O(V log k) with a heap
-// whose root is the worst kept candidate, so most tokens cost one comparison.
-void Sampler::select_top_k(const float* logits, int k) {
-  Scored* heap = candidates_.data();
-  for (int i = 0; i < k; ++i) heap[i] = Scored{logits[i], i};
-  std::make_heap(heap, heap + k, better);
-  for (int i = k; i < vocab_size_; ++i) {
-    const Scored c{logits[i], i};
-    if (better(c, heap[0])) {
-      std::pop_heap(heap, heap + k, better);
-      heap[k - 1] = c;
-      std::push_heap(heap, heap + k, better);
-    }
-  }
-  std::sort_heap(heap, heap + k, better);
-}
-
 // Sorted path (top-k and/or top-p). Weights w = exp(logit / T - s_max) so the best has w = 1;
 // min-p (p >= min_p * p_max) is then simply w >= min_p.
 int Sampler::draw_sorted(const float* logits, float max_pen, bool top_k_done, float* lp) {

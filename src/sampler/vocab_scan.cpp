@@ -139,6 +139,27 @@ QLM_VOCAB_CLONES int collect_range(const float* logits, const float* w, int n, f
   return count;
 }
 
+// Blocks of 64 logits whose max cannot beat the heap's worst are skipped after one vector max:
+// past the first few thousand tokens that is nearly all of them.
+QLM_VOCAB_CLONES void select_top_k(const float* x, int n, int k, Scored* heap) {
+  constexpr int kChunk = 64;
+  for (int i = 0; i < k; ++i) heap[i] = Scored{x[i], i};
+  std::make_heap(heap, heap + k, better);
+  for (int begin = k; begin < n; begin += kChunk) {
+    const int len = std::min(kChunk, n - begin);
+    if (block_max(x + begin, len) < heap[0].value) continue;  // none is better than the worst kept
+    for (int i = begin; i < begin + len; ++i) {
+      const Scored c{x[i], i};
+      if (better(c, heap[0])) {
+        std::pop_heap(heap, heap + k, better);
+        heap[k - 1] = c;
+        std::push_heap(heap, heap + k, better);
+      }
+    }
+  }
+  std::sort_heap(heap, heap + k, better);
+}
+
 // Bucket indices of 64 weights at a time in a vector pass, then scalar adds four at a time
 // (one per lane); the bucket loop alone was ~20 instructions a token.
 QLM_VOCAB_CLONES void weight_histogram(const float* w, int n, float cut, double* lanes) {

@@ -67,6 +67,10 @@ double range_block_sums(const float* w, int n, float lo, float hi, double* block
 // how many there are, or limit + 1 as soon as there are more than limit.
 int collect_range(const float* logits, const float* w, int n, float lo, float hi, Scored* out, int limit);
 
+// heap[0, k) := the k best (x[i], i) by `better`, sorted best first (0 < k <= n). A heap whose
+// root is the worst kept candidate, so most tokens cost one comparison.
+void select_top_k(const float* x, int n, int k, Scored* heap);
+
 // Histogram of weights by their bits >> kWeightBucketShift (exponent and top 7 mantissa bits:
 // monotone in the weight), for the weights >= cut; weights must be <= 1. Token i adds to
 // lanes[(i % kHistogramLanes) * kWeightBuckets + bucket] so that consecutive tokens never wait
