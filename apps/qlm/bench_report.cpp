@@ -47,7 +47,10 @@ ojson quality_json(const QualityResult& q) {
 }  // namespace
 
 ojson bench_json(const BenchRun& run) {
-  ojson j = {{"read_bandwidth_gb_s", run.bandwidth / 1e9}, {"threads", run.threads}, {"kernels", run.isa},
+  ojson samples = ojson::array();
+  for (double b : run.bandwidth_samples.v) samples.push_back(b / 1e9);
+  ojson j = {{"read_bandwidth_gb_s", run.bandwidth / 1e9}, {"read_bandwidth_samples_gb_s", samples},
+             {"last_level_cache_mb", run.last_level_cache / 1e6}, {"threads", run.threads}, {"kernels", run.isa},
              {"kv_cache_dtype", run.kv_cache_dtype}, {"prompt_tokens", run.prompt_tokens},
              {"gen_tokens", run.gen_tokens}, {"reps", run.reps}, {"note", run.note}, {"models", ojson::array()}};
   for (const ModelResult& r : run.models) {
@@ -90,6 +93,11 @@ std::string bench_markdown(const BenchRun& run) {
       md += "\nQuality was measured on seeded random token ids (the base model has no tokenizer).\n";
       break;
     }
+  for (const ModelResult& r : run.models)
+    if (run.last_level_cache > 0 && r.bytes_per_token < 2 * run.last_level_cache)
+      md += "\nroofline of " + r.label + fmt(": %.0f MB of weights per token, under twice the %.0f MB", r.bytes_per_token / 1e6,
+                                            run.last_level_cache / 1e6) +
+            " last-level cache: part of each token's reads can come from the cache, and the fraction may exceed 1.\n";
   if (!run.note.empty()) md += "\n" + run.note + "\n";
   return md;
 }

@@ -28,7 +28,11 @@ struct ModelResult {
 };
 
 struct BenchRun {
-  double bandwidth = 0;  // bytes/s, measured in this run
+  // Bytes/s: the highest of the streaming-read tests run before every repetition (a shared
+  // machine's bandwidth drifts; the highest gives the most conservative roofline fraction).
+  double bandwidth = 0;
+  Stat bandwidth_samples;        // every test's result, bytes/s
+  double last_level_cache = 0;   // bytes; weights that fit partly are read faster than DRAM
   int threads = 0;
   std::string isa;
   std::string kv_cache_dtype = "f32";

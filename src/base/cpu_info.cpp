@@ -1,8 +1,9 @@
-// Physical core count from Linux sysfs topology.
+// Physical core count and cache sizes from Linux sysfs.
 #include "base/cpu_info.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <string>
@@ -21,6 +22,21 @@ int physical_cores() {
     cores.insert({p, c});
   }
   return cores.empty() ? 1 : static_cast<int>(cores.size());
+}
+
+long long last_level_cache_bytes() {
+  long long largest = 0;
+  for (int index = 0; index < 16; ++index) {
+    std::ifstream in("/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/size");
+    long long size = 0;
+    std::string unit;
+    if (!(in >> size)) continue;
+    in >> unit;  // "K" or "M" follows the number ("266240K")
+    if (!unit.empty() && unit[0] == 'K') size <<= 10;
+    if (!unit.empty() && unit[0] == 'M') size <<= 20;
+    largest = std::max(largest, size);
+  }
+  return largest;
 }
 
 }  // namespace qlm
