@@ -6,10 +6,12 @@
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "base/cpu_info.h"
 #include "kernels/kernel_table.h"
 #include "quant/blocked_params.h"
 #include "quant/interleaved_codes.h"
@@ -78,6 +80,42 @@ void gemm(benchmark::State& state, int bits) {
   state.SetLabel(k.isa + " " + std::to_string(m.w.rows) + "x" + std::to_string(m.w.cols) + " n=" + std::to_string(n));
 }
 
+// GEMV as decode sees it: a different matrix every call, from a set over twice the last-level
+// cache, so the weights come from DRAM (the per-shape GEMV above mostly reads L3, which holds
+// 260 MB on this VM). Compare with BM_StreamRead/2 for the kernel's own roofline fraction.
+void gemv_dram(benchmark::State& state, int bits) {
+  const int shape = static_cast<int>(state.range(0));
+  omp_set_num_threads(2);
+  static std::vector<qlm::testing::OwnedMatrix> set[2][std::size(kShapes)];
+  auto& mats = set[bits == 8][shape];
+  if (mats.empty()) {
+    const double llc = std::max<double>(double(qlm::last_level_cache_bytes()), 64e6);
+    const auto& k = bench_table();
+    double bytes = 0;
+    while (bytes < 2 * llc) {
+      mats.push_back(qlm::testing::random_affine(kShapes[shape].rows, kShapes[shape].cols, bits, 64, DType::BF16,
+                                                 static_cast<uint32_t>(mats.size() + 1)));
+      qlm::attach_blocked_params(mats.back().w);
+      if (k.reads_interleaved_codes && qlm::interleaving_enabled()) qlm::attach_interleaved_codes(mats.back().w);
+      bytes += double(mats.back().w.total_bytes());
+    }
+  }
+  auto x = qlm::testing::random_acts(1, kShapes[shape].cols, 2);
+  std::vector<float> y(kShapes[shape].rows);
+  const auto& k = bench_table();
+  size_t i = 0;
+  int64_t read = 0;
+  for (auto _ : state) {
+    const qlm::WeightMatrix& w = mats[i++ % mats.size()].w;
+    k.matmul(w, nullptr, x.data(), 1, y.data());
+    benchmark::ClobberMemory();
+    read += int64_t(w.total_bytes());
+  }
+  state.SetBytesProcessed(read);
+  state.SetLabel(k.isa + " " + std::to_string(kShapes[shape].rows) + "x" + std::to_string(kShapes[shape].cols) + ", " +
+                 std::to_string(mats.size()) + " copies");
+}
+
 void BM_GemvQ4(benchmark::State& s) { gemv(s, 4); }
 void BM_GemvQ8(benchmark::State& s) { gemv(s, 8); }
 void BM_GemmQ4(benchmark::State& s) { gemm(s, 4); }
@@ -93,6 +131,10 @@ void gemm_args(benchmark::internal::Benchmark* b) {
     for (int n : {16, 32, 64, 512}) b->Args({s, n});  // 32: a rollout batch's decode step
   b->MinTime(0.3)->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
+void BM_GemvDramQ4(benchmark::State& s) { gemv_dram(s, 4); }
+void BM_GemvDramQ8(benchmark::State& s) { gemv_dram(s, 8); }
+BENCHMARK(BM_GemvDramQ4)->Arg(2)->Arg(3)->MinTime(1.0)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GemvDramQ8)->Arg(2)->Arg(3)->MinTime(1.0)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GemvQ4)->Apply(gemv_args);
 BENCHMARK(BM_GemvQ8)->Apply(gemv_args);
 BENCHMARK(BM_GemmQ4)->Apply(gemm_args);
