@@ -2,7 +2,6 @@
 // (bf16/f16 widen losslessly), so no activation rounding; each output is one row's fixed-order
 // sum (4 accumulators over 64-element steps, then a fixed reduction tree).
 #include <immintrin.h>
-#include <omp.h>
 
 #include <algorithm>
 
@@ -49,9 +48,7 @@ void matmul_t(const WeightMatrix& w, const float* bias, const float* x, int64_t 
   const size_t rb = w.row_bytes();
   // Blocks of 8 rows: their bytes stay in L1 while every activation row passes over them.
   const int64_t n_blocks = (w.rows + 7) / 8;
-  // Chunks from a shared counter (as matmul_int8_multi): a core that streams faster does more.
-  const int chunk = static_cast<int>(std::max<int64_t>(1, n_blocks / (int64_t{omp_get_max_threads()} * 16)));
-#pragma omp parallel for schedule(dynamic, chunk)
+#pragma omp parallel for schedule(static)
   for (int64_t blk = 0; blk < n_blocks; ++blk) {
     const int64_t r_end = std::min(w.rows, blk * 8 + 8);
     for (int64_t m = 0; m < n_rows; ++m)

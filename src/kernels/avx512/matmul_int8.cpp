@@ -29,12 +29,13 @@ inline int64_t gemm_min_rows(int bits) {
   return bits == 4 ? 3 : 2;
 }
 
-// Threads take chunks of 16-row blocks from a shared counter, ~kChunksPerThread each per call,
-// instead of one fixed half each: on a shared VM one core often streams slower than the other
-// for a while, and with fixed halves the faster one waited at the barrier (libgomp's spin
-// was 12-14% of decode samples, 6-8% with chunks). With several activation rows a chunk keeps
-// at least kMinGemmChunk blocks, so the GEMM tiles' prefetch of the next block stays useful.
-// Which thread computes a block changes nothing in its result.
+// With several activation rows (prefill, batched decode) threads take chunks of 16-row blocks
+// from a shared counter, ~kChunksPerThread per thread per call and at least kMinGemmChunk blocks
+// (so the GEMM tiles' prefetch of the next block stays useful): on a shared VM one core often
+// computes slower than the other for a while, and with fixed halves the faster one waited
+// (pp512 +14%, bench/ab.py, 6 of 6 rounds). A single row (decode GEMV) keeps one contiguous half
+// per thread: chunks there cut libgomp's spin from 13% to 7% of samples but measured 3% slower
+// (0.968, 8 rounds), the halves streaming better. A block's value never depends on its thread.
 constexpr int64_t kChunksPerThread = 16;
 constexpr int64_t kMinGemmChunk = 4;
 
@@ -162,7 +163,9 @@ void matmul_int8_multi(const WeightMatrix* const* ws, const float* const* biases
   std::atomic<int64_t> next{0};
 #pragma omp parallel
   {
-    const int64_t chunk = std::max(n_rows > 1 ? kMinGemmChunk : 1, total / (omp_get_num_threads() * kChunksPerThread));
+    const int nt = omp_get_num_threads();
+    const int64_t chunk = n_rows == 1 ? (total + nt - 1) / nt
+                                      : std::max(kMinGemmChunk, total / (nt * kChunksPerThread));
     for (int64_t begin; (begin = next.fetch_add(chunk, std::memory_order_relaxed)) < total;) {
       const int64_t end = std::min(total, begin + chunk);
       for (int i = 0; i < count; ++i) {
