@@ -89,6 +89,7 @@ class Sampler {
   // Returns the weights' total (their sum relative to the best token's weight 1).
   double draw_dense(const float* logits, float max_pen, int* id, float* logprob_processed);
   int draw_kept(const float* logits, int kept, float t, float s_max, float* logprob_processed);
+  int walk_blocks(float floor, double u) const;
   int draw_nucleus(const float* logits, const Nucleus& nucleus, float t, float s_max,
                    float* logprob_processed);
 

@@ -110,32 +110,44 @@ int Sampler::draw_kept(const float* logits, int kept, float t, float s_max, floa
   return pick;
 }
 
+// The token where the cumulative weight (ids in order, only weights >= floor) passes u: whole
+// blocks skipped through block_sum_ (which must hold those weights' per-block sums), then one
+// block walked (a chain of dependent double adds, ~4 cycles each: over half of a 152k
+// vocabulary on average it cost as much as all the vector passes together). Rounding fallback:
+// the last token with mass walked, or before the block.
+int Sampler::walk_blocks(float floor, double u) const {
+  const float* w = weight_.data();
+  const int n_blocks = (vocab_size_ + kWeightBlock - 1) / kWeightBlock;
+  double cum = 0.0;
+  int b = 0;
+  for (; b < n_blocks - 1 && cum + block_sum_[b] <= u; ++b) cum += block_sum_[b];
+  int pick = -1;
+  for (int i = b * kWeightBlock; i < vocab_size_; ++i) {
+    if (w[i] < floor) continue;
+    if (w[i] > 0.0f) pick = i;
+    cum += w[i];
+    if (cum > u) break;
+  }
+  for (int i = b * kWeightBlock - 1; pick < 0 && i >= 0; --i)
+    if (w[i] >= floor && w[i] > 0.0f) pick = i;
+  return pick;
+}
+
 // Draws from a nucleus in two parts (see Nucleus): the tokens with weight >= floor in id
 // order, found through per-block sums, then the crossing bucket's members best first.
 int Sampler::draw_nucleus(const float* logits, const Nucleus& nucleus, float t, float s_max, float* lp) {
   const float* w = weight_.data();
   const Scored* c = candidates_.data();
-  const int n_blocks = (vocab_size_ + kWeightBlock - 1) / kWeightBlock;
   const double z_whole = range_block_sums(w, vocab_size_, nucleus.floor, 2.0f, block_sum_.data());
   double z_kept = z_whole;
   for (int j = 0; j < nucleus.members; ++j) z_kept += w[c[j].id];
   const double u = rng_.uniform() * z_kept;
   ++rng_draws_;
   int pick = -1;
-  double cum = 0.0;
   if (u < z_whole) {
-    int b = 0;
-    for (; b < n_blocks - 1 && cum + block_sum_[b] <= u; ++b) cum += block_sum_[b];
-    for (int i = b * kWeightBlock; i < vocab_size_; ++i) {
-      if (w[i] < nucleus.floor) continue;
-      if (w[i] > 0.0f) pick = i;
-      cum += w[i];
-      if (cum > u) break;
-    }
-    for (int i = b * kWeightBlock - 1; pick < 0 && i >= 0; --i)  // rounding fallback
-      if (w[i] >= nucleus.floor && w[i] > 0.0f) pick = i;
+    pick = walk_blocks(nucleus.floor, u);
   } else {
-    cum = z_whole;
+    double cum = z_whole;
     for (int j = 0; j < nucleus.members; ++j) {
       if (w[c[j].id] > 0.0f) pick = c[j].id;  // rounding fallback: the last token with mass
       cum += w[c[j].id];
@@ -147,9 +159,7 @@ int Sampler::draw_nucleus(const float* logits, const Nucleus& nucleus, float t, 
 }
 
 // Dense path (temperature, optionally min-p): one pass writes the weights and their block
-// sums; the draw skips the blocks whose mass lies wholly below u, then walks one block in id
-// order (the walk is a chain of dependent double adds, ~4 cycles each: over half of a 152k
-// vocabulary on average it cost as much as all the vector passes together).
+// sums; walk_blocks draws.
 double Sampler::draw_dense(const float* logits, float max_pen, int* id, float* lp) {
   const float t = params_.temperature;
   const float s_max = max_pen / t;
@@ -160,18 +170,7 @@ double Sampler::draw_dense(const float* logits, float max_pen, int* id, float* l
   const double z = exp_weight_blocks(logits, vocab_size_, t, s_max, min_p, weight, block_sum_.data());
   const double u = rng_.uniform() * z;
   ++rng_draws_;
-  double cum = 0.0;
-  int b = 0;
-  for (; b < n_blocks - 1 && cum + block_sum_[b] <= u; ++b) cum += block_sum_[b];
-  int pick = -1;
-  for (int i = b * kWeightBlock; i < vocab_size_; ++i) {
-    const float w = weight[i];
-    if (w > 0.0f) pick = i;
-    cum += w;
-    if (cum > u) break;
-  }
-  for (int i = b * kWeightBlock - 1; pick < 0 && i >= 0; --i)  // rounding fallback: the last
-    if (weight[i] > 0.0f) pick = i;                             // token with mass before b
+  const int pick = walk_blocks(0.0f, u);  // min-p's losers are already 0
   *lp = float(double(logits[pick] / t - s_max) - std::log(z));
   *id = pick;
   return z;
