@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
+
+#include <unistd.h>
 
 #include "base/error.h"
 #include "io/safetensors.h"
@@ -17,10 +20,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// One folder per test process, removed when the process exits (ctest runs every test in its
+// own process, so a leftover folder per test would pile up in /tmp otherwise).
+struct ProcessTempDir {
+  fs::path path = fs::temp_directory_path() / ("qlm_st_test_" + std::to_string(::getpid()));
+  ProcessTempDir() { fs::create_directories(path); }
+  ~ProcessTempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
 fs::path temp_dir() {
-  fs::path d = fs::temp_directory_path() / ("qlm_st_test_" + std::to_string(::getpid()));
-  fs::create_directories(d);
-  return d;
+  static ProcessTempDir dir;
+  return dir.path;
 }
 
 // Writes [u64 header length][header][data] to path.
