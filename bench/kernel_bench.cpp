@@ -1,7 +1,7 @@
 // Matmul kernels on the Qwen2.5-0.5B shapes: GEMV (1 activation row) as GB/s of weights read,
 // GEMM (16/64/512 rows) as GOP/s (2·rows·cols·n). Args: isa index, shape index, threads / rows.
 // QLM_BENCH_ISA=ref|avx512|amx picks the table (default: the one kernels() chooses);
-// QLM_BENCH_THREADS sets the GEMM threads (default 2); QLM_INTERLEAVE=0 leaves out the
+// QLM_BENCH_THREADS sets the GEMM and DRAM GEMV threads (default 2); QLM_INTERLEAVE=0 leaves out the
 // interleaved copy of the codes that the loader builds for the AVX-512 table.
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/cpu_info.h"
+#include "base/page_arena.h"
 #include "kernels/kernel_table.h"
 #include "quant/blocked_params.h"
 #include "quant/interleaved_codes.h"
@@ -32,6 +33,12 @@ const qlm::KernelTable& bench_table() {
     if (const qlm::KernelTable* t = qlm::kernel_table_for(isa)) return *t;
   }
   return qlm::kernels();
+}
+
+// QLM_BENCH_THREADS, default 2: the whole machine.
+int bench_threads() {
+  const char* threads = std::getenv("QLM_BENCH_THREADS");
+  return threads != nullptr && *threads ? std::atoi(threads) : 2;
 }
 
 qlm::testing::OwnedMatrix& matrix(int shape, int bits) {
@@ -65,8 +72,7 @@ void gemv(benchmark::State& state, int bits) {
 void gemm(benchmark::State& state, int bits) {
   const int shape = static_cast<int>(state.range(0));
   const int64_t n = state.range(1);
-  const char* threads = std::getenv("QLM_BENCH_THREADS");  // default 2: the whole machine
-  omp_set_num_threads(threads != nullptr && *threads ? std::atoi(threads) : 2);
+  omp_set_num_threads(bench_threads());
   auto& m = matrix(shape, bits);
   auto x = qlm::testing::random_acts(n, m.w.cols, 2);
   std::vector<float> y(n * m.w.rows);
@@ -85,19 +91,34 @@ void gemm(benchmark::State& state, int bits) {
 // 260 MB on this VM). Compare with BM_StreamRead/2 for the kernel's own roofline fraction.
 void gemv_dram(benchmark::State& state, int bits) {
   const int shape = static_cast<int>(state.range(0));
-  omp_set_num_threads(2);
+  omp_set_num_threads(bench_threads());
   static std::vector<qlm::testing::OwnedMatrix> set[2][std::size(kShapes)];
   auto& mats = set[bits == 8][shape];
   if (mats.empty()) {
     const double llc = std::max<double>(double(qlm::last_level_cache_bytes()), 64e6);
     const auto& k = bench_table();
     double bytes = 0;
+    // Copies of one random matrix (generating each took ~25 s per run): equal values at
+    // different addresses read the same from DRAM.
+    const auto first = qlm::testing::random_affine(kShapes[shape].rows, kShapes[shape].cols, bits, 64, DType::BF16, 1);
+    const bool interleave = k.reads_interleaved_codes && qlm::interleaving_enabled();
     while (bytes < 2 * llc) {
-      mats.push_back(qlm::testing::random_affine(kShapes[shape].rows, kShapes[shape].cols, bits, 64, DType::BF16,
-                                                 static_cast<uint32_t>(mats.size() + 1)));
-      qlm::attach_blocked_params(mats.back().w);
-      if (k.reads_interleaved_codes && qlm::interleaving_enabled()) qlm::attach_interleaved_codes(mats.back().w);
-      bytes += double(mats.back().w.total_bytes());
+      mats.push_back(first);  // the vectors are copied; point the view at the copies
+      qlm::testing::OwnedMatrix& m = mats.back();
+      m.w.data = m.data.data();
+      m.w.scales = m.scales.data();
+      m.w.biases = m.biases.data();
+      bytes += double(m.w.total_bytes());
+    }
+    // The load-time copies in one arena, as the model loader places them (2 MB pages).
+    size_t arena_bytes = 0;
+    for (const auto& m : mats)
+      arena_bytes += qlm::PageArena::slot_bytes(qlm::blocked_params_bytes(m.w)) +
+                     (interleave ? qlm::PageArena::slot_bytes(qlm::interleaved_codes_bytes(m.w)) : 0);
+    const auto arena = qlm::PageArena::create(arena_bytes);
+    for (auto& m : mats) {
+      qlm::attach_blocked_params(m.w, arena);
+      if (interleave) qlm::attach_interleaved_codes(m.w, arena);
     }
   }
   auto x = qlm::testing::random_acts(1, kShapes[shape].cols, 2);

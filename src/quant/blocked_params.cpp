@@ -33,16 +33,21 @@ void regroup(const WeightMatrix& m, int64_t groups, int64_t blocks, T* out) {
 
 }  // namespace
 
-void attach_blocked_params(WeightMatrix& m) {
-  if (m.format != WeightFormat::Affine || m.rows <= 0) return;
-  const int64_t groups = m.groups_per_row(), blocks = (m.rows + 15) / 16;
+size_t blocked_params_bytes(const WeightMatrix& m) {
   const size_t esz = dtype_size(m.float_dtype);
-  if (esz != 2 && esz != 4) return;  // F16/BF16/F32 are the affine scale types
-  auto buf = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(blocks * groups * 32) * esz);
-  if (esz == 2)
-    regroup(m, groups, blocks, reinterpret_cast<uint16_t*>(buf->data()));
+  if (m.format != WeightFormat::Affine || m.rows <= 0 || (esz != 2 && esz != 4)) return 0;  // F16/BF16/F32 scales
+  return static_cast<size_t>((m.rows + 15) / 16 * m.groups_per_row() * 32) * esz;
+}
+
+void attach_blocked_params(WeightMatrix& m, const std::shared_ptr<PageArena>& arena) {
+  const size_t bytes = blocked_params_bytes(m);
+  if (bytes == 0) return;
+  const int64_t groups = m.groups_per_row(), blocks = (m.rows + 15) / 16;
+  std::shared_ptr<uint8_t> buf = arena ? PageArena::take(arena, bytes) : PageArena::single(bytes);
+  if (dtype_size(m.float_dtype) == 2)
+    regroup(m, groups, blocks, reinterpret_cast<uint16_t*>(buf.get()));
   else
-    regroup(m, groups, blocks, reinterpret_cast<uint32_t*>(buf->data()));
+    regroup(m, groups, blocks, reinterpret_cast<uint32_t*>(buf.get()));
   m.blocked_params = std::move(buf);
 }
 

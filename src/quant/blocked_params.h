@@ -4,11 +4,19 @@
 // the end of the last block repeat the last row, as the kernels' own set-up does.
 #pragma once
 
+#include <cstddef>
+#include <memory>
+
+#include "base/page_arena.h"
 #include "quant/weight_matrix.h"
 
 namespace qlm {
 
-// Builds and attaches m.blocked_params (affine matrices only; others are left as they are).
-void attach_blocked_params(WeightMatrix& m);
+// Bytes of m's blocked scales and biases; 0 for matrices that have none (not affine).
+size_t blocked_params_bytes(const WeightMatrix& m);
+
+// Builds and attaches m.blocked_params (affine matrices only; others are left as they are), in
+// a slot of `arena` (one with room for it) or, when null, memory of its own.
+void attach_blocked_params(WeightMatrix& m, const std::shared_ptr<PageArena>& arena = nullptr);
 
 }  // namespace qlm

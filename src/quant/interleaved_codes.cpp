@@ -5,11 +5,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <string>
 #include <vector>
-
-#include <sys/mman.h>
 
 #include "base/error.h"
 
@@ -20,27 +17,27 @@ bool interleaving_enabled() {
   return !(env != nullptr && std::string(env) == "0");
 }
 
+bool has_interleaved_form(const WeightMatrix& m) {
+  // Only the formats the int8 kernels read: other widths go to the reference kernel, which
+  // reads the file's layout (a copy would only double their memory).
+  return m.int8_kernel_format() && m.rows > 0 && m.row_bytes() % 4 == 0;
+}
+
 size_t interleaved_codes_bytes(const WeightMatrix& m) {
   return static_cast<size_t>((m.rows + 15) / 16) * 16 * m.row_bytes();
 }
 
-void attach_interleaved_codes(WeightMatrix& m) {
-  // Only the formats the int8 kernels read: other widths go to the reference kernel, which
-  // reads the file's layout (a copy would only double their memory).
-  if (!m.int8_kernel_format() || m.rows <= 0 || m.row_bytes() % 4 != 0) return;
+void attach_interleaved_codes(WeightMatrix& m, const std::shared_ptr<PageArena>& arena) {
+  if (!has_interleaved_form(m)) return;
   const size_t bytes = interleaved_codes_bytes(m);
-  // Its own anonymous mapping: page aligned (the kernels load 64-byte aligned vectors), and
-  // returned to the system when freed. From malloc, pieces under glibc's dynamic mmap
-  // threshold (up to 32 MB) stayed in the heap after a model was freed, and the next model
-  // loaded in the same process (qlm bench) showed them as resident: q4 0.5B 352 -> 497 MB.
-  void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) throw std::bad_alloc();
-  // 2 MB pages where the system allows them (THP "madvise" mode here): 500x fewer page faults
-  // while the copy is written, and fewer TLB misses while it streams. 7B q4, two rounds with
-  // and without: load 2.70 / 2.76 -> 2.10 / 1.39 s, decode 5.1 / 5.1 -> 5.5 / 5.1 tok/s.
-  ::madvise(mem, bytes, MADV_HUGEPAGE);  // advice only: nothing to do if it is refused
-  auto* raw = static_cast<uint8_t*>(mem);
-  std::shared_ptr<uint8_t> buf(raw, [bytes](uint8_t* q) { ::munmap(q, bytes); });
+  // Page-aligned memory of its own (the kernels load 64-byte aligned vectors), in 2 MB pages
+  // where the system allows, returned to the system when freed. From malloc, pieces under
+  // glibc's dynamic mmap threshold (up to 32 MB) stayed in the heap after a model was freed,
+  // and the next model loaded in the same process (qlm bench) showed them as resident: q4
+  // 0.5B 352 -> 497 MB. 2 MB pages: 7B q4, two rounds with and without: load 2.70 / 2.76 ->
+  // 2.10 / 1.39 s, decode 5.1 / 5.1 -> 5.5 / 5.1 tok/s.
+  std::shared_ptr<uint8_t> buf = arena ? PageArena::take(arena, bytes) : PageArena::single(bytes);
+  uint8_t* const raw = buf.get();
   const int64_t words = static_cast<int64_t>(m.row_bytes() / 4), blocks = (m.rows + 15) / 16;
   // Blocks are independent and a 7B model has ~270k of them: spread over the threads. Each
   // block reads its 16 source rows in order (16 sequential streams) and writes once.

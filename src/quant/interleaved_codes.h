@@ -7,6 +7,9 @@
 // every result is unchanged. Rows past the end of the last block repeat the last row.
 #pragma once
 
+#include <memory>
+
+#include "base/page_arena.h"
 #include "quant/weight_matrix.h"
 
 namespace qlm {
@@ -15,9 +18,13 @@ namespace qlm {
 // layout, for measuring what the copy buys.
 bool interleaving_enabled();
 
-// Builds and attaches m.interleaved_codes for q4/q8 affine matrices with groups of 32, 64 or
-// 128 (what the int8 kernels read); other matrices are left as they are.
-void attach_interleaved_codes(WeightMatrix& m);
+// True for q4/q8 affine matrices with groups of 32, 64 or 128 (what the int8 kernels read).
+bool has_interleaved_form(const WeightMatrix& m);
+
+// Builds and attaches m.interleaved_codes where has_interleaved_form(m); other matrices are
+// left as they are. The copy takes a slot of `arena` (one with room for it) or, when null,
+// memory of its own.
+void attach_interleaved_codes(WeightMatrix& m, const std::shared_ptr<PageArena>& arena = nullptr);
 
 // Bytes of the interleaved copy: whole 16-row blocks of row_bytes().
 size_t interleaved_codes_bytes(const WeightMatrix& m);

@@ -29,7 +29,7 @@ struct WeightMatrix {
   // Affine, optional (blocked_params.h): the same scales and biases regrouped per 16-row block
   // as [block][group][scales x16, biases x16] in float_dtype, so the int8 kernels copy them
   // instead of transposing them for every block they touch. Shared by copies of the matrix.
-  std::shared_ptr<const std::vector<uint8_t>> blocked_params;
+  std::shared_ptr<const uint8_t> blocked_params;
   // Affine, optional (interleaved_codes.h): the codes regrouped per 16-row block, word by
   // word, for the AVX-512 int8 kernels; 64-byte aligned. Shared by copies of the matrix.
   std::shared_ptr<const uint8_t> interleaved_codes;

@@ -84,7 +84,7 @@ inline void block_setup(const WeightMatrix& w, const BlockParams& p, int64_t r0,
     rows[i] = w.data + r[i] * p.row_bytes;
   }
   if (w.blocked_params) {  // regrouped at load time: widen each group's 16 + 16 values
-    const uint8_t* blk = w.blocked_params->data() + (r0 / 16) * p.groups * 32 * dtype_size(w.float_dtype);
+    const uint8_t* blk = w.blocked_params.get() + (r0 / 16) * p.groups * 32 * dtype_size(w.float_dtype);
     for (int64_t g = 0; g < p.groups; ++g) {
       _mm512_storeu_ps(sT + g * 16, load_params16(w.float_dtype, blk, g * 32, 0xFFFF));
       _mm512_storeu_ps(bT + g * 16, load_params16(w.float_dtype, blk, g * 32 + 16, 0xFFFF));
