@@ -33,10 +33,13 @@ inline int64_t gemm_min_rows(int bits) {
 // from a shared counter, ~kChunksPerThread per thread per call and at least kMinGemmChunk blocks
 // (so the GEMM tiles' prefetch of the next block stays useful): on a shared VM one core often
 // computes slower than the other for a while, and with fixed halves the faster one waited
-// (pp512 +14%, bench/ab.py, 6 of 6 rounds). A single row (decode GEMV) keeps one contiguous half
-// per thread: chunks there cut libgomp's spin from 13% to 7% of samples but measured 3% slower
-// (0.968, 8 rounds), the halves streaming better. A block's value never depends on its thread.
+// (pp512 +14%, bench/ab.py, 6 of 6 rounds). A single row (decode GEMV) takes ~kDecodeChunks
+// per thread, fewer: with 4 KB pages, chunks there measured 3% slower than fixed halves (0.968,
+// 8 rounds); since the weights sit in 2 MB pages (page_arena.h), 8 per thread measure q4 x1.021
+// (8 of 10 rounds) and x1.033 (5 of 6), q8 x1.031 (4 of 6). A block's value never depends on
+// its thread.
 constexpr int64_t kChunksPerThread = 16;
+constexpr int64_t kDecodeChunksPerThread = 8;
 constexpr int64_t kMinGemmChunk = 4;
 
 // 16 int32 vectors (one per weight row, lanes = partial sums over 4 bytes) -> 4 vectors, one
@@ -164,8 +167,8 @@ void matmul_int8_multi(const WeightMatrix* const* ws, const float* const* biases
 #pragma omp parallel
   {
     const int nt = omp_get_num_threads();
-    const int64_t chunk = n_rows == 1 ? (total + nt - 1) / nt
-                                      : std::max(kMinGemmChunk, total / (nt * kChunksPerThread));
+    const int64_t per_thread = n_rows == 1 ? kDecodeChunksPerThread : kChunksPerThread;
+    const int64_t chunk = std::max(kMinGemmChunk, total / (nt * per_thread));
     for (int64_t begin; (begin = next.fetch_add(chunk, std::memory_order_relaxed)) < total;) {
       const int64_t end = std::min(total, begin + chunk);
       for (int i = 0; i < count; ++i) {
