@@ -183,9 +183,8 @@ void tile(const TileArgs& a) {
       for (int k = 0; k < n; ++k) {
         if (a.next != nullptr)  // n lines: the next block's group g
           _mm_prefetch(a.next + g * 16 * p.group_bytes + 64 * k, _MM_HINT_T0);
-        else if constexpr (kInterleaved)  // one row into L2 as q4's: 1.5B q8 decode x1.024 (8 of
-          _mm_prefetch(reinterpret_cast<const char*>(w + k) + kPrefetchBytes,  // 8 rounds), 0.5B
-                       NT == 1 ? _MM_HINT_T1 : _MM_HINT_T0);                     // x1.000 (4 of 8)
+        else if constexpr (kInterleaved)  // one row: into L2, as q4 (1.5B q8 decode x1.024)
+          _mm_prefetch(reinterpret_cast<const char*>(w + k) + kPrefetchBytes, NT == 1 ? _MM_HINT_T1 : _MM_HINT_T0);
         const __m512i wv = _mm512_load_si512(w + k);
         for (int t = 0; t < NT; ++t) {
           dpbusd_bcast(is[k % S][t], wv, x[t] + off + 4 * k);
