@@ -16,6 +16,7 @@
 #include "kernels/kernel_table.h"
 #include "quant/blocked_params.h"
 #include "quant/interleaved_codes.h"
+#include "quant/kernel_copies.h"
 #include "random_matrix.h"
 
 namespace {
@@ -112,14 +113,9 @@ void gemv_dram(benchmark::State& state, int bits) {
     }
     // The load-time copies in one arena, as the model loader places them (2 MB pages).
     size_t arena_bytes = 0;
-    for (const auto& m : mats)
-      arena_bytes += qlm::PageArena::slot_bytes(qlm::blocked_params_bytes(m.w)) +
-                     (interleave ? qlm::PageArena::slot_bytes(qlm::interleaved_codes_bytes(m.w)) : 0);
+    for (const auto& m : mats) arena_bytes += qlm::kernel_copy_bytes(m.w, interleave);
     const auto arena = qlm::PageArena::create(arena_bytes);
-    for (auto& m : mats) {
-      qlm::attach_blocked_params(m.w, arena);
-      if (interleave) qlm::attach_interleaved_codes(m.w, arena);
-    }
+    for (auto& m : mats) qlm::attach_kernel_copies(m.w, interleave, arena);
   }
   auto x = qlm::testing::random_acts(1, kShapes[shape].cols, 2);
   std::vector<float> y(kShapes[shape].rows);

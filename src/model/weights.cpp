@@ -7,8 +7,7 @@
 
 #include "base/error.h"
 #include "base/mapped_file.h"
-#include "quant/blocked_params.h"
-#include "quant/interleaved_codes.h"
+#include "quant/kernel_copies.h"
 
 namespace qlm {
 
@@ -145,16 +144,11 @@ void prepare_for_kernels(ModelWeights& w, bool interleave) {
   // model's got almost no 2 MB pages; in one arena, decode measured (bench/ab.py) 0.5B q4
   // x1.148, q8 x1.063, 7B q4 x1.14.
   size_t bytes = 0;
-  for (auto [m, drop] : order) {
-    if (m->format != WeightFormat::Affine) continue;
-    bytes += PageArena::slot_bytes(blocked_params_bytes(*m));
-    if (interleave && has_interleaved_form(*m)) bytes += PageArena::slot_bytes(interleaved_codes_bytes(*m));
-  }
+  for (auto [m, drop] : order) bytes += kernel_copy_bytes(*m, interleave);
   const std::shared_ptr<PageArena> arena = bytes > 0 ? PageArena::create(bytes) : nullptr;
   for (auto [m, drop] : order) {
     if (m->format != WeightFormat::Affine) continue;
-    attach_blocked_params(*m, arena);
-    if (interleave) attach_interleaved_codes(*m, arena);
+    attach_kernel_copies(*m, interleave, arena);
     if (m->interleaved_codes)  // the kernels and embedding lookups read the copy from now on
       drop_mapped_pages(m->data, static_cast<size_t>(m->rows) * m->row_bytes());
     if (!drop) continue;

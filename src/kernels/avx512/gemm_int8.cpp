@@ -132,6 +132,11 @@ void tile(const TileArgs& a) {
     xs[t] = a.acts->sum.data() + (a.m0 + t) * a.acts->groups;
   }
   const int64_t lb = a.acts->level_bytes;
+  // Where the interleaved stream is prefetched to. One row (decode) is bound by DRAM: into L2
+  // only, leaving L1's fill buffers to the loads (bench/ab.py: BM_GemvDramQ4 x1.11 in 6 of 6
+  // rounds, q4 decode x1.09 in 8 of 8; 1.5B q8 decode x1.024 in 8 of 8). Several rows reuse
+  // each vector from L1: there L2 measured x0.86 (8 rows).
+  constexpr auto kStreamHint = NT == 1 ? _MM_HINT_T1 : _MM_HINT_T0;
   __m512 facc[NT];
   for (int t = 0; t < NT; ++t) facc[t] = _mm512_setzero_ps();
   for (int64_t g = 0; g < p.groups; ++g) {
@@ -147,10 +152,7 @@ void tile(const TileArgs& a) {
       const int64_t off = d0 / 16 * 128 + 4 * (d0 % 16);
 #pragma GCC unroll 32
       for (int k = 0; k < n; ++k) {
-        // One row (decode) is bound by DRAM: into L2 only, leaving L1's fill buffers to the
-        // loads (BM_GemvDramQ4 x1.11 in 6 of 6 rounds, q4 decode x1.09 in 8 of 8, bench/ab.py).
-        // Several rows reuse each vector from L1: there L2 measured x0.86 (8 rows).
-        _mm_prefetch(reinterpret_cast<const char*>(w + k) + kPrefetchBytes, NT == 1 ? _MM_HINT_T1 : _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(w + k) + kPrefetchBytes, kStreamHint);
         const __m512i wv = _mm512_load_si512(w + k);
         const __m512i lo = _mm512_and_si512(wv, nib);
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(wv, 4), nib);
@@ -183,8 +185,8 @@ void tile(const TileArgs& a) {
       for (int k = 0; k < n; ++k) {
         if (a.next != nullptr)  // n lines: the next block's group g
           _mm_prefetch(a.next + g * 16 * p.group_bytes + 64 * k, _MM_HINT_T0);
-        else if constexpr (kInterleaved)  // one row: into L2, as q4 (1.5B q8 decode x1.024)
-          _mm_prefetch(reinterpret_cast<const char*>(w + k) + kPrefetchBytes, NT == 1 ? _MM_HINT_T1 : _MM_HINT_T0);
+        else if constexpr (kInterleaved)
+          _mm_prefetch(reinterpret_cast<const char*>(w + k) + kPrefetchBytes, kStreamHint);
         const __m512i wv = _mm512_load_si512(w + k);
         for (int t = 0; t < NT; ++t) {
           dpbusd_bcast(is[k % S][t], wv, x[t] + off + 4 * k);

@@ -33,8 +33,8 @@ inline int64_t gemm_min_rows(int bits) {
 // from a shared counter, ~kChunksPerThread per thread per call and at least kMinGemmChunk blocks
 // (so the GEMM tiles' prefetch of the next block stays useful): on a shared VM one core often
 // computes slower than the other for a while, and with fixed halves the faster one waited
-// (pp512 +14%, bench/ab.py, 6 of 6 rounds). A single row (decode GEMV) takes ~kDecodeChunks
-// per thread, fewer: with 4 KB pages, chunks there measured 3% slower than fixed halves (0.968,
+// (pp512 +14%, bench/ab.py, 6 of 6 rounds). A single row (decode GEMV) takes fewer,
+// ~kDecodeChunksPerThread: with 4 KB pages, chunks there measured 3% slower than fixed halves (0.968,
 // 8 rounds); since the weights sit in 2 MB pages (page_arena.h), 8 per thread measure q4 x1.021
 // (8 of 10 rounds) and x1.033 (5 of 6), q8 x1.031 (4 of 6). A block's value never depends on
 // its thread.
