@@ -26,23 +26,32 @@ Sampler::Sampler(const SamplingParams& params, int vocab_size, std::span<const i
     : params_(params), vocab_size_(vocab_size), rng_(params.seed) {
   validate(params);
   if (vocab_size <= 0) fail("sampler: vocab_size must be > 0 (got ", vocab_size, ")");
-  count_all_.assign(vocab_size, 0);
-  count_out_.assign(vocab_size, 0);
-  // Capacity for every id: push_back in count() never reallocates.
-  seen_.reserve(vocab_size);
-  seen_raw_.resize(vocab_size);
-  seen_pen_.resize(vocab_size);
-  weight_.resize(vocab_size);
-  candidates_.resize(vocab_size);
   top_heap_.reserve(64);  // OpenAI allows at most 20 top log-probs
   for (int id : prompt_ids) count(id, /*generated=*/false);
+}
+
+Sampler::Scratch& Sampler::thread_scratch(int vocab_size) {
+  thread_local Scratch s;  // samplers run on many threads at once
+  const size_t n = static_cast<size_t>(vocab_size);
+  if (s.weight.size() < n) {
+    s.weight.resize(n);
+    s.candidates.resize(n);
+    s.block_sum.resize((n + kWeightBlock - 1) / kWeightBlock);
+  }
+  return s;
 }
 
 void Sampler::count(int id, bool generated) {
   if (id < 0 || id >= vocab_size_)
     fail("sampler: token id ", id, " is outside the vocabulary [0, ", vocab_size_, ")");
-  if (count_all_[id]++ == 0) seen_.push_back(id);
-  if (generated) ++count_out_[id];
+  const auto [it, added] = seen_at_.try_emplace(id, static_cast<int>(seen_.size()));
+  if (added) {
+    seen_.push_back(id);
+    seen_out_.push_back(0);
+    seen_raw_.push_back(0.0f);
+    seen_pen_.push_back(0.0f);
+  }
+  if (generated) ++seen_out_[it->second];
 }
 
 void Sampler::accept(int id) {
@@ -94,7 +103,7 @@ Sampler::Stats Sampler::penalise_and_scan(float* logits, int top_n) {
     float y = x;
     if (p.repetition_penalty != 1.0f)
       y = y > 0.0f ? y / p.repetition_penalty : y * p.repetition_penalty;
-    const int c = count_out_[id];
+    const int c = seen_out_[j];
     if (c > 0) {  // same order as vLLM: frequency, then presence
       y -= p.frequency_penalty * float(c);
       y -= p.presence_penalty;
@@ -136,7 +145,7 @@ Sampler::Stats Sampler::penalise_and_scan(float* logits, int top_n) {
 
   if (want_heap) {
     // Seen tokens were masked during the pass: drop them and offer their raw logits instead.
-    std::erase_if(top_heap_, [&](const Scored& c) { return n_seen > 0 && count_all_[c.id] > 0; });
+    std::erase_if(top_heap_, [&](const Scored& c) { return n_seen > 0 && seen_at_.contains(c.id); });
     for (int j = 0; j < n_seen; ++j) top_heap_.push_back(Scored{seen_raw_[j], seen_[j]});
     std::sort(top_heap_.begin(), top_heap_.end(), better);
     if (int(top_heap_.size()) > top_n) top_heap_.resize(top_n);
@@ -147,27 +156,26 @@ Sampler::Stats Sampler::penalise_and_scan(float* logits, int top_n) {
 TokenChoice Sampler::sample(float* logits, int top_n) {
   const SamplingParams& p = params_;
   Stats st = penalise_and_scan(logits, top_n);
+  Scratch& s = thread_scratch(vocab_size_);
   TokenChoice choice;
   float processed = 0.0f;
   if (p.temperature < kGreedyBelow) {
     choice.id = st.argmax_pen;
     processed = float(double(st.max_pen) - st.lse_pen);
   } else if (p.top_k > 0 && p.top_k < vocab_size_) {
-    select_top_k(logits, vocab_size_, p.top_k, candidates_.data());
-    choice.id = draw_sorted(logits, st.max_pen, /*top_k_done=*/true, &processed);
+    select_top_k(logits, vocab_size_, p.top_k, s.candidates.data());
+    choice.id = draw_sorted(s, logits, st.max_pen, /*top_k_done=*/true, &processed);
   } else if (p.top_p < 1.0f) {
-    choice.id = draw_sorted(logits, st.max_pen, /*top_k_done=*/false, &processed);
+    choice.id = draw_sorted(s, logits, st.max_pen, /*top_k_done=*/false, &processed);
   } else {
-    const double z = draw_dense(logits, st.max_pen, &choice.id, &processed);
+    const double z = draw_dense(s, logits, st.max_pen, &choice.id, &processed);
     if (dense_at_t1()) st.lse_raw = st.lse_pen = double(st.max_pen) + std::log(z);
   }
 
   if (p.logprobs) {
     float raw = logits[choice.id];
-    if (penalties_active() && count_all_[choice.id] > 0) {
-      const auto it = std::find(seen_.begin(), seen_.end(), choice.id);
-      raw = seen_raw_[it - seen_.begin()];
-    }
+    if (penalties_active())
+      if (const auto it = seen_at_.find(choice.id); it != seen_at_.end()) raw = seen_raw_[it->second];
     choice.logprob_raw = float(double(raw) - st.lse_raw);
     choice.logprob_processed = processed;
     choice.top.reserve(top_heap_.size());

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -43,7 +44,10 @@ struct ScoredToken {
   int id;
 };
 
-// One per sequence; single-threaded. All scratch is allocated in the constructor.
+// One per sequence; single-threaded. A sampler holds only its sequence's state (RNG, the ids
+// seen and their counts); the vocabulary-sized scratch of a draw is per thread and shared by
+// every sampler on that thread (12 bytes per vocabulary entry once per thread, not 28 per
+// sequence: 64 sequences of a 152k vocabulary held 270 MB of it).
 //
 // Semantics (the Python reference scripts/sampler_reference.py is the executable spec):
 // - Penalties, in this order, on the tokens concerned only: repetition (every token seen in
@@ -61,7 +65,8 @@ struct ScoredToken {
 //   sums in double in a fixed order; log-probs agree with the float64 reference to 1e-5.
 //   Same seed + same logits -> the same ids and log-probs, bit for bit. Logits must not be
 //   NaN; -inf entries are never chosen.
-// - Allocation: none per call, except TokenChoice::top when top_n > 0.
+// - Allocation: none per call once a thread's scratch exists, except TokenChoice::top when
+//   top_n > 0 and the amortised growth of the seen-id list.
 // - sample() records the chosen token itself (as if accept(id) were called); accept() is
 //   for tokens that did not come from sample() (forced or teacher-forced ones).
 class Sampler {
@@ -85,12 +90,20 @@ class Sampler {
   bool penalties_active() const;
   bool dense_at_t1() const;
   Stats penalise_and_scan(float* logits, int top_n);
-  int draw_sorted(const float* logits, float max_pen, bool top_k_done, float* logprob_processed);
+  // The vocabulary-sized buffers of one draw; only the entries a draw writes are read.
+  struct Scratch {
+    std::vector<float> weight;            // [vocab] exp(s - s_max); only candidates are written
+    std::vector<double> block_sum;        // dense and nucleus draws: weight sums per kWeightBlock ids
+    std::vector<ScoredToken> candidates;  // [vocab] (penalised logit, id) for the sorted paths
+  };
+  static Scratch& thread_scratch(int vocab_size);  // this thread's, grown to vocab_size
+
+  int draw_sorted(Scratch& s, const float* logits, float max_pen, bool top_k_done, float* logprob_processed);
   // Returns the weights' total (their sum relative to the best token's weight 1).
-  double draw_dense(const float* logits, float max_pen, int* id, float* logprob_processed);
-  int draw_kept(const float* logits, int kept, float t, float s_max, float* logprob_processed);
-  int walk_blocks(float floor, double u) const;
-  int draw_nucleus(const float* logits, const Nucleus& nucleus, float t, float s_max,
+  double draw_dense(Scratch& s, const float* logits, float max_pen, int* id, float* logprob_processed);
+  int draw_kept(const Scratch& s, const float* logits, int kept, float t, float s_max, float* logprob_processed);
+  int walk_blocks(const Scratch& s, float floor, double u) const;
+  int draw_nucleus(Scratch& s, const float* logits, const Nucleus& nucleus, float t, float s_max,
                    float* logprob_processed);
 
   SamplingParams params_;
@@ -98,15 +111,11 @@ class Sampler {
   Xoshiro256 rng_;
   uint64_t rng_draws_ = 0;
 
-  std::vector<int> count_all_;   // [vocab] occurrences in prompt + output
-  std::vector<int> count_out_;   // [vocab] occurrences in output
-  std::vector<int> seen_;        // distinct ids with count_all_ > 0, in first-seen order
-  std::vector<float> seen_raw_;  // [seen_.size()] original logits saved during sample()
-  std::vector<float> seen_pen_;  // [seen_.size()] their penalised values
-
-  std::vector<float> weight_;            // [vocab] exp(s - s_max); only candidates are written
-  std::vector<double> block_sum_;        // dense and nucleus draws: weight sums per kWeightBlock ids
-  std::vector<ScoredToken> candidates_;  // [vocab] (penalised logit, id) for the sorted paths
+  std::vector<int> seen_;                // distinct ids of prompt + output, in first-seen order
+  std::unordered_map<int, int> seen_at_;  // id -> its index in seen_
+  std::vector<int> seen_out_;            // [seen_.size()] occurrences in the output
+  std::vector<float> seen_raw_;          // [seen_.size()] original logits saved during sample()
+  std::vector<float> seen_pen_;          // [seen_.size()] their penalised values
   std::vector<ScoredToken> top_heap_;    // [top_n] best raw logits (min-heap scratch)
 };
 

@@ -1,5 +1,5 @@
 // The sampling stages after the penalties: temperature, top-k, top-p, min-p and the draw.
-// None of them sorts the whole vocabulary; all scratch lives in the Sampler.
+// None of them sorts the whole vocabulary; their scratch is the thread's Sampler::Scratch.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -22,23 +22,23 @@ constexpr int kFirstChunk = 1024;
 
 // Sorted path (top-k and/or top-p). Weights w = exp(logit / T - s_max) so the best has w = 1;
 // min-p (p >= min_p * p_max) is then simply w >= min_p.
-int Sampler::draw_sorted(const float* logits, float max_pen, bool top_k_done, float* lp) {
+int Sampler::draw_sorted(Scratch& s, const float* logits, float max_pen, bool top_k_done, float* lp) {
   const float t = params_.temperature;
   const float s_max = max_pen / t;
-  Scored* c = candidates_.data();
+  Scored* c = s.candidates.data();
+  float* weight = s.weight.data();
   int n = 0;
   double z = 0.0;  // mass of the distribution top-p is measured against
   if (top_k_done) {
     n = params_.top_k;
     for (int j = 0; j < n; ++j) {
       const float w = exp_nonpos(logits[c[j].id] / t - s_max);
-      weight_[c[j].id] = w;
+      weight[c[j].id] = w;
       z += w;
     }
   } else {  // top-p (top_p < 1), maybe min-p
-    float* w = weight_.data();
-    block_sum_.resize(static_cast<size_t>((vocab_size_ + kWeightBlock - 1) / kWeightBlock));
-    z = exp_weight_blocks(logits, vocab_size_, t, s_max, 0.0f, w, block_sum_.data());
+    float* w = weight;
+    z = exp_weight_blocks(logits, vocab_size_, t, s_max, 0.0f, w, s.block_sum.data());
     // Tokens below `cut` hold < (1 - top_p) of the mass together, so the top-p prefix lies
     // within those at or above it; min-p would drop the others anyway. As a float: the
     // smallest one at or above the bound, so that w >= cut means the same for every float w.
@@ -50,7 +50,7 @@ int Sampler::draw_sorted(const float* logits, float max_pen, bool top_k_done, fl
       // A nucleus of thousands: a histogram instead of sorting. Every candidate has
       // w >= cut >= min_p, so min-p removes nothing here.
       const Nucleus nucleus = nucleus_of_weights(logits, w, vocab_size_, cut, double(params_.top_p) * z, c);
-      return draw_nucleus(logits, nucleus, t, s_max, lp);
+      return draw_nucleus(s, logits, nucleus, t, s_max, lp);
     }
   }
 
@@ -69,7 +69,7 @@ int Sampler::draw_sorted(const float* logits, float max_pen, bool top_k_done, fl
       sorted = end;
     }
     for (; j < end; ++j) {
-      cum += weight_[c[j].id];
+      cum += weight[c[j].id];
       if (cum >= target) break;
     }
     if (j < end) {
@@ -82,26 +82,27 @@ int Sampler::draw_sorted(const float* logits, float max_pen, bool top_k_done, fl
   // Min-p cuts a suffix of the same order, so it intersects with top-p as a shorter prefix.
   if (params_.min_p > 0.0f)
     for (int j = 1; j < kept; ++j)
-      if (weight_[c[j].id] < params_.min_p) {
+      if (weight[c[j].id] < params_.min_p) {
         kept = j;
         break;
       }
 
-  return draw_kept(logits, kept, t, s_max, lp);
+  return draw_kept(s, logits, kept, t, s_max, lp);
 }
 
-// Draws from candidates_[0, kept) in proportion to their weights (inverse CDF in the list's
+// Draws from s.candidates[0, kept) in proportion to their weights (inverse CDF in the list's
 // order) and gives the processed log-prob of the pick.
-int Sampler::draw_kept(const float* logits, int kept, float t, float s_max, float* lp) {
-  const Scored* c = candidates_.data();
+int Sampler::draw_kept(const Scratch& s, const float* logits, int kept, float t, float s_max, float* lp) {
+  const Scored* c = s.candidates.data();
+  const float* weight = s.weight.data();
   double z_kept = 0.0;
-  for (int j = 0; j < kept; ++j) z_kept += weight_[c[j].id];
+  for (int j = 0; j < kept; ++j) z_kept += weight[c[j].id];
   const double u = rng_.uniform() * z_kept;
   ++rng_draws_;
   int pick = c[0].id;
   double cum = 0.0;
   for (int j = 0; j < kept; ++j) {
-    const float w = weight_[c[j].id];
+    const float w = weight[c[j].id];
     if (w > 0.0f) pick = c[j].id;  // rounding fallback: the last token with mass
     cum += w;
     if (cum > u) break;
@@ -111,16 +112,16 @@ int Sampler::draw_kept(const float* logits, int kept, float t, float s_max, floa
 }
 
 // The token where the cumulative weight (ids in order, only weights >= floor) passes u: whole
-// blocks skipped through block_sum_ (which must hold those weights' per-block sums), then one
+// blocks skipped through s.block_sum (which must hold those weights' per-block sums), then one
 // block walked (a chain of dependent double adds, ~4 cycles each: over half of a 152k
 // vocabulary on average it cost as much as all the vector passes together). Rounding fallback:
 // the last token with mass walked, or before the block.
-int Sampler::walk_blocks(float floor, double u) const {
-  const float* w = weight_.data();
+int Sampler::walk_blocks(const Scratch& s, float floor, double u) const {
+  const float* w = s.weight.data();
   const int n_blocks = (vocab_size_ + kWeightBlock - 1) / kWeightBlock;
   double cum = 0.0;
   int b = 0;
-  for (; b < n_blocks - 1 && cum + block_sum_[b] <= u; ++b) cum += block_sum_[b];
+  for (; b < n_blocks - 1 && cum + s.block_sum[b] <= u; ++b) cum += s.block_sum[b];
   int pick = -1;
   for (int i = b * kWeightBlock; i < vocab_size_; ++i) {
     if (w[i] < floor) continue;
@@ -135,17 +136,18 @@ int Sampler::walk_blocks(float floor, double u) const {
 
 // Draws from a nucleus in two parts (see Nucleus): the tokens with weight >= floor in id
 // order, found through per-block sums, then the crossing bucket's members best first.
-int Sampler::draw_nucleus(const float* logits, const Nucleus& nucleus, float t, float s_max, float* lp) {
-  const float* w = weight_.data();
-  const Scored* c = candidates_.data();
-  const double z_whole = range_block_sums(w, vocab_size_, nucleus.floor, 2.0f, block_sum_.data());
+int Sampler::draw_nucleus(Scratch& s, const float* logits, const Nucleus& nucleus, float t, float s_max,
+                          float* lp) {
+  const float* w = s.weight.data();
+  const Scored* c = s.candidates.data();
+  const double z_whole = range_block_sums(w, vocab_size_, nucleus.floor, 2.0f, s.block_sum.data());
   double z_kept = z_whole;
   for (int j = 0; j < nucleus.members; ++j) z_kept += w[c[j].id];
   const double u = rng_.uniform() * z_kept;
   ++rng_draws_;
   int pick = -1;
   if (u < z_whole) {
-    pick = walk_blocks(nucleus.floor, u);
+    pick = walk_blocks(s, nucleus.floor, u);
   } else {
     double cum = z_whole;
     for (int j = 0; j < nucleus.members; ++j) {
@@ -160,17 +162,15 @@ int Sampler::draw_nucleus(const float* logits, const Nucleus& nucleus, float t, 
 
 // Dense path (temperature, optionally min-p): one pass writes the weights and their block
 // sums; walk_blocks draws.
-double Sampler::draw_dense(const float* logits, float max_pen, int* id, float* lp) {
+double Sampler::draw_dense(Scratch& s, const float* logits, float max_pen, int* id, float* lp) {
   const float t = params_.temperature;
   const float s_max = max_pen / t;
   const float min_p = params_.min_p;
-  float* weight = weight_.data();
-  const int n_blocks = (vocab_size_ + kWeightBlock - 1) / kWeightBlock;
-  block_sum_.resize(static_cast<size_t>(n_blocks));
-  const double z = exp_weight_blocks(logits, vocab_size_, t, s_max, min_p, weight, block_sum_.data());
+  float* weight = s.weight.data();
+  const double z = exp_weight_blocks(logits, vocab_size_, t, s_max, min_p, weight, s.block_sum.data());
   const double u = rng_.uniform() * z;
   ++rng_draws_;
-  const int pick = walk_blocks(0.0f, u);  // min-p's losers are already 0
+  const int pick = walk_blocks(s, 0.0f, u);  // min-p's losers are already 0
   *lp = float(double(logits[pick] / t - s_max) - std::log(z));
   *id = pick;
   return z;
