@@ -8,6 +8,7 @@
 
 #ifdef QLM_HAVE_X86_KERNELS
 #include "kernels/amx/amx.h"
+#include "kernels/avx2/avx2.h"
 #include "kernels/avx512/avx512.h"
 #endif
 
@@ -17,6 +18,9 @@ namespace {
 const KernelTable kRefTable{.isa = "ref", .matmul = ref::matmul, .matmul_multi = ref::matmul_multi, .attend = ref::attend, .silu_mul = ref::silu_mul};
 
 #ifdef QLM_HAVE_X86_KERNELS
+// AVX2 machines (no AVX-512): int8 matmuls bit-identical to the AVX-512 table's.
+const KernelTable kAvx2Table{.isa = "avx2", .matmul = avx2::matmul, .matmul_multi = avx2::matmul_multi, .attend = avx2::attend, .silu_mul = avx2::silu_mul,
+    .reads_interleaved_codes = true};
 const KernelTable kAvx512Table{
     .isa = "avx512", .matmul = avx512::matmul, .matmul_multi = avx512::matmul_multi, .attend = avx512::attend, .silu_mul = avx512::silu_mul,
     .reads_interleaved_codes = true};
@@ -37,7 +41,7 @@ const KernelTable& choose() {
     if (t == nullptr) fail("QLM_ISA=", forced, ": unknown or unsupported on this CPU (try ref)");
     return *t;
   }
-  for (const char* isa : {"amx", "avx512"})
+  for (const char* isa : {"amx", "avx512", "avx2"})
     if (const KernelTable* t = kernel_table_for(isa)) return *t;
   return kRefTable;
 }
@@ -46,6 +50,7 @@ const KernelTable& choose() {
 const KernelTable* kernel_table_for(const std::string& isa) {
   if (isa == "ref") return &kRefTable;
 #ifdef QLM_HAVE_X86_KERNELS
+  if (isa == "avx2") return avx2::cpu_supported() ? &kAvx2Table : nullptr;
   if (isa == "avx512") return cpu_has_avx512_vnni() ? &kAvx512Table : nullptr;
   if (isa == "amx") return cpu_has_avx512_vnni() && amx::available() ? &kAmxTable : nullptr;
 #endif

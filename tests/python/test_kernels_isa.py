@@ -39,7 +39,7 @@ def models(make_model, tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("isa", ["avx512", "amx"])
+@pytest.mark.parametrize("isa", ["avx2", "avx512", "amx"])
 @pytest.mark.parametrize("kind", ["q8", "q4", "bf16"])
 def test_forced_isa_scores_like_pytorch(models, isa, kind):
     folder = models[kind]

@@ -1,0 +1,29 @@
+// The AVX2 table's matmul: routes each call to the int8 kernel or the reference.
+#include "kernels/avx2/avx2.h"
+
+namespace qlm::avx2 {
+
+bool cpu_supported() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
+  if (int8_ready(w)) {
+    const WeightMatrix* const ws[1] = {&w};
+    return matmul_int8_multi(ws, &bias, 1, x, n_rows, &y);
+  }
+  ref::matmul(w, bias, x, n_rows, y);
+}
+
+void matmul_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
+                  int64_t n_rows, float* const* ys) {
+  bool shared = count > 0 && count <= 8;
+  for (int i = 0; i < count && shared; ++i)
+    shared = int8_ready(*ws[i]) && ws[i]->bits == ws[0]->bits && ws[i]->group_size == ws[0]->group_size &&
+             ws[i]->cols == ws[0]->cols;
+  if (shared) return matmul_int8_multi(ws, biases, count, x, n_rows, ys);
+  for (int i = 0; i < count; ++i) matmul(*ws[i], biases[i], x, n_rows, ys[i]);
+}
+
+}  // namespace qlm::avx2
