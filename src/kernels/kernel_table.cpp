@@ -18,7 +18,7 @@ namespace {
 const KernelTable kRefTable{.isa = "ref", .matmul = ref::matmul, .matmul_multi = ref::matmul_multi, .attend = ref::attend, .silu_mul = ref::silu_mul};
 
 #ifdef QLM_HAVE_X86_KERNELS
-// AVX2 machines (no AVX-512): int8 matmuls bit-identical to the AVX-512 table's.
+// AVX2 machines (no AVX-512): int8 matmuls bit-identical to the AVX-512 table's, float FMA.
 const KernelTable kAvx2Table{.isa = "avx2", .matmul = avx2::matmul, .matmul_multi = avx2::matmul_multi, .attend = avx2::attend, .silu_mul = avx2::silu_mul,
     .reads_interleaved_codes = true};
 const KernelTable kAvx512Table{

@@ -19,6 +19,9 @@ void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_
 void matmul_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
                   int64_t n_rows, float* const* ys);
 
+// Float weights (F32/F16/BF16) on FMA, no activation rounding.
+void matmul_float(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y);
+
 // KernelTable::attend and ::silu_mul (vector exp, fixed reduction orders).
 void attend(const AttentionHead& a);
 void silu_mul(float* gate, const float* up, int64_t n);

@@ -1,4 +1,4 @@
-// The AVX2 table's matmul: routes each call to the int8 kernel or the reference.
+// The AVX2 table's matmul: routes each call to the int8, float FMA or reference kernel.
 #include "kernels/avx2/avx2.h"
 
 namespace qlm::avx2 {
@@ -9,11 +9,12 @@ bool cpu_supported() {
 }
 
 void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
+  if (w.format == WeightFormat::Float) return matmul_float(w, bias, x, n_rows, y);
   if (int8_ready(w)) {
     const WeightMatrix* const ws[1] = {&w};
     return matmul_int8_multi(ws, &bias, 1, x, n_rows, &y);
   }
-  ref::matmul(w, bias, x, n_rows, y);
+  ref::matmul(w, bias, x, n_rows, y);  // 2/3/5/6-bit and unusual groups: the spec, per call
 }
 
 void matmul_multi(const WeightMatrix* const* ws, const float* const* biases, int count, const float* x,
