@@ -1,6 +1,6 @@
 // Matmul kernels on the Qwen2.5-0.5B shapes: GEMV (1 activation row) as GB/s of weights read,
 // GEMM (16/64/512 rows) as GOP/s (2·rows·cols·n). Args: isa index, shape index, threads / rows.
-// QLM_BENCH_ISA=ref|avx512|amx picks the table (default: the one kernels() chooses);
+// QLM_BENCH_ISA=ref|avx2|avx512|amx picks the table (default: the one kernels() chooses);
 // QLM_BENCH_THREADS sets the GEMM and DRAM GEMV threads (default 2); QLM_INTERLEAVE=0 leaves out the
 // interleaved copy of the codes that the loader builds for the AVX-512 table.
 #include <benchmark/benchmark.h>

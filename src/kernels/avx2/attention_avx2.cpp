@@ -10,6 +10,7 @@
 
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx2/vec_exp_avx2.h"
+#include "kernels/attention_dispatch.h"
 #include "kernels/kernel_table.h"
 
 namespace qlm::avx2 {
@@ -155,23 +156,10 @@ void attend_typed(const AttentionHead& a) {
     for (int c0 = 0; c0 < HD; c0 += 16) pv(a, kv, h0, std::min(4, a.group - h0), c0, ld, inv);
 }
 
-template <int HD>
-void attend_hd(const AttentionHead& a) {
-  return a.k_f16 != nullptr ? attend_typed<HD, uint16_t>(a) : attend_typed<HD, float>(a);
-}
-
 }  // namespace
 
 void attend(const AttentionHead& a) {
-  if (a.group > 64 || a.n_keys < 1) return ref::attend(a);
-  switch (a.head_dim) {
-    case 64: return attend_hd<64>(a);
-    case 128: return attend_hd<128>(a);
-    case 32: return attend_hd<32>(a);
-    case 96: return attend_hd<96>(a);
-    case 256: return attend_hd<256>(a);
-    default: return ref::attend(a);  // other head sizes: the scalar reference
-  }
+  dispatch_attention(a, [&](auto hd, auto element) { attend_typed<decltype(hd)::value, decltype(element)>(a); });
 }
 
 // Every element through the same vector arithmetic (the tail via a padded copy): an element's

@@ -11,29 +11,22 @@
 // combination is the same (acc = fma(d_x, fma(b_w, X_g, s_w·S_g), acc) in group order, then
 // + bias), so all int8 ISAs agree bit for bit, whatever the threads or the batch.
 #include <immintrin.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstring>
 #include <utility>
 #include <vector>
 
-#include "base/error.h"
 #include "base/half.h"
 #include "kernels/avx2/act_quant_avx2.h"
 #include "kernels/avx2/avx2.h"
+#include "kernels/block_chunks.h"
 
 namespace qlm::avx2 {
 
 namespace {
 
-// Threads take chunks of 16-row blocks from a shared counter (as the AVX-512 path, whose
-// comments give the measurements).
-constexpr int64_t kChunksPerThread = 16;
-constexpr int64_t kDecodeChunksPerThread = 8;
-constexpr int64_t kMinChunk = 4;
 constexpr int kPrefetchBytes = 4096;  // the interleaved stream, read sequentially per thread
 
 // 8 scales or biases (F32/F16/BF16) from element o, widened to F32 (exactly).
@@ -274,24 +267,9 @@ void matmul_int8_multi(const WeightMatrix* const* ws, const float* const* biases
   thread_local Int8Acts tls_acts;  // grown once per calling thread
   quantize_acts(x, n_rows, ws[0]->cols, ws[0]->group_size, ws[0]->bits, tls_acts);
   const Int8Acts* const acts = &tls_acts;  // inside the team, by pointer (not each thread's own)
-  int64_t total = 0;
-  int64_t first[9] = {0};
-  QLM_CHECK(count <= 8);
-  for (int i = 0; i < count; ++i) first[i + 1] = total += (ws[i]->rows + 15) / 16;
-  std::atomic<int64_t> next{0};
-#pragma omp parallel
-  {
-    const int nt = omp_get_num_threads();
-    const int64_t per_thread = n_rows == 1 ? kDecodeChunksPerThread : kChunksPerThread;
-    const int64_t chunk = std::max(kMinChunk, total / (nt * per_thread));
-    for (int64_t begin; (begin = next.fetch_add(chunk, std::memory_order_relaxed)) < total;) {
-      const int64_t end = std::min(total, begin + chunk);
-      for (int i = 0; i < count; ++i) {
-        const int64_t b = std::max(begin, first[i]), e = std::min(end, first[i + 1]);
-        if (b < e) int8_blocks(*ws[i], biases[i], *acts, n_rows, ys[i], b - first[i], e - first[i]);
-      }
-    }
-  }
+  for_block_chunks(ws, count, n_rows, [&](int i, int64_t begin, int64_t end) {
+    int8_blocks(*ws[i], biases[i], *acts, n_rows, ys[i], begin, end);
+  });
 }
 
 }  // namespace qlm::avx2

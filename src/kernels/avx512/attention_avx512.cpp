@@ -13,6 +13,7 @@
 
 #include "kernels/avx512/avx512.h"
 #include "kernels/avx512/vec_exp.h"
+#include "kernels/attention_dispatch.h"
 #include "kernels/kernel_table.h"
 
 namespace qlm::avx512 {
@@ -157,23 +158,10 @@ void attend_typed(const AttentionHead& a) {
     for (int c0 = 0; c0 < HD; c0 += 32) pv(a, kv, h0, std::min(8, a.group - h0), c0, ld, inv);
 }
 
-template <int HD>
-void attend_hd(const AttentionHead& a) {
-  return a.k_f16 != nullptr ? attend_typed<HD, uint16_t>(a) : attend_typed<HD, float>(a);
-}
-
 }  // namespace
 
 void attend(const AttentionHead& a) {
-  if (a.group > 64 || a.n_keys < 1) return ref::attend(a);
-  switch (a.head_dim) {
-    case 64: return attend_hd<64>(a);
-    case 128: return attend_hd<128>(a);
-    case 32: return attend_hd<32>(a);
-    case 96: return attend_hd<96>(a);
-    case 256: return attend_hd<256>(a);
-    default: return ref::attend(a);  // other head sizes: the scalar reference
-  }
+  dispatch_attention(a, [&](auto hd, auto element) { attend_typed<decltype(hd)::value, decltype(element)>(a); });
 }
 
 // Vector everywhere, the tail masked: an element's result must not depend on where the batch

@@ -3,9 +3,8 @@
 // sum (4 accumulators over 64-element steps, then a fixed reduction tree).
 #include <immintrin.h>
 
-#include <algorithm>
-
 #include "kernels/avx512/avx512.h"
+#include "kernels/float_rows.h"
 
 namespace qlm::avx512 {
 
@@ -42,29 +41,12 @@ float dot_row(const uint8_t* row, const float* x, int64_t cols) {
   return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
-template <DType T>
-void matmul_t(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
-  const int64_t cols = w.cols;
-  const size_t rb = w.row_bytes();
-  // Blocks of 8 rows: their bytes stay in L1 while every activation row passes over them.
-  const int64_t n_blocks = (w.rows + 7) / 8;
-#pragma omp parallel for schedule(static)
-  for (int64_t blk = 0; blk < n_blocks; ++blk) {
-    const int64_t r_end = std::min(w.rows, blk * 8 + 8);
-    for (int64_t m = 0; m < n_rows; ++m)
-      for (int64_t r = blk * 8; r < r_end; ++r)
-        y[m * w.rows + r] = dot_row<T>(w.data + r * rb, x + m * cols, cols) + (bias ? bias[r] : 0.0f);
-  }
-}
-
 }  // namespace
 
 void matmul_float(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
-  switch (w.float_dtype) {
-    case DType::BF16: return matmul_t<DType::BF16>(w, bias, x, n_rows, y);
-    case DType::F16: return matmul_t<DType::F16>(w, bias, x, n_rows, y);
-    default: return matmul_t<DType::F32>(w, bias, x, n_rows, y);
-  }
+  float_matmul(w, bias, x, n_rows, y, [](auto type, const uint8_t* row, const float* xr, int64_t cols) {
+    return dot_row<decltype(type)::value>(row, xr, cols);
+  });
 }
 
 }  // namespace qlm::avx512

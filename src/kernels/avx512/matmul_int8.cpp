@@ -6,10 +6,8 @@
 // for bit. Weights are read as 16-row blocks × 64-byte chunks; each block is reused from cache
 // for all activation rows of the call.
 #include <immintrin.h>
-#include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 #include <vector>
 
 #include "base/error.h"
@@ -17,6 +15,7 @@
 #include "kernels/avx512/act_quant.h"
 #include "kernels/avx512/avx512.h"
 #include "kernels/avx512/int8_block.h"
+#include "kernels/block_chunks.h"
 
 namespace qlm::avx512 {
 
@@ -28,19 +27,6 @@ namespace {
 inline int64_t gemm_min_rows(int bits) {
   return bits == 4 ? 3 : 2;
 }
-
-// With several activation rows (prefill, batched decode) threads take chunks of 16-row blocks
-// from a shared counter, ~kChunksPerThread per thread per call and at least kMinGemmChunk blocks
-// (so the GEMM tiles' prefetch of the next block stays useful): on a shared VM one core often
-// computes slower than the other for a while, and with fixed halves the faster one waited
-// (pp512 +14%, bench/ab.py, 6 of 6 rounds). A single row (decode GEMV) takes fewer,
-// ~kDecodeChunksPerThread: with 4 KB pages, chunks there measured 3% slower than fixed halves (0.968,
-// 8 rounds); since the weights sit in 2 MB pages (page_arena.h), 8 per thread measure q4 x1.021
-// (8 of 10 rounds) and x1.033 (5 of 6), q8 x1.031 (4 of 6). A block's value never depends on
-// its thread.
-constexpr int64_t kChunksPerThread = 16;
-constexpr int64_t kDecodeChunksPerThread = 8;
-constexpr int64_t kMinGemmChunk = 4;
 
 // 16 int32 vectors (one per weight row, lanes = partial sums over 4 bytes) -> 4 vectors, one
 // per 16-byte quarter of the chunk, lane i = that quarter's sum for row i.
@@ -158,25 +144,9 @@ void matmul_int8_multi(const WeightMatrix* const* ws, const float* const* biases
   quantize_acts(x, n_rows, ws[0]->cols, ws[0]->group_size, ws[0]->bits, tls_acts);
   // Inside the team a thread_local name would mean each worker's own copy: share by pointer.
   const QuantizedActs* const acts = &tls_acts;
-  // The 16-row blocks of all matrices, end to end, handed out in chunks (see kChunksPerThread).
-  int64_t total = 0;
-  int64_t first[9] = {0};
-  QLM_CHECK(count <= 8);
-  for (int i = 0; i < count; ++i) first[i + 1] = total += (ws[i]->rows + 15) / 16;
-  std::atomic<int64_t> next{0};
-#pragma omp parallel
-  {
-    const int nt = omp_get_num_threads();
-    const int64_t per_thread = n_rows == 1 ? kDecodeChunksPerThread : kChunksPerThread;
-    const int64_t chunk = std::max(kMinGemmChunk, total / (nt * per_thread));
-    for (int64_t begin; (begin = next.fetch_add(chunk, std::memory_order_relaxed)) < total;) {
-      const int64_t end = std::min(total, begin + chunk);
-      for (int i = 0; i < count; ++i) {
-        const int64_t b = std::max(begin, first[i]), e = std::min(end, first[i + 1]);
-        if (b < e) int8_blocks(*ws[i], biases[i], *acts, n_rows, ys[i], b - first[i], e - first[i]);
-      }
-    }
-  }
+  for_block_chunks(ws, count, n_rows, [&](int i, int64_t begin, int64_t end) {
+    int8_blocks(*ws[i], biases[i], *acts, n_rows, ys[i], begin, end);
+  });
 }
 
 void matmul_int8(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
