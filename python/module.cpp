@@ -13,7 +13,7 @@ PYBIND11_MODULE(qlm, mod) {
   py::register_exception<qlm::Error>(mod, "Error", PyExc_ValueError);
   mod.def(
       "kernel_isa", [] { return qlm::kernels().isa; },
-      "The kernel set this process uses ('ref', 'avx512', 'amx'). The first call (or the first "
-      "forward pass) decides, reading QLM_ISA then.");
+      "The kernel set this process uses ('ref', 'avx2', 'avx512', 'amx'). The first call (or the "
+      "first forward pass) decides, reading QLM_ISA then.");
   qlm::py_binding::bind_model(mod);
 }

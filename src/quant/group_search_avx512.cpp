@@ -13,6 +13,10 @@
 #include "quant/group_search.h"
 #include "quant/quantizer.h"
 
+// Everything below is compiled for AVX-512 F/BW/VL/DQ + FMA (the pragma, not -m flags: see
+// src/kernels/CMakeLists.txt). What the headers above define stays baseline x86-64.
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")
+
 namespace qlm::avx512 {
 
 namespace {

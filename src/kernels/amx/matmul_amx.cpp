@@ -7,16 +7,25 @@
 // the sums combine as 256·S1 + S2 in int32 before the float epilogue. The
 // exact integer group sums then go through the AVX-512 kernel's float expression, so outputs
 // match it bit for bit. Output tiles are transposed in registers for contiguous stores.
+#include "kernels/amx/amx.h"
+
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
-#include "kernels/amx/amx.h"
+#include "base/half.h"
 #include "kernels/avx512/act_quant.h"
 #include "kernels/avx512/avx512.h"
+#include "quant/weight_matrix.h"
+
+// Everything below is compiled for AMX and AVX-512 (the pragma, not -m flags: see
+// kernels/CMakeLists.txt). What the headers above define stays baseline x86-64.
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16,amx-tile,amx-int8,amx-bf16")
+
 #include "kernels/avx512/int8_block.h"
 
 namespace qlm::amx {

@@ -7,6 +7,10 @@
 #include <cmath>
 #include <cstring>
 
+// Everything below is compiled for AVX2 + FMA + F16C (the pragma, not -m flags: see
+// kernels/CMakeLists.txt). What the headers above define stays baseline x86-64.
+#pragma GCC target("avx2,fma,f16c")
+
 namespace qlm::avx2 {
 
 namespace {

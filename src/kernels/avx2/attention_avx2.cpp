@@ -4,14 +4,20 @@
 // vectors per dimension, q[i] broadcast), and each K/V load serves up to 4 query heads of the
 // group. A key's score depends only on q and that key; sums run in an order fixed by n_keys.
 // Lanes of the last K block past n_keys hold anything: they are computed and never stored.
+#include "kernels/avx2/avx2.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
 
-#include "kernels/avx2/avx2.h"
-#include "kernels/avx2/vec_exp_avx2.h"
 #include "kernels/attention_dispatch.h"
 #include "kernels/kernel_table.h"
+
+// Everything below is compiled for AVX2 + FMA + F16C (the pragma, not -m flags: see
+// kernels/CMakeLists.txt). What the headers above define stays baseline x86-64.
+#pragma GCC target("avx2,fma,f16c")
+
+#include "kernels/avx2/vec_exp_avx2.h"
 
 namespace qlm::avx2 {
 
@@ -164,18 +170,21 @@ void attend(const AttentionHead& a) {
 
 // Every element through the same vector arithmetic (the tail via a padded copy): an element's
 // result must not depend on where the batch ends.
+namespace {
+inline __m256 silu_mul8(__m256 g, __m256 u) {
+  const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+  return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
+}
+}  // namespace
+
 void silu_mul(float* gate, const float* up, int64_t n) {
-  auto one = [](__m256 g, __m256 u) {
-    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
-    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
-  };
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(gate + i, one(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(gate + i, silu_mul8(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
   if (i < n) {
     alignas(32) float g[8] = {}, u[8] = {};
     std::copy(gate + i, gate + n, g);
     std::copy(up + i, up + n, u);
-    _mm256_store_ps(g, one(_mm256_load_ps(g), _mm256_load_ps(u)));
+    _mm256_store_ps(g, silu_mul8(_mm256_load_ps(g), _mm256_load_ps(u)));
     std::copy_n(g, n - i, gate + i);
   }
 }

@@ -2,11 +2,16 @@
 // lanes). Products are exact in F32 (bf16/f16 widen losslessly); each output is one row's
 // fixed-order sum: 4 accumulators over 32-element steps, 8-element steps, a scalar tail, then a
 // fixed reduction tree. No activation rounding.
+#include "kernels/avx2/avx2.h"
+
 #include <immintrin.h>
 
 #include "base/half.h"
-#include "kernels/avx2/avx2.h"
 #include "kernels/float_rows.h"
+
+// Everything below is compiled for AVX2 + FMA + F16C (the pragma, not -m flags: see
+// kernels/CMakeLists.txt). What the headers above define stays baseline x86-64.
+#pragma GCC target("avx2,fma,f16c")
 
 namespace qlm::avx2 {
 

@@ -10,6 +10,8 @@
 // Both give exactly the integer group sums S_g of the AVX-512 VNNI path, and the float
 // combination is the same (acc = fma(d_x, fma(b_w, X_g, s_w·S_g), acc) in group order, then
 // + bias), so all int8 ISAs agree bit for bit, whatever the threads or the batch.
+#include "kernels/avx2/avx2.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -20,8 +22,11 @@
 
 #include "base/half.h"
 #include "kernels/avx2/act_quant_avx2.h"
-#include "kernels/avx2/avx2.h"
 #include "kernels/block_chunks.h"
+
+// Everything below is compiled for AVX2 + FMA + F16C (the pragma, not -m flags: see
+// kernels/CMakeLists.txt). What the headers above define stays baseline x86-64.
+#pragma GCC target("avx2,fma,f16c")
 
 namespace qlm::avx2 {
 

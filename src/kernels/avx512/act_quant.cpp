@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <cstring>
 
+// Everything below is compiled for AVX-512 F/BW/VL/VNNI/BF16 (the pragma, not -m flags: see
+// kernels/CMakeLists.txt). What the headers above define stays baseline x86-64.
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16")
+
 namespace qlm::avx512 {
 
 namespace {

@@ -7,14 +7,20 @@
 // on nothing but q and that key, never on the batch or the other keys.
 // Softmax: vector max, exp16, a lane-wise sum folded in a fixed order; normalisation after P·V.
 // An F16 cache is read with vcvtph2ps (exact), so it runs the same arithmetic on its values.
+#include "kernels/avx512/avx512.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
 
-#include "kernels/avx512/avx512.h"
-#include "kernels/avx512/vec_exp.h"
 #include "kernels/attention_dispatch.h"
 #include "kernels/kernel_table.h"
+
+// Everything below is compiled for AVX-512 F/BW/VL/VNNI/BF16 (the pragma, not -m flags: see
+// kernels/CMakeLists.txt). What the headers above define stays baseline x86-64.
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16")
+
+#include "kernels/avx512/vec_exp.h"
 
 namespace qlm::avx512 {
 

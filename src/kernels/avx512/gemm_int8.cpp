@@ -17,10 +17,19 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstring>
 #include <utility>
 #include <vector>
 
+#include "base/half.h"
 #include "kernels/avx512/act_quant.h"
+#include "quant/weight_matrix.h"
+
+// Everything below is compiled for AVX-512 F/BW/VL/VNNI/BF16 (the pragma, not -m flags: see
+// kernels/CMakeLists.txt). What the headers above define stays baseline x86-64.
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16")
+
 #include "kernels/avx512/int8_block.h"
 
 namespace qlm::avx512 {

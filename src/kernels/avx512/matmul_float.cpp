@@ -6,6 +6,10 @@
 #include "kernels/avx512/avx512.h"
 #include "kernels/float_rows.h"
 
+// Everything below is compiled for AVX-512 F/BW/VL/VNNI/BF16 (the pragma, not -m flags: see
+// kernels/CMakeLists.txt). What the headers above define stays baseline x86-64.
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16")
+
 namespace qlm::avx512 {
 
 namespace {
@@ -38,7 +42,14 @@ float dot_row(const uint8_t* row, const float* x, int64_t cols) {
     const __mmask16 m = cols - c >= 16 ? all : static_cast<__mmask16>((1u << (cols - c)) - 1);
     a0 = _mm512_fmadd_ps(load16<T>(row, c, m), _mm512_maskz_loadu_ps(m, x + c), a0);
   }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+  // _mm512_reduce_add_ps's order, written out (the intrinsic warns on its own header under a
+  // target pragma): halves 256, then 128, then lanes {0,2} + {1,3}.
+  alignas(64) float l[16];
+  _mm512_store_ps(l, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+  float t[8];
+  for (int i = 0; i < 8; ++i) t[i] = l[i + 8] + l[i];
+  for (int i = 0; i < 4; ++i) t[i] = t[i + 4] + t[i];
+  return (t[0] + t[2]) + (t[1] + t[3]);
 }
 
 }  // namespace
