@@ -17,6 +17,12 @@ def qlm_binary():
     return os.environ.get("QLM_BIN", os.path.join(ROOT, "build", "release", "apps", "qlm", "qlm"))
 
 
+def sanitized_build():
+    """True for the ASan/UBSan build: slower, and its allocator keeps freed memory in quarantine."""
+    with open(qlm_binary(), "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def run_qlm(*args, check=True, env=None, timeout=600):
     """Runs qlm; returns CompletedProcess (text). The 1e-4 oracle tests need the F32 reference
     kernels (the fast ones round activations to int8), so QLM_ISA defaults to ref here."""

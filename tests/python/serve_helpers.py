@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import qlm_binary, shared
+from conftest import qlm_binary, sanitized_build, shared  # noqa: F401 (sanitized_build: re-exported)
 
 QWEN_TOKENIZER = ("tokenizers", "qwen2.5")
 
@@ -106,12 +106,6 @@ class Server:
                 self.proc.wait()
                 raise AssertionError("qlm serve did not stop within %ss of SIGTERM" % timeout)
         return self.proc.returncode
-
-
-def sanitized_build():
-    """True for the ASan/UBSan build: slower, and its allocator keeps freed memory in quarantine."""
-    with open(qlm_binary(), "rb") as f:
-        return b"__asan_init" in f.read()
 
 
 def parse_sse(text):

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import run_qlm, shared
+from conftest import run_qlm, sanitized_build, shared
 
 FAST = {"QLM_ISA": ""}  # speed tests use the kernels the CPU selects, not the F32 reference
 SHORT = ["--reps", "1", "--prompt-tokens", "16", "--gen-tokens", "8"]
@@ -79,6 +79,10 @@ def test_roofline_fraction_at_most_1_2_on_a_model_past_the_caches(make_model, tm
     assert m["roofline_fraction"] > 0
     # The bound holds only when the weights cannot stay in the last-level cache. This VM reports a
     # 480 MB L3 (a 160 MB model then decodes from cache at 1.5x the DRAM streaming rate, seen in CI).
+    # Under ASan the read test itself is instrumented (seen: 4.5 GB/s on a 20 GB/s machine, so a
+    # DRAM-bound decode measured 1.9): the bound is about the optimised build only.
+    if sanitized_build():
+        pytest.skip("sanitizer build: its bandwidth test is instrumented, the roofline bound does not apply")
     llc = last_level_cache_bytes()
     if m["weight_bytes_per_token"] <= llc:
         pytest.skip(f"{m['weight_bytes_per_token'] / 1e6:.0f} MB of weights fit the {llc / 1e6:.0f} MB "
