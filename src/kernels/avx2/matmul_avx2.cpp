@@ -1,11 +1,16 @@
 // The AVX2 table's matmul: routes each call to the int8, float FMA or reference kernel.
 #include "kernels/avx2/avx2.h"
 
+#include <cpuid.h>
+
 namespace qlm::avx2 {
 
 bool cpu_supported() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  // F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports does not know "f16c".
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  const bool f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
 }
 
 void matmul(const WeightMatrix& w, const float* bias, const float* x, int64_t n_rows, float* y) {
