@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "base/half.h"
+#include "io/dtype.h"
 #include "kernels/avx2/act_quant_avx2.h"
 #include "kernels/block_chunks.h"
 
@@ -42,17 +42,6 @@ inline __m256 load_params8(DType t, const uint8_t* p, int64_t o) {
   return _mm256_cvtph_ps(h);
 }
 
-inline float load_param(DType t, const uint8_t* p, int64_t o) {
-  if (t == DType::F32) {
-    float f;
-    std::memcpy(&f, p + 4 * o, 4);
-    return f;
-  }
-  uint16_t h;
-  std::memcpy(&h, p + 2 * o, 2);
-  return t == DType::BF16 ? bf16_to_float(h) : f16_to_float(h);
-}
-
 // The block's scales and biases in the blocked layout (blocked_params.h: per group, 16 scales
 // then 16 biases): the loader's copy, or built per block (as F32) when the matrix has none.
 const uint8_t* block_params(const WeightMatrix& w, int64_t r0, DType* dt) {
@@ -66,8 +55,9 @@ const uint8_t* block_params(const WeightMatrix& w, int64_t r0, DType* dt) {
   for (int i = 0; i < 16; ++i) {
     const int64_t r = std::min(r0 + i, w.rows - 1);  // rows past the end repeat the last one
     for (int64_t g = 0; g < groups; ++g) {
-      sb[g * 32 + i] = load_param(w.float_dtype, w.scales, r * groups + g);
-      sb[g * 32 + 16 + i] = load_param(w.float_dtype, w.biases, r * groups + g);
+      const size_t at = static_cast<size_t>(r * groups + g) * dtype_size(w.float_dtype);
+      convert_to_f32(w.float_dtype, w.scales + at, &sb[g * 32 + i], 1);
+      convert_to_f32(w.float_dtype, w.biases + at, &sb[g * 32 + 16 + i], 1);
     }
   }
   *dt = DType::F32;
