@@ -26,6 +26,10 @@ bool has_interleaved_form(const WeightMatrix& m);
 // memory of its own.
 void attach_interleaved_codes(WeightMatrix& m, const std::shared_ptr<PageArena>& arena = nullptr);
 
+// Block b (rows 16b .. 16b+15) in the interleaved layout: 16·row_bytes() bytes to out. The
+// copy is made of these; a kernel meeting a matrix without one builds them per call.
+void interleave_block(const WeightMatrix& m, int64_t b, uint8_t* out);
+
 // Bytes of the interleaved copy: whole 16-row blocks of row_bytes().
 size_t interleaved_codes_bytes(const WeightMatrix& m);
 

@@ -16,13 +16,13 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <utility>
 #include <vector>
 
 #include "io/dtype.h"
 #include "kernels/avx2/act_quant_avx2.h"
 #include "kernels/block_chunks.h"
+#include "quant/interleaved_codes.h"
 
 // Everything below is compiled for AVX2 + FMA + F16C (the pragma, not -m flags: see
 // kernels/CMakeLists.txt). What the headers above define stays baseline x86-64.
@@ -204,20 +204,16 @@ constexpr std::array<std::array<TileFn, kWidth + 1>, 3> tile_table() {
 constexpr auto kTilesQ4 = tile_table<4, kTileQ4>();
 constexpr auto kTilesQ8 = tile_table<8, kTileQ8>();
 
-// Without the loader's copy (QLM_INTERLEAVE=0, a matrix made outside the loader), block r0 in
-// the interleaved layout, built per call in thread-local memory.
-const uint8_t* interleave_block(const WeightMatrix& w, int64_t r0) {
+// Without the loader's copy (QLM_INTERLEAVE=0, a matrix made outside the loader), block r0 / 16
+// in the interleaved layout, built per call in thread-local memory.
+const uint8_t* interleave_block_here(const WeightMatrix& w, int64_t r0) {
   struct alignas(64) Word {
     uint8_t bytes[64];
   };
   thread_local std::vector<Word> buf;
-  const int64_t row_bytes = static_cast<int64_t>(w.row_bytes());
-  const int64_t words = row_bytes / 4;
-  if (static_cast<int64_t>(buf.size()) < words) buf.resize(static_cast<size_t>(words));
-  for (int i = 0; i < 16; ++i) {
-    const uint8_t* row = w.data + std::min(r0 + i, w.rows - 1) * row_bytes;
-    for (int64_t d = 0; d < words; ++d) std::memcpy(buf[d].bytes + 4 * i, row + 4 * d, 4);
-  }
+  const size_t words = w.row_bytes() / 4;
+  if (buf.size() < words) buf.resize(words);
+  interleave_block(w, r0 / 16, buf.data()->bytes);
   return buf.data()->bytes;
 }
 
@@ -236,7 +232,7 @@ void int8_blocks(const WeightMatrix& w, const float* bias, const Int8Acts& acts,
       const int64_t bytes = w.groups_per_row() * 32 * static_cast<int64_t>(dtype_size(dt));
       for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(params + bytes + o), _MM_HINT_T0);
     }
-    const uint8_t* codes = w.interleaved_codes ? w.interleaved_codes.get() + r0 * row_bytes : interleave_block(w, r0);
+    const uint8_t* codes = w.interleaved_codes ? w.interleaved_codes.get() + r0 * row_bytes : interleave_block_here(w, r0);
     TileArgs a{codes, w.groups_per_row(), &acts, 0, params, dt, acc};
     const int n_valid = static_cast<int>(std::min<int64_t>(16, w.rows - r0));
     for (int64_t m0 = 0; m0 < n_rows; m0 += width) {
