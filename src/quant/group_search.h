@@ -1,7 +1,9 @@
 // Per-group quantization search (the `search` method): the scale and bias of one group that
 // minimise the (importance-weighted) reconstruction error after rounding them to the storage
 // type, among MLX's own choice and a grid of clipped ranges, each refit by least squares.
-// Two implementations of the same search: generic and AVX-512 intrinsics; search_group() picks.
+// Three implementations of the same search: generic, AVX2 and AVX-512 intrinsics; search_group()
+// picks by CPU. They may differ in the last bits of an error sum (lane count, reciprocal vs
+// division), so a near-tie between two candidates can go either way.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,10 @@ SearchResult search_group(const float* w, const float* importance, int n, int bi
                           uint8_t* best_q);
 
 namespace generic {
+SearchResult search_group(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,
+                          uint8_t* best_q);
+}
+namespace avx2 {
 SearchResult search_group(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,
                           uint8_t* best_q);
 }

@@ -1,8 +1,8 @@
 // The search with AVX-512 intrinsics for groups of whole vectors (16..256 elements, all MLX
 // group sizes): the group's weights and importances stay in registers/L1 as 16-float vectors,
 // each candidate costs a few vector passes, and horizontal sums fold in a fixed order. Other
-// sizes fall back to the generic build of group_search_impl.h. Built with -mavx512f (see
-// src/CMakeLists.txt); quantizer.cpp calls it only on CPUs that have AVX-512F.
+// sizes fall back to group_search_generic.cpp. quantizer.cpp calls it only on CPUs that have
+// AVX-512 F/BW/VL/DQ.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -120,7 +120,7 @@ SearchResult search_group(const float* w, const float* importance, int n, int bi
     consider(s, b);
   }
   if (wmax != wmin) {
-    // The same grid as group_search_impl.h (see the measurements there).
+    // The same grid as group_search_generic.cpp (see the measurements there).
     static constexpr float kShifts[3] = {0.0f, 0.5f, -0.5f};
     const int lo_step = thorough ? -4 : -2, hi_step = thorough ? 8 : 6, refits = thorough ? 3 : 1;
     const float range = wmax - wmin;

@@ -59,14 +59,24 @@ bool cpu_has_avx512() {
 #endif
 }
 
+bool cpu_has_avx2_fma() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 SearchResult search_group(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,
                           uint8_t* best_q) {
   QLM_CHECK(n <= kMaxSearchGroup);
 #if defined(__x86_64__)
-  static const bool avx512 = cpu_has_avx512();
+  static const bool avx512 = cpu_has_avx512(), avx2 = cpu_has_avx2_fma();
   if (avx512) return avx512::search_group(w, importance, n, bits, dt, thorough, best_q);
+  if (avx2) return avx2::search_group(w, importance, n, bits, dt, thorough, best_q);
 #endif
   return generic::search_group(w, importance, n, bits, dt, thorough, best_q);
 }
