@@ -2,11 +2,12 @@
 // minimise the (importance-weighted) reconstruction error after rounding them to the storage
 // type, among MLX's own choice and a grid of clipped ranges, each refit by least squares.
 // Three implementations of the same search: generic, AVX2 and AVX-512 intrinsics; search_group()
-// picks by CPU. They may differ in the last bits of an error sum (lane count, reciprocal vs
-// division), so a near-tie between two candidates can go either way.
+// runs the first of search_implementations(). They may differ in the last bits of an error sum
+// (lane count, reciprocal vs division), so a near-tie between two candidates can go either way.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "io/dtype.h"
 
@@ -19,8 +20,18 @@ struct SearchResult {
 };
 
 // importance: per-element weights or nullptr; n <= kMaxSearchGroup; best_q receives the codes.
+// Runs the first of search_implementations().
 SearchResult search_group(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,
                           uint8_t* best_q);
+
+using SearchFn = SearchResult (*)(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,
+                                  uint8_t* best_q);
+struct SearchImplementation {
+  const char* name;  // "avx512", "avx2", "generic"
+  SearchFn fn;
+};
+// The implementations this CPU runs, preferred first; "generic" is always last.
+std::vector<SearchImplementation> search_implementations();
 
 namespace generic {
 SearchResult search_group(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,

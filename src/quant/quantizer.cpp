@@ -47,38 +47,24 @@ float load_scalar_any(DType dtype, const uint8_t* src) {
   return f;
 }
 
-namespace {
-
-bool cpu_has_avx512() {
+std::vector<SearchImplementation> search_implementations() {
+  std::vector<SearchImplementation> out;
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-#else
-  return false;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl"))
+    out.push_back({"avx512", &avx512::search_group});
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back({"avx2", &avx2::search_group});
 #endif
+  out.push_back({"generic", &generic::search_group});
+  return out;
 }
-
-bool cpu_has_avx2_fma() {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
-
-}  // namespace
 
 SearchResult search_group(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,
                           uint8_t* best_q) {
   QLM_CHECK(n <= kMaxSearchGroup);
-#if defined(__x86_64__)
-  static const bool avx512 = cpu_has_avx512(), avx2 = cpu_has_avx2_fma();
-  if (avx512) return avx512::search_group(w, importance, n, bits, dt, thorough, best_q);
-  if (avx2) return avx2::search_group(w, importance, n, bits, dt, thorough, best_q);
-#endif
-  return generic::search_group(w, importance, n, bits, dt, thorough, best_q);
+  static const SearchFn best = search_implementations().front().fn;
+  return best(w, importance, n, bits, dt, thorough, best_q);
 }
 
 void quantize_rows(const float* w, int64_t rows, int64_t cols, const QuantizeOptions& opt,

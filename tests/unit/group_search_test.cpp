@@ -21,25 +21,6 @@
 namespace qlm {
 namespace {
 
-using SearchFn = SearchResult (*)(const float*, const float*, int, int, DType, bool, uint8_t*);
-
-struct Impl {
-  const char* name;
-  SearchFn fn;
-};
-
-std::vector<Impl> implementations() {
-  std::vector<Impl> out = {{"generic", &generic::search_group}};
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back({"avx2", &avx2::search_group});
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl"))
-    out.push_back({"avx512", &avx512::search_group});
-#endif
-  return out;
-}
-
 double weighted_error(const std::vector<float>& w, const float* h, float s, float b, const uint8_t* q) {
   double e = 0;
   for (size_t i = 0; i < w.size(); ++i) {
@@ -50,7 +31,9 @@ double weighted_error(const std::vector<float>& w, const float* h, float s, floa
 }
 
 TEST(GroupSearch, EveryImplementationFindsAtLeastRtnAndAgreesWithGeneric) {
-  const auto impls = implementations();
+  auto impls = search_implementations();  // generic last: run it first below
+  std::reverse(impls.begin(), impls.end());
+  ASSERT_STREQ(impls.front().name, "generic");
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0.0f, 0.02f);
   std::uniform_real_distribution<float> ud(0.1f, 3.0f);
@@ -77,7 +60,7 @@ TEST(GroupSearch, EveryImplementationFindsAtLeastRtnAndAgreesWithGeneric) {
           quantize_group_codes(w.data(), n, bits, rs, rb, rq.data());
           const double rtn_err = weighted_error(w, imp, rs, rb, rq.data());
           double generic_err = 0;
-          for (const Impl& impl : impls) {
+          for (const SearchImplementation& impl : impls) {
             std::ostringstream what;
             what << impl.name << " n=" << n << " bits=" << bits << " dt=" << static_cast<int>(dt) << " variant=" << variant;
             std::vector<uint8_t> q(n, 0xFF);
