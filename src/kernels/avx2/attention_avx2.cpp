@@ -36,9 +36,9 @@ struct KV {
 inline KV<float> kv_of(const AttentionHead& a, float) { return {a.k, a.v}; }
 inline KV<uint16_t> kv_of(const AttentionHead& a, uint16_t) { return {a.k_f16, a.v_f16}; }
 
-// scores[h0 + h][p0 .. p0+count) for NH query heads from one K block kb ([HD][16]).
+// scores[h0 + h][p0 .. p0+16) for NH query heads from one K block kb ([HD][16]).
 template <int HD, int NH, class E>
-void score_heads(const AttentionHead& a, const E* kb, int h0, int p0, int count, int ld) {
+void score_heads(const AttentionHead& a, const E* kb, int h0, int p0, int ld) {
   constexpr int C = NH >= 3 ? 1 : NH == 2 ? 2 : 4;  // independent chains per head
   const float* q = a.q + h0 * HD;
   __m256 acc[C][NH][2];
@@ -55,25 +55,26 @@ void score_heads(const AttentionHead& a, const E* kb, int h0, int p0, int count,
       }
     }
   }
+  // All 16 lanes are stored: a row of scores is padded to whole blocks (ld), and lanes past
+  // n_keys are never read.
   const __m256 scale = _mm256_set1_ps(a.scale);
   for (int h = 0; h < NH; ++h) {
-    alignas(32) float out[16];
+    float* out = a.scores + (h0 + h) * ld + p0;
     for (int half = 0; half < 2; ++half) {
       __m256 dot = acc[0][h][half];
       for (int c = 1; c < C; ++c) dot = _mm256_add_ps(dot, acc[c][h][half]);
-      _mm256_store_ps(out + 8 * half, _mm256_mul_ps(dot, scale));
+      _mm256_storeu_ps(out + 8 * half, _mm256_mul_ps(dot, scale));
     }
-    std::copy_n(out, count, a.scores + (h0 + h) * ld + p0);
   }
 }
 
 template <int HD, class E>
-void score_block(const AttentionHead& a, const E* kb, int h0, int nh, int p0, int count, int ld) {
+void score_block(const AttentionHead& a, const E* kb, int h0, int nh, int p0, int ld) {
   switch (nh) {
-    case 1: return score_heads<HD, 1>(a, kb, h0, p0, count, ld);
-    case 2: return score_heads<HD, 2>(a, kb, h0, p0, count, ld);
-    case 3: return score_heads<HD, 3>(a, kb, h0, p0, count, ld);
-    default: return score_heads<HD, 4>(a, kb, h0, p0, count, ld);
+    case 1: return score_heads<HD, 1>(a, kb, h0, p0, ld);
+    case 2: return score_heads<HD, 2>(a, kb, h0, p0, ld);
+    case 3: return score_heads<HD, 3>(a, kb, h0, p0, ld);
+    default: return score_heads<HD, 4>(a, kb, h0, p0, ld);
   }
 }
 
@@ -113,13 +114,19 @@ float exp_and_inverse_sum(float* s, int n) {
   return static_cast<float>(1.0 / total);
 }
 
-// out[h][c0 .. c0+16) = inv[h] · Σ_p e[h][p] · v[p][c0 .. c0+16) for NH heads from h0.
+// out[h][c0 .. c0+16) += Σ_{p0 <= p < p1} e[h][p] · v[p][c0 .. c0+16) for NH heads from h0,
+// unnormalised; the first chunk (p0 == 0) starts from zero. Each lane's FMAs run in key order
+// whatever the chunking, so the sums are those of one pass over all keys.
 template <int NH, class E>
-void pv_pass(const AttentionHead& a, const KV<E>& kv, int h0, int c0, int ld, const float* inv) {
+void pv_chunk(const AttentionHead& a, const KV<E>& kv, int h0, int c0, int ld, int p0, int p1) {
   __m256 acc[NH][2];
-  for (int h = 0; h < NH; ++h) acc[h][0] = acc[h][1] = _mm256_setzero_ps();
+  for (int h = 0; h < NH; ++h) {
+    const float* out = a.out + (h0 + h) * a.head_dim + c0;
+    acc[h][0] = p0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(out);
+    acc[h][1] = p0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(out + 8);
+  }
   const float* e = a.scores + h0 * ld;
-  for (int p = 0; p < a.n_keys; ++p) {
+  for (int p = p0; p < p1; ++p) {
     const E* v = kv.v + p * a.v_stride + c0;
     const __m256 v0 = load8(v), v1 = load8(v + 8);
     for (int h = 0; h < NH; ++h) {
@@ -130,21 +137,25 @@ void pv_pass(const AttentionHead& a, const KV<E>& kv, int h0, int c0, int ld, co
   }
   for (int h = 0; h < NH; ++h) {
     float* out = a.out + (h0 + h) * a.head_dim + c0;
-    const __m256 s = _mm256_set1_ps(inv[h0 + h]);
-    _mm256_storeu_ps(out, _mm256_mul_ps(acc[h][0], s));
-    _mm256_storeu_ps(out + 8, _mm256_mul_ps(acc[h][1], s));
+    _mm256_storeu_ps(out, acc[h][0]);
+    _mm256_storeu_ps(out + 8, acc[h][1]);
   }
 }
 
 template <class E>
-void pv(const AttentionHead& a, const KV<E>& kv, int h0, int nh, int c0, int ld, const float* inv) {
+void pv(const AttentionHead& a, const KV<E>& kv, int h0, int nh, int c0, int ld, int p0, int p1) {
   switch (nh) {
-    case 1: return pv_pass<1>(a, kv, h0, c0, ld, inv);
-    case 2: return pv_pass<2>(a, kv, h0, c0, ld, inv);
-    case 3: return pv_pass<3>(a, kv, h0, c0, ld, inv);
-    default: return pv_pass<4>(a, kv, h0, c0, ld, inv);
+    case 1: return pv_chunk<1>(a, kv, h0, c0, ld, p0, p1);
+    case 2: return pv_chunk<2>(a, kv, h0, c0, ld, p0, p1);
+    case 3: return pv_chunk<3>(a, kv, h0, c0, ld, p0, p1);
+    default: return pv_chunk<4>(a, kv, h0, c0, ld, p0, p1);
   }
 }
+
+// Keys per P·V chunk: the chunk's V rows (64 x head_dim values, 16 KB at head_dim 64 in F32)
+// stay in L1 while every head group and column slice passes over them, so V comes from memory
+// once, not once per (head group, column slice): 8 times at group 7, head_dim 64.
+constexpr int kPvChunk = 64;
 
 template <int HD, class E>
 void attend_typed(const AttentionHead& a) {
@@ -153,13 +164,19 @@ void attend_typed(const AttentionHead& a) {
   const int ld = (n + 15) / 16 * 16;
   for (int p0 = 0; p0 < n; p0 += 16) {
     const E* kb = kv.k + p0 / 16 * a.k_block_stride;
-    for (int h0 = 0; h0 < a.group; h0 += 4)
-      score_block<HD>(a, kb, h0, std::min(4, a.group - h0), p0, std::min(16, n - p0), ld);
+    for (int h0 = 0; h0 < a.group; h0 += 4) score_block<HD>(a, kb, h0, std::min(4, a.group - h0), p0, ld);
   }
   float inv[64];
   for (int h = 0; h < a.group; ++h) inv[h] = exp_and_inverse_sum(a.scores + h * ld, n);
-  for (int h0 = 0; h0 < a.group; h0 += 4)
-    for (int c0 = 0; c0 < HD; c0 += 16) pv(a, kv, h0, std::min(4, a.group - h0), c0, ld, inv);
+  for (int p0 = 0; p0 < n; p0 += kPvChunk) {
+    const int p1 = std::min(n, p0 + kPvChunk);
+    for (int h0 = 0; h0 < a.group; h0 += 4)
+      for (int c0 = 0; c0 < HD; c0 += 16) pv(a, kv, h0, std::min(4, a.group - h0), c0, ld, p0, p1);
+  }
+  for (int h = 0; h < a.group; ++h) {  // the normalisation by 1 / Σ e, one multiply per value
+    const __m256 s = _mm256_set1_ps(inv[h]);
+    for (int c = 0; c < HD; c += 8) _mm256_storeu_ps(a.out + h * HD + c, _mm256_mul_ps(_mm256_loadu_ps(a.out + h * HD + c), s));
+  }
 }
 
 }  // namespace
