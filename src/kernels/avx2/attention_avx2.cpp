@@ -3,7 +3,8 @@
 // dimension-major, so a block's scores are lane-wise FMA chains over the dimensions (two
 // vectors per dimension, q[i] broadcast), and each K/V load serves up to 4 query heads of the
 // group. A key's score depends only on q and that key; sums run in an order fixed by n_keys.
-// Lanes of the last K block past n_keys hold anything: they are computed and never stored.
+// Lanes of the last K block past n_keys hold anything: their scores land in the row's padding
+// (rows are whole blocks long) and are never read.
 #include "kernels/avx2/avx2.h"
 
 #include <immintrin.h>
