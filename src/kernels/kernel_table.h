@@ -11,20 +11,26 @@
 
 namespace qlm {
 
+// Positions per span of a KV cache (KVCache's layout): keys and values come in spans of 256
+// positions; inside a span, K in blocks of 16 keys at k_block_stride, V rows at v_stride; the
+// next span starts span_stride further on (a cache of at most 256 positions is one span).
+constexpr int kKvSpan = 256;
+
 // One query row's attention for one KV head and the `group` query heads that read it (GQA):
 // each K/V vector is read once for all of them. Keys 0 .. n_keys-1 (causal: the row's
-// position + 1). K comes in blocks of 16 keys, dimension-major (KVCache's layout): key p,
-// dimension i at k + (p / 16) * k_block_stride + i * 16 + p % 16; lanes of the last block past
-// n_keys may hold anything and are never used. Value p at v + p * v_stride. An F16 cache sets
-// k_f16/v_f16 instead of k/v (each value widened exactly to F32 as it is read).
+// position + 1). K comes in blocks of 16 keys, dimension-major: key p, dimension i at
+// k + key_block_offset(a, p) + i * 16 + p % 16; lanes of the last block past n_keys may hold
+// anything and are never used. Value p, dimension i at v + value_offset(a, p) + i. An F16
+// cache sets k_f16/v_f16 instead of k/v (each value widened exactly to F32 as it is read).
 struct AttentionHead {
   const float* q = nullptr;  // [group][head_dim]
   const float* k = nullptr;
   const float* v = nullptr;
   const uint16_t* k_f16 = nullptr;
   const uint16_t* v_f16 = nullptr;
-  int64_t k_block_stride = 0;
-  int64_t v_stride = 0;
+  int64_t k_block_stride = 0;  // inside a span
+  int64_t v_stride = 0;        // inside a span
+  int64_t span_stride = 0;     // from one span of kKvSpan positions to the next
   int n_keys = 0;
   int group = 1;
   int head_dim = 0;
@@ -32,6 +38,15 @@ struct AttentionHead {
   float* out = nullptr;        // [group][head_dim]
   float* scores = nullptr;     // scratch: attention_scratch_floats(group, n_keys) floats
 };
+
+// Elements from k (k_f16) to the K block holding key p.
+inline int64_t key_block_offset(const AttentionHead& a, int p) {
+  return p / kKvSpan * a.span_stride + p % kKvSpan / 16 * a.k_block_stride;
+}
+// Elements from v (v_f16) to value row p.
+inline int64_t value_offset(const AttentionHead& a, int p) {
+  return p / kKvSpan * a.span_stride + p % kKvSpan * a.v_stride;
+}
 
 // Scratch floats an attention call needs (scores of every head, padded to whole vectors).
 inline int64_t attention_scratch_floats(int group, int n_keys) {

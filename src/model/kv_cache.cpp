@@ -1,10 +1,60 @@
 #include "model/kv_cache.h"
 
 #include <atomic>
+#include <cstring>
 
 #include "base/error.h"
+#include "base/page_arena.h"
 
 namespace qlm {
+
+namespace {
+// From this size a cache goes in 2 MB pages (page_arena.h): it holds at most one page more
+// than the positions stored, a quarter of its capacity at most. Smaller caches (rollout
+// samples of a few hundred positions) keep 4 KB pages, where a 2 MB page could be most of it.
+constexpr size_t kHugePageCacheBytes = size_t(8) << 20;
+}  // namespace
+
+KVCache::KVCache(const ModelConfig& cfg, int capacity, KvDtype dtype)
+    : capacity_(capacity),
+      kv_heads_(cfg.num_kv_heads),
+      head_dim_(cfg.head_dim),
+      layers_(cfg.num_layers),
+      span_(span_positions(capacity)),
+      head_span_(static_cast<size_t>(span_) * head_dim_),
+      layer_span_(2 * kv_heads_ * head_span_),
+      dtype_(dtype),
+      elements_(static_cast<size_t>((capacity + span_ - 1) / span_) * layers_ * layer_span_) {
+  // Left uninitialised on purpose: a large block is fresh mmap'ed memory whose pages cost
+  // nothing until a position is stored, so a cache sized for max_tokens holds RAM only for the
+  // tokens actually made (attention never uses a position before it is stored).
+  const size_t n = bytes();
+  memory_ = n >= kHugePageCacheBytes ? PageArena::single(n)
+                                     : std::shared_ptr<uint8_t>(new uint8_t[n], std::default_delete<uint8_t[]>());
+  if (dtype_ == KvDtype::f32) {
+    k32_ = v32_ = reinterpret_cast<float*>(memory_.get());
+  } else {
+    k16_ = v16_ = reinterpret_cast<uint16_t*>(memory_.get());
+  }
+}
+
+void KVCache::copy_prefix_from(const KVCache& src, int n) {
+  QLM_CHECK(src.dtype_ == dtype_ && src.kv_heads_ == kv_heads_ && src.head_dim_ == head_dim_ &&
+            src.layers_ == layers_ && n <= capacity_ && n <= src.capacity_);
+  // Block by block: the two caches' spans may differ (a short prompt's cache is one span of its
+  // own length); a K block is copied whole (lanes past n are never read).
+  const size_t es = dtype_ == KvDtype::f32 ? 4 : 2;
+  auto* to = memory_.get();
+  const auto* from = src.memory_.get();
+  for (int l = 0; l < layers_; ++l)
+    for (int g = 0; g < kv_heads_; ++g)
+      for (int p = 0; p < n; p += kKeyBlock) {
+        const size_t rows = static_cast<size_t>(std::min(kKeyBlock, n - p));
+        std::memcpy(to + k_offset(l, g, p) * es, from + src.k_offset(l, g, p) * es, k_block_stride() * es);
+        std::memcpy(to + v_offset(l, g, p) * es, from + src.v_offset(l, g, p) * es, rows * head_dim_ * es);
+      }
+  size_ = n;
+}
 
 KvDtype parse_kv_dtype(const std::string& text, const std::string& source) {
   if (text == "f32" || text == "float32" || text == "fp32" || text == "auto") return KvDtype::f32;

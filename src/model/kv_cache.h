@@ -1,10 +1,17 @@
 // Per-sequence key/value cache in F32 (the default: the PyTorch-oracle tests hold it to 1e-4)
 // or F16 (half the memory and half the bytes attention reads per token; K/V are rounded to
 // nearest-even once, when stored, so results stay independent of the batch and the threads).
-// V is [n_layers][capacity][kv_dim]. K is stored in blocks of 16 positions, dimension-major
-// inside a block: [n_layers][capacity / 16][kv_dim][16], so attention scores 16 keys with one
-// vector FMA per dimension (no horizontal sums) and KV head g's block is one run of
-// head_dim x 16 values at g * head_dim * 16.
+//
+// Layout: spans of kKvSpan = 256 positions; inside a span every layer's K then V, each KV
+// head's part one contiguous run: [capacity / 256][n_layers]{ K [kv_heads][256 / 16][head_dim]
+// [16], V [kv_heads][256][head_dim] } (a cache of at most 256 positions is one span of its
+// capacity rounded up to 16). K comes in blocks of 16 keys, dimension-major, so attention
+// scores 16 keys with one vector FMA per dimension (no horizontal sums).
+// Spans outermost make the memory a sequence touches a prefix of the cache that grows with it,
+// so a long cache can sit in 2 MB pages and still hold RAM only for the positions stored, give
+// or take a span and a page. Heads innermost give decode attention, which streams K and V from
+// memory (50 MB per token for a 0.5B model's F32 cache at 2048 positions), runs of 64 KB per
+// head and span instead of 4 KB K blocks and 256-byte V rows interleaved with the other heads.
 #pragma once
 
 #include <algorithm>
@@ -15,6 +22,7 @@
 
 #include "base/half.h"
 #include "io/model_config.h"
+#include "kernels/kernel_table.h"
 
 namespace qlm {
 
@@ -34,25 +42,7 @@ class KVCache {
  public:
   static constexpr int kKeyBlock = 16;  // positions per K block
 
-  KVCache(const ModelConfig& cfg, int capacity, KvDtype dtype = KvDtype::f32)
-      : capacity_(capacity),
-        kv_dim_(cfg.kv_dim()),
-        layers_(cfg.num_layers),
-        blocks_((capacity + kKeyBlock - 1) / kKeyBlock),
-        dtype_(dtype),
-        k_elements_(static_cast<size_t>(cfg.num_layers) * blocks_ * kKeyBlock * kv_dim_),
-        v_elements_(static_cast<size_t>(cfg.num_layers) * capacity * kv_dim_) {
-    // Left uninitialised on purpose: a large block is fresh mmap'ed memory whose pages cost
-    // nothing until a position is stored, so a cache sized for max_tokens holds RAM only for
-    // the tokens actually made (attention never uses a position before it is stored).
-    if (dtype_ == KvDtype::f32) {
-      k32_.reset(new float[k_elements_]);
-      v32_.reset(new float[v_elements_]);
-    } else {
-      k16_.reset(new uint16_t[k_elements_]);
-      v16_.reset(new uint16_t[v_elements_]);
-    }
-  }
+  KVCache(const ModelConfig& cfg, int capacity, KvDtype dtype = KvDtype::f32);
 
   int capacity() const { return capacity_; }
   int size() const { return size_; }  // positions filled
@@ -60,85 +50,97 @@ class KVCache {
   void clear() { size_ = 0; }
   KvDtype dtype() const { return dtype_; }
 
-  // Writes the kv_dim values of K and of V at (layer, pos).
+  // Writes the kv_dim values of K and of V at (layer, pos) (head g's at g * head_dim).
   void store(int layer, int pos, const float* k, const float* v) {
-    const size_t kb = k_offset(layer, pos / kKeyBlock) + pos % kKeyBlock, vb = v_offset(layer, pos);
-    if (dtype_ == KvDtype::f32) {
-      for (int i = 0; i < kv_dim_; ++i) k32_[kb + static_cast<size_t>(i) * kKeyBlock] = k[i];
-      std::copy_n(v, kv_dim_, v32_.get() + vb);
-    } else {
-      for (int i = 0; i < kv_dim_; ++i) k16_[kb + static_cast<size_t>(i) * kKeyBlock] = to_f16(k[i]);
-      for (int i = 0; i < kv_dim_; ++i) v16_[vb + i] = to_f16(v[i]);
+    for (int g = 0; g < kv_heads_; ++g) {
+      const size_t kb = k_offset(layer, g, pos) + pos % kKeyBlock, vb = v_offset(layer, g, pos);
+      const float* kg = k + g * head_dim_;
+      const float* vg = v + g * head_dim_;
+      if (dtype_ == KvDtype::f32) {
+        for (int i = 0; i < head_dim_; ++i) k32_[kb + static_cast<size_t>(i) * kKeyBlock] = kg[i];
+        std::copy_n(vg, head_dim_, v32_ + vb);
+      } else {
+        for (int i = 0; i < head_dim_; ++i) k16_[kb + static_cast<size_t>(i) * kKeyBlock] = to_f16(kg[i]);
+        for (int i = 0; i < head_dim_; ++i) v16_[vb + i] = to_f16(vg[i]);
+      }
     }
   }
 
-  // K of a layer in the cache's own type, from its first block (null for the other type):
-  // position p, dimension i at [(p / 16) * k_block_stride() + i * 16 + p % 16].
-  const float* k_blocks(int layer) const { return k32_ ? k32_.get() + k_offset(layer, 0) : nullptr; }
-  const uint16_t* k_blocks_f16(int layer) const { return k16_ ? k16_.get() + k_offset(layer, 0) : nullptr; }
-  int64_t k_block_stride() const { return static_cast<int64_t>(kKeyBlock) * kv_dim_; }
-  // V row (layer, pos) in the cache's own type (null for the other type).
-  const float* v(int layer, int pos) const { return v32_ ? v32_.get() + v_offset(layer, pos) : nullptr; }
-  const uint16_t* v_f16(int layer, int pos) const { return v16_ ? v16_.get() + v_offset(layer, pos) : nullptr; }
+  // K of KV head g of a layer in the cache's own type, from position 0 (null for the other
+  // type): key block j of span s at [s * span_stride() + j * k_block_stride()], [head_dim][16].
+  const float* k_head(int layer, int g) const { return k32_ ? k32_ + k_offset(layer, g, 0) : nullptr; }
+  const uint16_t* k_head_f16(int layer, int g) const { return k16_ ? k16_ + k_offset(layer, g, 0) : nullptr; }
+  // V of KV head g of a layer from position 0 (null for the other type): row r of span s at
+  // [s * span_stride() + r * v_row_stride()], head_dim values.
+  const float* v_head(int layer, int g) const { return v32_ ? v32_ + v_offset(layer, g, 0) : nullptr; }
+  const uint16_t* v_head_f16(int layer, int g) const { return v16_ ? v16_ + v_offset(layer, g, 0) : nullptr; }
+  int64_t k_block_stride() const { return static_cast<int64_t>(kKeyBlock) * head_dim_; }
+  int64_t v_row_stride() const { return head_dim_; }
+  int64_t span_stride() const { return static_cast<int64_t>(layers_) * layer_span_; }
 
-  // One stored value as a float (exact for either type): for tests and tools.
+  // One stored value as a float (exact for either type), dimension i of kv_dim: for tests.
   float k_value(int layer, int pos, int i) const {
-    const size_t at = k_offset(layer, pos / kKeyBlock) + static_cast<size_t>(i) * kKeyBlock + pos % kKeyBlock;
+    const int g = i / head_dim_, d = i % head_dim_;
+    const size_t at = k_offset(layer, g, pos) + static_cast<size_t>(d) * kKeyBlock + pos % kKeyBlock;
     return k32_ ? k32_[at] : f16_to_float(k16_[at]);
   }
   float v_value(int layer, int pos, int i) const {
-    const size_t at = v_offset(layer, pos) + i;
+    const size_t at = v_offset(layer, i / head_dim_, pos) + i % head_dim_;
     return v32_ ? v32_[at] : f16_to_float(v16_[at]);
   }
 
   // Capacity in bytes (what it may come to hold; the resident part grows with size()).
-  size_t bytes() const { return (k_elements_ + v_elements_) * (dtype_ == KvDtype::f32 ? 4 : 2); }
+  size_t bytes() const { return elements_ * (dtype_ == KvDtype::f32 ? 4 : 2); }
   // The same for a cache not made yet.
   static size_t bytes_for(const ModelConfig& cfg, int capacity, KvDtype dtype) {
-    const size_t blocks = (static_cast<size_t>(capacity) + kKeyBlock - 1) / kKeyBlock;
-    const size_t per_layer = (blocks * kKeyBlock + capacity) * static_cast<size_t>(cfg.kv_dim());
-    return per_layer * cfg.num_layers * (dtype == KvDtype::f32 ? 4 : 2);
+    const size_t span = span_positions(capacity), spans = (capacity + span - 1) / span;
+    return spans * cfg.num_layers * 2 * span * static_cast<size_t>(cfg.kv_dim()) * (dtype == KvDtype::f32 ? 4 : 2);
   }
 
-  // Copies the first n positions of every layer from src (a fork of a shared prompt; same dtype).
-  void copy_prefix_from(const KVCache& src, int n) {
-    const size_t k_count = static_cast<size_t>((n + kKeyBlock - 1) / kKeyBlock) * k_block_stride();
-    const size_t v_count = static_cast<size_t>(n) * kv_dim_;
-    for (int l = 0; l < layers_; ++l) {
-      const size_t kf = src.k_offset(l, 0), kt = k_offset(l, 0);
-      const size_t vf = src.v_offset(l, 0), vt = v_offset(l, 0);
-      if (dtype_ == KvDtype::f32) {
-        std::copy_n(src.k32_.get() + kf, k_count, k32_.get() + kt);
-        std::copy_n(src.v32_.get() + vf, v_count, v32_.get() + vt);
-      } else {
-        std::copy_n(src.k16_.get() + kf, k_count, k16_.get() + kt);
-        std::copy_n(src.v16_.get() + vf, v_count, v16_.get() + vt);
-      }
-    }
-    size_ = n;
-  }
+  // Copies the first n positions of every layer from src (a fork of a shared prompt; same
+  // dtype; the capacities may differ).
+  void copy_prefix_from(const KVCache& src, int n);
 
  private:
+  // Positions per span: kKvSpan, or the whole capacity (rounded up to a K block) below that.
+  static int span_positions(int capacity) {
+    return std::min(kKvSpan, (std::max(capacity, 1) + kKeyBlock - 1) / kKeyBlock * kKeyBlock);
+  }
+
   // Saturates at the largest half (65504): an out-of-range K would otherwise become inf and
   // turn every score of its head into NaN.
   static uint16_t to_f16(float x) { return float_to_f16(std::clamp(x, -65504.0f, 65504.0f)); }
 
-  size_t k_offset(int layer, int block) const {
-    return (static_cast<size_t>(layer) * blocks_ + block) * kKeyBlock * kv_dim_;
+  // Start of layer's part of the span holding pos; of head g's K block holding pos; of head
+  // g's V row pos.
+  size_t span_offset(int layer, int pos) const {
+    return (static_cast<size_t>(pos / kKvSpan) * layers_ + layer) * layer_span_;
   }
-  size_t v_offset(int layer, int pos) const {
-    return (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_;
+  size_t k_offset(int layer, int g, int pos) const {
+    return span_offset(layer, pos) + static_cast<size_t>(g) * head_span_ +
+           static_cast<size_t>(pos % kKvSpan / kKeyBlock) * kKeyBlock * head_dim_;
+  }
+  size_t v_offset(int layer, int g, int pos) const {
+    return span_offset(layer, pos) + static_cast<size_t>(kv_heads_ + g) * head_span_ +
+           static_cast<size_t>(pos % kKvSpan) * head_dim_;
   }
 
   int capacity_;
-  int kv_dim_;
+  int kv_heads_;
+  int head_dim_;
   int layers_;
-  int blocks_;
+  int span_;           // positions per span
+  size_t head_span_;   // elements of one head's K (or V) in one span
+  size_t layer_span_;  // elements of one layer's K and V in one span
   KvDtype dtype_;
-  size_t k_elements_, v_elements_;
+  size_t elements_;
   int size_ = 0;
-  std::unique_ptr<float[]> k32_, v32_;
-  std::unique_ptr<uint16_t[]> k16_, v16_;
+  std::shared_ptr<uint8_t> memory_;
+  // Views of memory_ in the cache's type (the other pair stays null); K and V interleave.
+  float* k32_ = nullptr;
+  float* v32_ = nullptr;
+  uint16_t* k16_ = nullptr;
+  uint16_t* v16_ = nullptr;
 };
 
 }  // namespace qlm

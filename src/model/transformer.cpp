@@ -147,7 +147,7 @@ void Transformer::attention(ForwardScratch& s, int l) const {
   const KernelTable& K = kernels();
   const int hd = cfg_.head_dim, kv_heads = cfg_.num_kv_heads;
   const int group = cfg_.num_heads / cfg_.num_kv_heads;
-  const int64_t Dq = cfg_.q_dim(), Dkv = cfg_.kv_dim();
+  const int64_t Dq = cfg_.q_dim();
   const int T = static_cast<int>(s.rows.size());
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   int max_keys = 0;
@@ -171,17 +171,16 @@ void Transformer::attention(ForwardScratch& s, int l) const {
       const BatchRow& r = s.rows[t];
       AttentionHead a;
       a.q = &s.q[t * Dq + static_cast<int64_t>(g) * group * hd];
-      const int64_t head_at = static_cast<int64_t>(g) * hd;
-      const int64_t k_at = head_at * KVCache::kKeyBlock;  // head g's run inside a K block
       if (r.cache->dtype() == KvDtype::f16) {
-        a.k_f16 = r.cache->k_blocks_f16(l) + k_at;
-        a.v_f16 = r.cache->v_f16(l, 0) + head_at;
+        a.k_f16 = r.cache->k_head_f16(l, g);
+        a.v_f16 = r.cache->v_head_f16(l, g);
       } else {
-        a.k = r.cache->k_blocks(l) + k_at;
-        a.v = r.cache->v(l, 0) + head_at;
+        a.k = r.cache->k_head(l, g);
+        a.v = r.cache->v_head(l, g);
       }
       a.k_block_stride = r.cache->k_block_stride();
-      a.v_stride = Dkv;
+      a.v_stride = r.cache->v_row_stride();
+      a.span_stride = r.cache->span_stride();
       a.n_keys = r.pos + 1;  // causal: positions 0 .. pos of this row's sequence
       a.group = group;
       a.head_dim = hd;

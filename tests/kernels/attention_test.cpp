@@ -26,14 +26,24 @@ std::vector<float> randn(size_t n, uint32_t seed, float sd) {
   return v;
 }
 
-// K in KVCache's layout: blocks of 16 keys, dimension-major ([p / 16][kv_dim][16]). Lanes past
-// the last key hold `filler` (NaN in the tests: attention must never use them).
+// K and V in spans of kKvSpan positions as KVCache has them (one layer), but with the KV heads
+// interleaved, so that every stride differs from what a contiguous head would give: each span
+// K [span / 16][kv_dim][16] (blocks of 16 keys, dimension-major), V [span][kv_dim], then a gap
+// of filler. Positions past the last key hold `filler` (NaN in the tests: attention must never
+// use them).
+constexpr int64_t kGapRows = 3;
 template <class E>
-std::vector<E> blocked_keys(const Case& c, const E* keys, E filler) {
-  const int64_t kv_dim = int64_t(c.kv_heads) * c.head_dim, blocks = (c.n_keys + 15) / 16;
-  std::vector<E> out(size_t(blocks * 16 * kv_dim), filler);
-  for (int p = 0; p < c.n_keys; ++p)
-    for (int64_t i = 0; i < kv_dim; ++i) out[size_t(p / 16 * 16 * kv_dim + i * 16 + p % 16)] = keys[p * kv_dim + i];
+std::vector<E> cache_spans(const Case& c, const E* keys, const E* values, E filler) {
+  const int64_t kv_dim = int64_t(c.kv_heads) * c.head_dim, spans = (c.n_keys + kKvSpan - 1) / kKvSpan;
+  std::vector<E> out(size_t(spans * (2 * kKvSpan + kGapRows) * kv_dim), filler);
+  for (int p = 0; p < c.n_keys; ++p) {
+    E* span = out.data() + p / kKvSpan * (2 * kKvSpan + kGapRows) * kv_dim;
+    const int r = p % kKvSpan;
+    for (int64_t i = 0; i < kv_dim; ++i) {
+      span[r / 16 * 16 * kv_dim + i * 16 + r % 16] = keys[p * kv_dim + i];
+      span[(kKvSpan + r) * kv_dim + i] = values[p * kv_dim + i];
+    }
+  }
   return out;
 }
 
@@ -45,21 +55,23 @@ std::vector<float> run(const KernelTable& k, const Case& c, const std::vector<fl
                        const uint16_t* k16 = nullptr, const uint16_t* v16 = nullptr) {
   std::vector<float> out(size_t(c.group) * c.head_dim, -1.0f);
   std::vector<float> scratch(size_t(attention_scratch_floats(c.group, c.n_keys)));
-  std::vector<float> kb;
-  std::vector<uint16_t> kb16;
+  const int64_t kv_dim = int64_t(c.kv_heads) * c.head_dim;
+  std::vector<float> blocks;
+  std::vector<uint16_t> blocks16;
   AttentionHead a;
   a.q = q.data();
   if (k16 != nullptr) {
-    kb16 = blocked_keys<uint16_t>(c, k16, 0x7e00);  // NaN
-    a.k_f16 = kb16.data() + c.head_dim * 16;
-    a.v_f16 = v16 + c.head_dim;
+    blocks16 = cache_spans<uint16_t>(c, k16, v16, 0x7e00);  // NaN
+    a.k_f16 = blocks16.data() + c.head_dim * 16;
+    a.v_f16 = blocks16.data() + kKvSpan * kv_dim + c.head_dim;
   } else {
-    kb = blocked_keys<float>(c, keys.data(), std::nanf(""));
-    a.k = kb.data() + c.head_dim * 16;
-    a.v = values.data() + c.head_dim;
+    blocks = cache_spans<float>(c, keys.data(), values.data(), std::nanf(""));
+    a.k = blocks.data() + c.head_dim * 16;
+    a.v = blocks.data() + kKvSpan * kv_dim + c.head_dim;
   }
-  a.k_block_stride = int64_t(c.kv_heads) * c.head_dim * 16;
-  a.v_stride = int64_t(c.kv_heads) * c.head_dim;
+  a.k_block_stride = 16 * kv_dim;
+  a.v_stride = kv_dim;
+  a.span_stride = (2 * kKvSpan + kGapRows) * kv_dim;
   a.n_keys = c.n_keys;
   a.group = c.group;
   a.head_dim = c.head_dim;

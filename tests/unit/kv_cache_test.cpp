@@ -32,17 +32,57 @@ TEST(KVCache, F16StoresTheNearestHalfAndSaturates) {
   cache.store(1, 2, k, v);
   const uint16_t want_k[8] = {0x3c00, 0x3c02, 0xc000, 0x7bff, 0x7bff, 0xfbff, 0x0000, 0x0001};
   const uint16_t want_v[8] = {0x3800, 0xb400, 0x4200, 0x0000, 0x5640, 0xd640, 0x3555, 0x4700};
-  // K: [layer][pos / 16][kv_dim][16] (capacity 3 rounds up to one block); V: [layer][pos][kv_dim].
+  // One span of 16 positions (capacity 3 rounded up to a K block), each head's part a run:
+  // [layer]{K [head][1][head_dim][16], V [head][16][head_dim]}.
   for (int i = 0; i < 8; ++i) {
-    EXPECT_EQ(cache.k_blocks_f16(1)[i * 16 + 2], want_k[i]) << i;
-    EXPECT_EQ(cache.v_f16(1, 2)[i], want_v[i]) << i;
+    const int g = i / 4, d = i % 4;
+    EXPECT_EQ(cache.k_head_f16(1, g)[d * 16 + 2], want_k[i]) << i;
+    EXPECT_EQ(cache.v_head_f16(1, g)[2 * 4 + d], want_v[i]) << i;
     EXPECT_EQ(cache.k_value(1, 2, i), f16_to_float(want_k[i])) << i;
+    EXPECT_EQ(cache.v_value(1, 2, i), f16_to_float(want_v[i])) << i;
   }
-  EXPECT_EQ(cache.k_blocks(1), nullptr);  // an F16 cache has no F32 rows
-  EXPECT_EQ(cache.v(1, 2), nullptr);
-  EXPECT_EQ(cache.k_blocks_f16(1) - cache.k_blocks_f16(0), 16 * 8);
-  EXPECT_EQ(cache.v_f16(1, 2) - cache.v_f16(0, 0), (1 * 3 + 2) * 8);
-  EXPECT_EQ(cache.bytes(), (2u * 16 * 8 + 2u * 3 * 8) * 2);
+  EXPECT_EQ(cache.k_head(1, 0), nullptr);  // an F16 cache has no F32 rows
+  EXPECT_EQ(cache.v_head(1, 0), nullptr);
+  EXPECT_EQ(cache.k_head_f16(1, 0) - cache.k_head_f16(0, 0), 2 * 16 * 8);  // layer 0's K and V
+  EXPECT_EQ(cache.k_head_f16(1, 1) - cache.k_head_f16(1, 0), 16 * 4);      // head 0's K block
+  EXPECT_EQ(cache.v_head_f16(1, 0) - cache.k_head_f16(1, 0), 16 * 8);      // after both heads' K
+  EXPECT_EQ(cache.v_head_f16(1, 1) - cache.v_head_f16(1, 0), 16 * 4);
+  EXPECT_EQ(cache.span_stride(), 2 * 2 * 16 * 8);  // both layers
+  EXPECT_EQ(cache.k_block_stride(), 16 * 4);
+  EXPECT_EQ(cache.v_row_stride(), 4);
+  EXPECT_EQ(cache.bytes(), 2u * 2 * 16 * 8 * 2);
+}
+
+TEST(KVCache, LongCachesComeInSpansOf256Positions) {
+  // Known offsets: span s of layer l starts at (s * layers + l) * 2 * 256 * kv_dim: the K blocks
+  // of head 0 then head 1, then the 256 V rows of head 0 then head 1.
+  KVCache cache(tiny(), 600, KvDtype::f32);  // 3 spans
+  std::vector<float> k(8), v(8);
+  for (int l = 0; l < 2; ++l)
+    for (int p = 0; p < 600; ++p) {
+      for (int i = 0; i < 8; ++i) k[i] = float(1000 * p + 10 * l + i), v[i] = -k[i];
+      cache.store(l, p, k.data(), v.data());
+    }
+  const float* base = cache.k_head(0, 0);
+  const int64_t span = 2 * 256 * 8, head = 256 * 4;  // a layer's part of a span; a head's K
+  EXPECT_EQ(cache.span_stride(), 2 * span);
+  EXPECT_EQ(cache.k_block_stride(), 16 * 4);
+  EXPECT_EQ(cache.k_head(1, 0) - base, span);
+  EXPECT_EQ(cache.k_head(1, 1) - base, span + head);
+  EXPECT_EQ(cache.v_head(1, 1) - base, span + 3 * head);
+  // Position 517, layer 1, dimension 7 (head 1, d 3) = span 2, row 5: K block 0 of that span,
+  // lane 5; V row 5.
+  const int64_t at = 2 * 2 * span + span;
+  EXPECT_EQ(base[at + head + 3 * 16 + 5], float(1000 * 517 + 10 + 7));
+  EXPECT_EQ(base[at + 3 * head + 5 * 4 + 3], -float(1000 * 517 + 10 + 7));
+  EXPECT_EQ(cache.k_value(1, 517, 3), float(1000 * 517 + 10 + 3));
+  EXPECT_EQ(cache.bytes(), 3u * 2 * span * 4);
+  EXPECT_EQ(KVCache::bytes_for(tiny(), 600, KvDtype::f32), cache.bytes());
+  // A fork into a cache of another capacity (one short span) keeps every value.
+  KVCache fork(tiny(), 100, KvDtype::f32);
+  fork.copy_prefix_from(cache, 99);
+  for (int l = 0; l < 2; ++l)
+    for (int p = 0; p < 99; p += 7) EXPECT_EQ(fork.v_value(l, p, 6), -float(1000 * p + 10 * l + 6)) << p;
 }
 
 TEST(KVCache, KeepsValuesAndForksCopyThePrefix) {

@@ -23,11 +23,11 @@ void softmax(float* x, int n) {
 }
 
 float key(const AttentionHead& a, int p, int i) {
-  const int64_t at = p / 16 * a.k_block_stride + i * 16 + p % 16;
+  const int64_t at = key_block_offset(a, p) + i * 16 + p % 16;
   return a.k_f16 != nullptr ? f16_to_float(a.k_f16[at]) : a.k[at];
 }
 float value(const AttentionHead& a, int p, int i) {
-  const int64_t at = p * a.v_stride + i;
+  const int64_t at = value_offset(a, p) + i;
   return a.v_f16 != nullptr ? f16_to_float(a.v_f16[at]) : a.v[at];
 }
 }  // namespace
