@@ -43,16 +43,7 @@ void BM_DecodeAttention(benchmark::State& state) {
       for (int g = 0; g < cfg.num_kv_heads; ++g) {
         AttentionHead a;
         a.q = q.data() + g * group * hd;
-        if (dtype == KvDtype::f16) {
-          a.k_f16 = cache.k_head_f16(l, g);
-          a.v_f16 = cache.v_head_f16(l, g);
-        } else {
-          a.k = cache.k_head(l, g);
-          a.v = cache.v_head(l, g);
-        }
-        a.k_block_stride = cache.k_block_stride();
-        a.v_stride = cache.v_row_stride();
-        a.span_stride = cache.span_stride();
+        cache.attend_to(a, l, g);
         a.n_keys = depth;
         a.group = group;
         a.head_dim = hd;

@@ -24,7 +24,7 @@ KVCache::KVCache(const ModelConfig& cfg, int capacity, KvDtype dtype)
       head_span_(static_cast<size_t>(span_) * head_dim_),
       layer_span_(2 * kv_heads_ * head_span_),
       dtype_(dtype),
-      elements_(static_cast<size_t>((capacity + span_ - 1) / span_) * layers_ * layer_span_) {
+      elements_(bytes_for(cfg, capacity, dtype) / element_bytes(dtype)) {
   // Left uninitialised on purpose: a large block is fresh mmap'ed memory whose pages cost
   // nothing until a position is stored, so a cache sized for max_tokens holds RAM only for the
   // tokens actually made (attention never uses a position before it is stored).
@@ -32,9 +32,9 @@ KVCache::KVCache(const ModelConfig& cfg, int capacity, KvDtype dtype)
   memory_ = n >= kHugePageCacheBytes ? PageArena::single(n)
                                      : std::shared_ptr<uint8_t>(new uint8_t[n], std::default_delete<uint8_t[]>());
   if (dtype_ == KvDtype::f32) {
-    k32_ = v32_ = reinterpret_cast<float*>(memory_.get());
+    f32_ = reinterpret_cast<float*>(memory_.get());
   } else {
-    k16_ = v16_ = reinterpret_cast<uint16_t*>(memory_.get());
+    f16_ = reinterpret_cast<uint16_t*>(memory_.get());
   }
 }
 
@@ -43,7 +43,7 @@ void KVCache::copy_prefix_from(const KVCache& src, int n) {
             src.layers_ == layers_ && n <= capacity_ && n <= src.capacity_);
   // Block by block: the two caches' spans may differ (a short prompt's cache is one span of its
   // own length); a K block is copied whole (lanes past n are never read).
-  const size_t es = dtype_ == KvDtype::f32 ? 4 : 2;
+  const size_t es = element_bytes(dtype_);
   auto* to = memory_.get();
   const auto* from = src.memory_.get();
   for (int l = 0; l < layers_; ++l)

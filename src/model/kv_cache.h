@@ -57,44 +57,55 @@ class KVCache {
       const float* kg = k + g * head_dim_;
       const float* vg = v + g * head_dim_;
       if (dtype_ == KvDtype::f32) {
-        for (int i = 0; i < head_dim_; ++i) k32_[kb + static_cast<size_t>(i) * kKeyBlock] = kg[i];
-        std::copy_n(vg, head_dim_, v32_ + vb);
+        for (int i = 0; i < head_dim_; ++i) f32_[kb + static_cast<size_t>(i) * kKeyBlock] = kg[i];
+        std::copy_n(vg, head_dim_, f32_ + vb);
       } else {
-        for (int i = 0; i < head_dim_; ++i) k16_[kb + static_cast<size_t>(i) * kKeyBlock] = to_f16(kg[i]);
-        for (int i = 0; i < head_dim_; ++i) v16_[vb + i] = to_f16(vg[i]);
+        for (int i = 0; i < head_dim_; ++i) f16_[kb + static_cast<size_t>(i) * kKeyBlock] = to_f16(kg[i]);
+        for (int i = 0; i < head_dim_; ++i) f16_[vb + i] = to_f16(vg[i]);
       }
     }
   }
 
   // K of KV head g of a layer in the cache's own type, from position 0 (null for the other
   // type): key block j of span s at [s * span_stride() + j * k_block_stride()], [head_dim][16].
-  const float* k_head(int layer, int g) const { return k32_ ? k32_ + k_offset(layer, g, 0) : nullptr; }
-  const uint16_t* k_head_f16(int layer, int g) const { return k16_ ? k16_ + k_offset(layer, g, 0) : nullptr; }
+  const float* k_head(int layer, int g) const { return f32_ ? f32_ + k_offset(layer, g, 0) : nullptr; }
+  const uint16_t* k_head_f16(int layer, int g) const { return f16_ ? f16_ + k_offset(layer, g, 0) : nullptr; }
   // V of KV head g of a layer from position 0 (null for the other type): row r of span s at
   // [s * span_stride() + r * v_row_stride()], head_dim values.
-  const float* v_head(int layer, int g) const { return v32_ ? v32_ + v_offset(layer, g, 0) : nullptr; }
-  const uint16_t* v_head_f16(int layer, int g) const { return v16_ ? v16_ + v_offset(layer, g, 0) : nullptr; }
+  const float* v_head(int layer, int g) const { return f32_ ? f32_ + v_offset(layer, g, 0) : nullptr; }
+  const uint16_t* v_head_f16(int layer, int g) const { return f16_ ? f16_ + v_offset(layer, g, 0) : nullptr; }
   int64_t k_block_stride() const { return static_cast<int64_t>(kKeyBlock) * head_dim_; }
   int64_t v_row_stride() const { return head_dim_; }
   int64_t span_stride() const { return static_cast<int64_t>(layers_) * layer_span_; }
+
+  // Points a at KV head g of a layer: K and V in the cache's own type, and their strides.
+  void attend_to(AttentionHead& a, int layer, int g) const {
+    a.k = k_head(layer, g);
+    a.v = v_head(layer, g);
+    a.k_f16 = k_head_f16(layer, g);
+    a.v_f16 = v_head_f16(layer, g);
+    a.k_block_stride = k_block_stride();
+    a.v_stride = v_row_stride();
+    a.span_stride = span_stride();
+  }
 
   // One stored value as a float (exact for either type), dimension i of kv_dim: for tests.
   float k_value(int layer, int pos, int i) const {
     const int g = i / head_dim_, d = i % head_dim_;
     const size_t at = k_offset(layer, g, pos) + static_cast<size_t>(d) * kKeyBlock + pos % kKeyBlock;
-    return k32_ ? k32_[at] : f16_to_float(k16_[at]);
+    return f32_ ? f32_[at] : f16_to_float(f16_[at]);
   }
   float v_value(int layer, int pos, int i) const {
     const size_t at = v_offset(layer, i / head_dim_, pos) + i % head_dim_;
-    return v32_ ? v32_[at] : f16_to_float(v16_[at]);
+    return f32_ ? f32_[at] : f16_to_float(f16_[at]);
   }
 
   // Capacity in bytes (what it may come to hold; the resident part grows with size()).
-  size_t bytes() const { return elements_ * (dtype_ == KvDtype::f32 ? 4 : 2); }
+  size_t bytes() const { return elements_ * element_bytes(dtype_); }
   // The same for a cache not made yet.
   static size_t bytes_for(const ModelConfig& cfg, int capacity, KvDtype dtype) {
     const size_t span = span_positions(capacity), spans = (capacity + span - 1) / span;
-    return spans * cfg.num_layers * 2 * span * static_cast<size_t>(cfg.kv_dim()) * (dtype == KvDtype::f32 ? 4 : 2);
+    return spans * cfg.num_layers * 2 * span * static_cast<size_t>(cfg.kv_dim()) * element_bytes(dtype);
   }
 
   // Copies the first n positions of every layer from src (a fork of a shared prompt; same
@@ -102,6 +113,8 @@ class KVCache {
   void copy_prefix_from(const KVCache& src, int n);
 
  private:
+  static size_t element_bytes(KvDtype d) { return d == KvDtype::f32 ? 4 : 2; }
+
   // Positions per span: kKvSpan, or the whole capacity (rounded up to a K block) below that.
   static int span_positions(int capacity) {
     return std::min(kKvSpan, (std::max(capacity, 1) + kKeyBlock - 1) / kKeyBlock * kKeyBlock);
@@ -136,11 +149,9 @@ class KVCache {
   size_t elements_;
   int size_ = 0;
   std::shared_ptr<uint8_t> memory_;
-  // Views of memory_ in the cache's type (the other pair stays null); K and V interleave.
-  float* k32_ = nullptr;
-  float* v32_ = nullptr;
-  uint16_t* k16_ = nullptr;
-  uint16_t* v16_ = nullptr;
+  // memory_ seen in the cache's type (the other stays null): K and V alike, interleaved.
+  float* f32_ = nullptr;
+  uint16_t* f16_ = nullptr;
 };
 
 }  // namespace qlm

@@ -171,16 +171,7 @@ void Transformer::attention(ForwardScratch& s, int l) const {
       const BatchRow& r = s.rows[t];
       AttentionHead a;
       a.q = &s.q[t * Dq + static_cast<int64_t>(g) * group * hd];
-      if (r.cache->dtype() == KvDtype::f16) {
-        a.k_f16 = r.cache->k_head_f16(l, g);
-        a.v_f16 = r.cache->v_head_f16(l, g);
-      } else {
-        a.k = r.cache->k_head(l, g);
-        a.v = r.cache->v_head(l, g);
-      }
-      a.k_block_stride = r.cache->k_block_stride();
-      a.v_stride = r.cache->v_row_stride();
-      a.span_stride = r.cache->span_stride();
+      r.cache->attend_to(a, l, g);
       a.n_keys = r.pos + 1;  // causal: positions 0 .. pos of this row's sequence
       a.group = group;
       a.head_dim = hd;
