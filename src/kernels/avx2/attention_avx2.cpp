@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "kernels/attention_dispatch.h"
+#include "kernels/attention_prefetch.h"
 #include "kernels/kernel_table.h"
 
 // Everything below is compiled for AVX2 + FMA + F16C (the pragma, not -m flags: see
@@ -159,15 +160,6 @@ void pv(const AttentionHead& a, const KV<E>& kv, int h0, int nh, int c0, int ld,
 constexpr int kPvChunk = 64;
 static_assert(kKvSpan % kPvChunk == 0, "a P·V chunk must not cross a KV span");
 
-// Software prefetch ahead of the stream: in decode K and V come from memory (a whole model's
-// cache is far larger than the caches); the hardware prefetchers alone left one core at a
-// third of its read bandwidth (BM_DecodeAttention).
-constexpr int kPrefetchKeys = 64;
-inline void prefetch_block(const void* p, size_t bytes) {
-  const char* c = static_cast<const char*>(p);
-  for (size_t i = 0; i < bytes; i += 64) _mm_prefetch(c + i, _MM_HINT_T0);
-}
-
 template <int HD, class E>
 void attend_typed(const AttentionHead& a) {
   const KV<E> kv = kv_of(a, E{});
@@ -175,7 +167,7 @@ void attend_typed(const AttentionHead& a) {
   const int ld = (n + 15) / 16 * 16;
   for (int p0 = 0; p0 < n; p0 += 16) {
     const E* kb = kv.k + key_block_offset(a, p0);
-    if (p0 + kPrefetchKeys < n) prefetch_block(kv.k + key_block_offset(a, p0 + kPrefetchKeys), HD * 16 * sizeof(E));
+    if (p0 + kAttentionPrefetchKeys < n) prefetch_lines(kv.k + key_block_offset(a, p0 + kAttentionPrefetchKeys), HD * 16 * sizeof(E));
     for (int h0 = 0; h0 < a.group; h0 += 4) score_block<HD>(a, kb, h0, std::min(4, a.group - h0), p0, ld);
   }
   float inv[64];
@@ -184,7 +176,7 @@ void attend_typed(const AttentionHead& a) {
     const int p1 = std::min(n, p0 + kPvChunk);
     if (p1 < n) {  // the next chunk's V rows (the next chunk never crosses a span either)
       const E* next = kv.v + value_offset(a, p1);
-      for (int p = p1; p < std::min(n, p1 + kPvChunk); ++p, next += a.v_stride) prefetch_block(next, HD * sizeof(E));
+      for (int p = p1; p < std::min(n, p1 + kPvChunk); ++p, next += a.v_stride) prefetch_lines(next, HD * sizeof(E));
     }
     for (int h0 = 0; h0 < a.group; h0 += 4)
       for (int c0 = 0; c0 < HD; c0 += 16) pv(a, kv, h0, std::min(4, a.group - h0), c0, ld, p0, p1);

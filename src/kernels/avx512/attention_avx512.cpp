@@ -17,6 +17,7 @@
 #include <algorithm>
 
 #include "kernels/attention_dispatch.h"
+#include "kernels/attention_prefetch.h"
 #include "kernels/kernel_table.h"
 
 // Everything below is compiled for AVX-512 F/BW/VL/VNNI/BF16 (the pragma, not -m flags: see
@@ -45,15 +46,6 @@ struct KV {
 };
 inline KV<float> kv_of(const AttentionHead& a, float) { return {a.k, a.v}; }
 inline KV<uint16_t> kv_of(const AttentionHead& a, uint16_t) { return {a.k_f16, a.v_f16}; }
-
-// Software prefetch ahead of the stream: K and V come from memory in decode (a whole model's
-// cache is far larger than the caches), and the hardware prefetchers alone left one core at
-// ~10 GB/s (BM_DecodeAttention).
-constexpr int kPrefetchKeys = 64;
-inline void prefetch_block(const void* p, size_t bytes) {
-  const char* c = static_cast<const char*>(p);
-  for (size_t i = 0; i < bytes; i += 64) _mm_prefetch(c + i, _MM_HINT_T0);
-}
 
 // scores[h0 + h][p0 .. p0+count) for NH query heads from one K block kb ([HD][16]); lanes past
 // count are loaded as 0 and not stored. C independent chains per head keep the FMA pipes busy
@@ -134,7 +126,7 @@ void pv_pass(const AttentionHead& a, const KV<E>& kv, int h0, int c0, int ld, co
     const int end = std::min(a.n_keys, s + kKvSpan);
     for (int p = s; p < end; ++p) {
       const E* v = vs + (p - s) * a.v_stride;
-      if (p + kPrefetchKeys < end) prefetch_block(v + kPrefetchKeys * a.v_stride, 32 * sizeof(E));
+      if (p + kAttentionPrefetchKeys < end) prefetch_lines(v + kAttentionPrefetchKeys * a.v_stride, 32 * sizeof(E));
       const __m512 v0 = load16(v), v1 = load16(v + 16);
       for (int h = 0; h < NH; ++h) {
         const __m512 w = _mm512_set1_ps(e[h * ld + p]);
@@ -172,7 +164,7 @@ void attend_typed(const AttentionHead& a) {
   const int ld = (n + 15) / 16 * 16;
   for (int p0 = 0; p0 < n; p0 += 16) {
     const E* kb = kv.k + key_block_offset(a, p0);
-    if (p0 + kPrefetchKeys < n) prefetch_block(kv.k + key_block_offset(a, p0 + kPrefetchKeys), HD * 16 * sizeof(E));
+    if (p0 + kAttentionPrefetchKeys < n) prefetch_lines(kv.k + key_block_offset(a, p0 + kAttentionPrefetchKeys), HD * 16 * sizeof(E));
     for (int h0 = 0; h0 < a.group; h0 += 8)
       score_block<HD>(a, kb, h0, std::min(8, a.group - h0), p0, std::min(16, n - p0), ld);
   }
