@@ -28,8 +28,10 @@ struct ModelResult {
 };
 
 struct BenchRun {
-  // Bytes/s: the highest of the streaming-read tests run before every repetition (a shared
-  // machine's bandwidth drifts; the highest gives the most conservative roofline fraction).
+  // Bytes/s: the median of the streaming-read tests run before every repetition, as decode is
+  // the median of its runs. Not the highest: on a shared VM single tests have read ~1.8x the
+  // rate that runs before and after them, and decode, measured in the same minutes, got 42-44
+  // GB/s (2026-12-07, Zen 5: tests 42-79 GB/s, roofline 0.50 by the highest, 0.90 by the median).
   double bandwidth = 0;
   Stat bandwidth_samples;        // every test's result, bytes/s
   double last_level_cache = 0;   // bytes; weights that fit partly are read faster than DRAM

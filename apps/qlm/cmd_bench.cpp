@@ -60,7 +60,7 @@ void measure_models(const BenchFlags& f, BenchRun& run) {
   for (int rep = 0; rep <= f.reps; ++rep) {  // rep 0 warms up (page cache, caches) and is dropped
     if (bench_interrupted()) fail("bench: interrupted");
     run.bandwidth_samples.v.push_back(measure_read_bandwidth(size_t{1} << 30, 3));
-    run.bandwidth = run.bandwidth_samples.max();
+    run.bandwidth = run.bandwidth_samples.median();
     std::fprintf(stderr, "bench: read bandwidth %.1f GB/s (test %d/%d)\n", run.bandwidth_samples.v.back() / 1e9, rep + 1,
                  f.reps + 1);
     for (ModelResult& r : run.models) {
@@ -132,9 +132,9 @@ void run_bench(const BenchFlags& f) {
     for (size_t i = 0; i < q.size(); ++i) run.models[i].quality = q[i];
   }
 
-  std::printf("read bandwidth %.1f GB/s (highest of %zu tests; median %.1f), %d threads, kernels %s, KV cache %s, "
+  std::printf("read bandwidth %.1f GB/s (median of %zu tests; highest %.1f), %d threads, kernels %s, KV cache %s, "
               "median (min–max) of %d runs\n\n%s",
-              run.bandwidth / 1e9, run.bandwidth_samples.v.size(), run.bandwidth_samples.median() / 1e9, run.threads,
+              run.bandwidth / 1e9, run.bandwidth_samples.v.size(), run.bandwidth_samples.max() / 1e9, run.threads,
               run.isa.c_str(), run.kv_cache_dtype.c_str(), f.reps, bench_markdown(run).c_str());
   if (!f.json_path.empty()) write_file(f.json_path, bench_json(run).dump(2) + "\n", "--json");
   if (!f.markdown_path.empty()) write_file(f.markdown_path, bench_markdown(run), "--markdown");
