@@ -150,7 +150,7 @@ void gemm_args(benchmark::internal::Benchmark* b) {
 }
 void BM_GemvDramQ4(benchmark::State& s) { gemv_dram(s, 4); }
 void BM_GemvDramQ8(benchmark::State& s) { gemv_dram(s, 8); }
-BENCHMARK(BM_GemvDramQ4)->Arg(2)->Arg(3)->MinTime(1.0)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GemvDramQ4)->Arg(0)->Arg(2)->Arg(3)->Arg(4)->MinTime(1.0)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GemvDramQ8)->Arg(2)->Arg(3)->MinTime(1.0)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_GemvQ4)->Apply(gemv_args);
 BENCHMARK(BM_GemvQ8)->Apply(gemv_args);
