@@ -124,9 +124,15 @@ void pv_pass(const AttentionHead& a, const KV<E>& kv, int h0, int c0, int ld, co
   for (int s = 0; s < a.n_keys; s += kKvSpan) {  // V rows are evenly spaced inside a span
     const E* vs = kv.v + value_offset(a, s) + c0;
     const int end = std::min(a.n_keys, s + kKvSpan);
+    // Rows 64 ahead, running into the next span's first rows near the end of this one.
+    const E* next_span = end < a.n_keys ? kv.v + value_offset(a, end) + c0 : nullptr;
     for (int p = s; p < end; ++p) {
       const E* v = vs + (p - s) * a.v_stride;
-      if (p + kAttentionPrefetchKeys < end) prefetch_lines(v + kAttentionPrefetchKeys * a.v_stride, 32 * sizeof(E));
+      const int ahead = p + kAttentionPrefetchKeys;
+      if (ahead < end)
+        prefetch_lines(v + kAttentionPrefetchKeys * a.v_stride, 32 * sizeof(E));
+      else if (next_span != nullptr && ahead < a.n_keys)
+        prefetch_lines(next_span + (ahead - end) * a.v_stride, 32 * sizeof(E));
       const __m512 v0 = load16(v), v1 = load16(v + 16);
       for (int h = 0; h < NH; ++h) {
         const __m512 w = _mm512_set1_ps(e[h * ld + p]);
