@@ -266,8 +266,10 @@ void int8_gemm_blocks(const WeightMatrix& w, const float* bias, const QuantizedA
     const uint8_t* rows[16];
     block_setup(w, p, r0, rows, sb);
     // One tile per block (decode, small batches) streams the weights: the next block's scales
-    // and biases too (BM_GemvDramQ4 4864x896, 2 threads, x1.085 in 10 of 10 rounds). With more
-    // rows the tiles hide the miss: there it measured x0.965 (32 rows, 5 of 6 rounds worse).
+    // and biases too (BM_GemvDramQ4 4864x896, 2 threads, x1.081 in 13 of 16 rounds). With more
+    // rows the first tile already prefetches the next block's codes and the block takes long
+    // enough to hide the miss; BM_GemmQ4 at 32 rows showed nothing beyond the noise (A/A runs
+    // of one binary moved 1-3%), so that path is left as it was.
     if (n_rows <= width && blk + 1 < blk_end) prefetch_block_params(w, p, blk + 1);
     const __m512i* block = packed;
     if (inter == nullptr) {
