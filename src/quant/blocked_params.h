@@ -15,6 +15,14 @@ namespace qlm {
 // Bytes of m's blocked scales and biases; 0 for matrices that have none (not affine).
 size_t blocked_params_bytes(const WeightMatrix& m);
 
+// Bytes of one 16-row block's part, and where block blk's part starts (m.blocked_params set).
+inline size_t blocked_params_block_bytes(const WeightMatrix& m) {
+  return static_cast<size_t>(m.groups_per_row()) * 32 * dtype_size(m.float_dtype);
+}
+inline const uint8_t* blocked_params_block(const WeightMatrix& m, int64_t blk) {
+  return m.blocked_params.get() + static_cast<size_t>(blk) * blocked_params_block_bytes(m);
+}
+
 // Builds and attaches m.blocked_params (affine matrices only; others are left as they are), in
 // a slot of `arena` (one with room for it) or, when null, memory of its own.
 void attach_blocked_params(WeightMatrix& m, const std::shared_ptr<PageArena>& arena = nullptr);

@@ -20,6 +20,7 @@
 #include "base/half.h"
 #include "kernels/avx512/act_quant.h"
 #include "kernels/avx512/avx512.h"
+#include "quant/blocked_params.h"
 #include "quant/weight_matrix.h"
 
 // Everything below is compiled for AMX and AVX-512 (the pragma, not -m flags: see

@@ -22,6 +22,8 @@
 #include "io/dtype.h"
 #include "kernels/avx2/act_quant_avx2.h"
 #include "kernels/block_chunks.h"
+#include "kernels/prefetch_lines.h"
+#include "quant/blocked_params.h"
 #include "quant/interleaved_codes.h"
 
 // Everything below is compiled for AVX2 + FMA + F16C (the pragma, not -m flags: see
@@ -48,7 +50,7 @@ const uint8_t* block_params(const WeightMatrix& w, int64_t r0, DType* dt) {
   const int64_t groups = w.groups_per_row();
   if (w.blocked_params) {
     *dt = w.float_dtype;
-    return w.blocked_params.get() + (r0 / 16) * groups * 32 * dtype_size(w.float_dtype);
+    return blocked_params_block(w, r0 / 16);
   }
   thread_local std::vector<float> sb;
   if (sb.size() < static_cast<size_t>(32 * groups)) sb.resize(static_cast<size_t>(32 * groups));
@@ -228,10 +230,8 @@ void int8_blocks(const WeightMatrix& w, const float* bias, const Int8Acts& acts,
     const int64_t r0 = blk * 16;
     DType dt;
     const uint8_t* params = block_params(w, r0, &dt);
-    if (w.blocked_params && blk + 1 < blk_end) {  // the next block's scales, while this one runs
-      const int64_t bytes = w.groups_per_row() * 32 * static_cast<int64_t>(dtype_size(dt));
-      for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(params + bytes + o), _MM_HINT_T0);
-    }
+    if (w.blocked_params && blk + 1 < blk_end)  // the next block's scales, while this one runs
+      prefetch_lines(blocked_params_block(w, blk + 1), blocked_params_block_bytes(w));
     const uint8_t* codes = w.interleaved_codes ? w.interleaved_codes.get() + r0 * row_bytes : interleave_block_here(w, r0);
     TileArgs a{codes, w.groups_per_row(), &acts, 0, params, dt, acc};
     const int n_valid = static_cast<int>(std::min<int64_t>(16, w.rows - r0));

@@ -24,6 +24,7 @@
 
 #include "base/half.h"
 #include "kernels/avx512/act_quant.h"
+#include "quant/blocked_params.h"
 #include "quant/weight_matrix.h"
 
 // Everything below is compiled for AVX-512 F/BW/VL/VNNI/BF16 (the pragma, not -m flags: see
@@ -270,7 +271,7 @@ void int8_gemm_blocks(const WeightMatrix& w, const float* bias, const QuantizedA
     // rows the first tile already prefetches the next block's codes and the block takes long
     // enough to hide the miss; BM_GemmQ4 at 32 rows showed nothing beyond the noise (A/A runs
     // of one binary moved 1-3%), so that path is left as it was.
-    if (n_rows <= width && blk + 1 < blk_end) prefetch_block_params(w, p, blk + 1);
+    if (n_rows <= width && blk + 1 < blk_end) prefetch_block_params(w, blk + 1);
     const __m512i* block = packed;
     if (inter == nullptr) {
       pack_block(p, w.bits, rows, packed);

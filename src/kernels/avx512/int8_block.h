@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/half.h"
+#include "quant/blocked_params.h"
 #include "quant/weight_matrix.h"
 
 namespace qlm::avx512 {
@@ -84,7 +85,7 @@ inline void block_setup(const WeightMatrix& w, const BlockParams& p, int64_t r0,
     rows[i] = w.data + r[i] * p.row_bytes;
   }
   if (w.blocked_params) {  // regrouped at load time: widen each group's 16 + 16 values
-    const uint8_t* blk = w.blocked_params.get() + (r0 / 16) * p.groups * 32 * dtype_size(w.float_dtype);
+    const uint8_t* blk = blocked_params_block(w, r0 / 16);
     for (int64_t g = 0; g < p.groups; ++g) {
       _mm512_storeu_ps(sT + g * 16, load_params16(w.float_dtype, blk, g * 32, 0xFFFF));
       _mm512_storeu_ps(bT + g * 16, load_params16(w.float_dtype, blk, g * 32 + 16, 0xFFFF));
@@ -111,14 +112,14 @@ inline void block_setup(const WeightMatrix& w, const BlockParams& p, int64_t r0,
 // Brings block blk's load-time scales and biases (w.blocked_params) toward L1. They sit apart
 // from the codes, so the codes' prefetch does not cover them, and block_setup's first load of
 // each block missed (perf: ~70% of int8_gemm_blocks' own decode samples on that load).
-// always_inline: GCC 12 deletes a plain inline helper whose only effect is a prefetch
-// (see pack_block in gemm_int8.cpp).
-__attribute__((always_inline)) inline void prefetch_block_params(const WeightMatrix& w, const BlockParams& p,
-                                                                int64_t blk) {
+// always_inline, and the loop written out: GCC 12 deletes a plain inline helper whose only
+// effect is a prefetch (see pack_block in gemm_int8.cpp), and through this helper it deleted
+// prefetch_lines' loop too (0 of its prefetches in the binary).
+__attribute__((always_inline)) inline void prefetch_block_params(const WeightMatrix& w, int64_t blk) {
   if (!w.blocked_params) return;
-  const int64_t bytes = p.groups * 32 * static_cast<int64_t>(dtype_size(w.float_dtype));
-  const char* base = reinterpret_cast<const char*>(w.blocked_params.get()) + blk * bytes;
-  for (int64_t off = 0; off < bytes; off += 64) _mm_prefetch(base + off, _MM_HINT_T0);
+  const char* base = reinterpret_cast<const char*>(blocked_params_block(w, blk));
+  const size_t bytes = blocked_params_block_bytes(w);
+  for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(base + off, _MM_HINT_T0);
 }
 
 // acc (16 rows) += d_x · (b_w · X + s_w · S): the one float order every int8 path uses.

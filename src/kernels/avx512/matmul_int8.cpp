@@ -17,6 +17,7 @@
 #include "kernels/avx512/act_quant.h"
 #include "kernels/avx512/avx512.h"
 #include "kernels/block_chunks.h"
+#include "quant/blocked_params.h"
 #include "quant/weight_matrix.h"
 
 // Everything below is compiled for AVX-512 F/BW/VL/VNNI/BF16 (the pragma, not -m flags: see
