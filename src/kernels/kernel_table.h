@@ -19,15 +19,22 @@ constexpr int kKvSpan = 256;
 // One query row's attention for one KV head and the `group` query heads that read it (GQA):
 // each K/V vector is read once for all of them. Keys 0 .. n_keys-1 (causal: the row's
 // position + 1). K comes in blocks of 16 keys, dimension-major: key p, dimension i at
-// k + key_block_offset(a, p) + i * 16 + p % 16; lanes of the last block past n_keys may hold
-// anything and are never used. Value p, dimension i at v + value_offset(a, p) + i. An F16
-// cache sets k_f16/v_f16 instead of k/v (each value widened exactly to F32 as it is read).
+// key_block(a, kv, p) + i * 16 + p % 16; lanes of the last block past n_keys may hold
+// anything and are never used. Value p, dimension i at value_row(a, kv, p) + i. An F16 cache
+// sets the *_f16 pointers instead of the F32 ones (each value widened exactly as it is read).
+// Keys before prefix_keys (whole spans) may live in a second cache with the same strides: the
+// prompt's, shared by the samples forked from it; then k/v hold key prefix_keys onward.
 struct AttentionHead {
   const float* q = nullptr;  // [group][head_dim]
   const float* k = nullptr;
   const float* v = nullptr;
   const uint16_t* k_f16 = nullptr;
   const uint16_t* v_f16 = nullptr;
+  const float* prefix_k = nullptr;  // keys 0 .. prefix_keys-1, when prefix_keys > 0
+  const float* prefix_v = nullptr;
+  const uint16_t* prefix_k_f16 = nullptr;
+  const uint16_t* prefix_v_f16 = nullptr;
+  int prefix_keys = 0;         // a multiple of kKvSpan
   int64_t k_block_stride = 0;  // inside a span
   int64_t v_stride = 0;        // inside a span
   int64_t span_stride = 0;     // from one span of kKvSpan positions to the next
@@ -39,13 +46,37 @@ struct AttentionHead {
   float* scores = nullptr;     // scratch: attention_scratch_floats(group, n_keys) floats
 };
 
-// Elements from k (k_f16) to the K block holding key p.
-inline int64_t key_block_offset(const AttentionHead& a, int p) {
-  return p / kKvSpan * a.span_stride + p % kKvSpan / 16 * a.k_block_stride;
+// A head's K/V in the cache's element type E (float, or uint16_t for F16 halves).
+template <class E>
+struct KvView {
+  const E* k;
+  const E* v;
+  const E* prefix_k;
+  const E* prefix_v;
+};
+inline KvView<float> kv_view(const AttentionHead& a, float) { return {a.k, a.v, a.prefix_k, a.prefix_v}; }
+inline KvView<uint16_t> kv_view(const AttentionHead& a, uint16_t) {
+  return {a.k_f16, a.v_f16, a.prefix_k_f16, a.prefix_v_f16};
 }
-// Elements from v (v_f16) to value row p.
-inline int64_t value_offset(const AttentionHead& a, int p) {
-  return p / kKvSpan * a.span_stride + p % kKvSpan * a.v_stride;
+
+// The part of the cache holding key p (the shared prefix, or own), p made relative to it.
+template <class E>
+const E* key_segment(const AttentionHead& a, const E* own, const E* prefix, int& p) {
+  if (p < a.prefix_keys) return prefix;
+  p -= a.prefix_keys;
+  return own;
+}
+// The K block holding key p ([head_dim][16]).
+template <class E>
+const E* key_block(const AttentionHead& a, const KvView<E>& kv, int p) {
+  const E* base = key_segment(a, kv.k, kv.prefix_k, p);
+  return base + p / kKvSpan * a.span_stride + p % kKvSpan / 16 * a.k_block_stride;
+}
+// Value row p (head_dim values); rows are v_stride apart up to the end of p's span.
+template <class E>
+const E* value_row(const AttentionHead& a, const KvView<E>& kv, int p) {
+  const E* base = key_segment(a, kv.v, kv.prefix_v, p);
+  return base + p / kKvSpan * a.span_stride + p % kKvSpan * a.v_stride;
 }
 
 // Scratch floats an attention call needs (scores of every head, padded to whole vectors).

@@ -25,6 +25,31 @@ KVCache::KVCache(const ModelConfig& cfg, int capacity, KvDtype dtype)
       layer_span_(2 * kv_heads_ * head_span_),
       dtype_(dtype),
       elements_(bytes_for(cfg, capacity, dtype) / element_bytes(dtype)) {
+  allocate();
+}
+
+KVCache::KVCache(std::shared_ptr<const KVCache> prompt, int n, int capacity)
+    : capacity_(capacity),
+      kv_heads_(prompt->kv_heads_),
+      head_dim_(prompt->head_dim_),
+      layers_(prompt->layers_),
+      span_(span_positions(capacity)),
+      head_span_(static_cast<size_t>(span_) * head_dim_),
+      layer_span_(2 * kv_heads_ * head_span_),
+      dtype_(prompt->dtype_) {
+  QLM_CHECK(prompt->first_position_ == 0 && n <= prompt->size_ && n < capacity);
+  const KVCache& src = *prompt;  // owned by prompt, or by prompt_ once moved there
+  // Spans are shared only between caches of whole spans (a cache under 256 positions has one
+  // span of its own length, laid out differently).
+  if (prompt->span_ == kKvSpan && span_ == kKvSpan) first_position_ = shared_positions(n);
+  if (first_position_ > 0) prompt_ = std::move(prompt);
+  const size_t spans = (capacity_ + span_ - 1) / span_ - first_position_ / kKvSpan;
+  elements_ = spans * layers_ * layer_span_;
+  allocate();
+  copy_prefix_from(src, n);
+}
+
+void KVCache::allocate() {
   // Left uninitialised on purpose: a large block is fresh mmap'ed memory whose pages cost
   // nothing until a position is stored, so a cache sized for max_tokens holds RAM only for the
   // tokens actually made (attention never uses a position before it is stored).
@@ -40,7 +65,7 @@ KVCache::KVCache(const ModelConfig& cfg, int capacity, KvDtype dtype)
 
 void KVCache::copy_prefix_from(const KVCache& src, int n) {
   QLM_CHECK(src.dtype_ == dtype_ && src.kv_heads_ == kv_heads_ && src.head_dim_ == head_dim_ &&
-            src.layers_ == layers_ && n <= capacity_ && n <= src.capacity_);
+            src.layers_ == layers_ && src.first_position_ == 0 && n <= capacity_ && n <= src.capacity_);
   // Block by block: the two caches' spans may differ (a short prompt's cache is one span of its
   // own length); a K block is copied whole (lanes past n are never read).
   const size_t es = element_bytes(dtype_);
@@ -48,7 +73,7 @@ void KVCache::copy_prefix_from(const KVCache& src, int n) {
   const auto* from = src.memory_.get();
   for (int l = 0; l < layers_; ++l)
     for (int g = 0; g < kv_heads_; ++g)
-      for (int p = 0; p < n; p += kKeyBlock) {
+      for (int p = first_position_; p < n; p += kKeyBlock) {
         const size_t rows = static_cast<size_t>(std::min(kKeyBlock, n - p));
         std::memcpy(to + k_offset(l, g, p) * es, from + src.k_offset(l, g, p) * es, k_block_stride() * es);
         std::memcpy(to + v_offset(l, g, p) * es, from + src.v_offset(l, g, p) * es, rows * head_dim_ * es);

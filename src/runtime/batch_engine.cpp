@@ -23,7 +23,7 @@ uint64_t sample_seed(uint64_t seed, const std::string& request_id, int sample) {
 struct BatchEngine::Sequence {
   uint64_t ticket = 0;
   std::shared_ptr<const EngineRequest> request;  // shared by the request's samples
-  std::unique_ptr<KVCache> cache;
+  std::shared_ptr<KVCache> cache;                // a fork of the prompt's, or the prompt's own
   std::unique_ptr<Sampler> sampler;
   Completion done;
   int next_token = -1;  // sampled, not yet run through the model
@@ -34,7 +34,7 @@ struct BatchEngine::Sequence {
 struct BatchEngine::Admission {
   uint64_t ticket = 0;
   std::shared_ptr<const EngineRequest> request;
-  std::unique_ptr<KVCache> cache;
+  std::shared_ptr<KVCache> cache;  // outlives the admission while forks share its spans
   size_t prefilled = 0;
   int chunk = 0;  // rows in the current step
   Timer timer;
@@ -71,13 +71,23 @@ int BatchEngine::prompt_capacity(const EngineRequest& r) const {
 size_t BatchEngine::kv_need(const EngineRequest& r) const {
   const ModelConfig& cfg = model_.config();
   size_t need = KVCache::bytes_for(cfg, prompt_capacity(r), model_.kv_dtype());
-  if (r.samples.size() > 1) need += r.samples.size() * KVCache::bytes_for(cfg, sample_capacity(r), model_.kv_dtype());
+  const int shared = KVCache::shared_positions(static_cast<int>(r.prompt_ids.size()));
+  if (r.samples.size() > 1)
+    need += r.samples.size() * KVCache::bytes_for(cfg, sample_capacity(r), model_.kv_dtype(), shared);
   return need;
 }
 
 size_t BatchEngine::kv_reserved() const {
   size_t total = 0;
-  for (const auto& q : active_) total += q->cache->bytes();
+  std::vector<const KVCache*> prompts;  // shared by forks: counted once
+  for (const auto& q : active_) {
+    total += q->cache->bytes();
+    const KVCache* p = q->cache->prompt();
+    if (p != nullptr && std::find(prompts.begin(), prompts.end(), p) == prompts.end()) {
+      prompts.push_back(p);
+      total += p->bytes();
+    }
+  }
   for (const auto& a : admitting_) total += kv_need(*a->request);
   return total;
 }
@@ -187,7 +197,7 @@ bool BatchEngine::admit_waiting() {
     auto a = std::make_unique<Admission>();
     a->ticket = next->first;
     a->request = std::shared_ptr<const EngineRequest>(std::move(next->second));
-    a->cache = std::make_unique<KVCache>(model_.config(), prompt_capacity(*a->request), model_.kv_dtype());
+    a->cache = std::make_shared<KVCache>(model_.config(), prompt_capacity(*a->request), model_.kv_dtype());
     admitting_samples_ += static_cast<int>(a->request->samples.size());
     admitting_.push_back(std::move(a));
     any = true;
@@ -221,12 +231,14 @@ bool BatchEngine::record_choice(Sequence& q, TokenChoice c) {
   return false;
 }
 
-// A fully prefilled prompt forks into its samples, which take their first token now.
+// A fully prefilled prompt forks into its samples, which take their first token now. The forks
+// share the prompt cache's whole spans and copy the rest.
 void BatchEngine::fork_samples(Admission& a, const float* lg) {
   const EngineRequest& r = *a.request;
   const ModelConfig& cfg = model_.config();
   const int n = static_cast<int>(r.prompt_ids.size());
   const int cap = sample_capacity(r);
+  const std::shared_ptr<const KVCache> prompt = a.cache;
   counters_.prefills.fetch_add(1, std::memory_order_relaxed);
   counters_.prompt_tokens.fetch_add(n, std::memory_order_relaxed);
   for (int k : r.samples) {
@@ -236,8 +248,7 @@ void BatchEngine::fork_samples(Admission& a, const float* lg) {
     if (r.samples.size() == 1) {
       q->cache = std::move(a.cache);
     } else {
-      q->cache = std::make_unique<KVCache>(cfg, cap, model_.kv_dtype());
-      q->cache->copy_prefix_from(*a.cache, n);
+      q->cache = std::make_shared<KVCache>(prompt, n, cap);
     }
     SamplingParams sp = r.params.sampling;
     sp.seed = sample_seed(r.params.sampling.seed, r.id, k);

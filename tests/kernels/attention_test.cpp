@@ -47,31 +47,50 @@ std::vector<E> cache_spans(const Case& c, const E* keys, const E* values, E fill
   return out;
 }
 
+// Moves the first `spans` spans of a cache_spans buffer to a buffer of their own (a prompt's
+// cache that forks share) and returns it; the first spans of `own` are refilled with filler.
+template <class E>
+std::vector<E> split_prefix(const Case& c, std::vector<E>& own, int spans, E filler) {
+  const int64_t span = (2 * kKvSpan + kGapRows) * int64_t(c.kv_heads) * c.head_dim;
+  std::vector<E> prefix(own.begin(), own.begin() + spans * span);
+  std::fill(own.begin(), own.begin() + spans * span, filler);
+  return prefix;
+}
+
 // Runs attend for KV head 1 (the second: exercises the strides) of a cache like KVCache, keys
 // and values given as [pos][kv_heads * head_dim], in F32 (keys, values) or F16 (k16, v16 when
-// given).
+// given). With prefix_spans, the keys of the first spans come from a buffer of their own.
 std::vector<float> run(const KernelTable& k, const Case& c, const std::vector<float>& q,
                        const std::vector<float>& keys, const std::vector<float>& values,
-                       const uint16_t* k16 = nullptr, const uint16_t* v16 = nullptr) {
+                       const uint16_t* k16 = nullptr, const uint16_t* v16 = nullptr,
+                       int prefix_spans = 0) {
   std::vector<float> out(size_t(c.group) * c.head_dim, -1.0f);
   std::vector<float> scratch(size_t(attention_scratch_floats(c.group, c.n_keys)));
   const int64_t kv_dim = int64_t(c.kv_heads) * c.head_dim;
-  std::vector<float> blocks;
-  std::vector<uint16_t> blocks16;
+  const int64_t span = (2 * kKvSpan + kGapRows) * kv_dim, own = prefix_spans * span;
+  std::vector<float> blocks, prefix;
+  std::vector<uint16_t> blocks16, prefix16;
   AttentionHead a;
   a.q = q.data();
+  a.prefix_keys = prefix_spans * kKvSpan;
   if (k16 != nullptr) {
     blocks16 = cache_spans<uint16_t>(c, k16, v16, 0x7e00);  // NaN
-    a.k_f16 = blocks16.data() + c.head_dim * 16;
-    a.v_f16 = blocks16.data() + kKvSpan * kv_dim + c.head_dim;
+    prefix16 = split_prefix<uint16_t>(c, blocks16, prefix_spans, 0x7e00);
+    a.k_f16 = blocks16.data() + own + c.head_dim * 16;
+    a.v_f16 = blocks16.data() + own + kKvSpan * kv_dim + c.head_dim;
+    a.prefix_k_f16 = prefix16.data() + c.head_dim * 16;
+    a.prefix_v_f16 = prefix16.data() + kKvSpan * kv_dim + c.head_dim;
   } else {
     blocks = cache_spans<float>(c, keys.data(), values.data(), std::nanf(""));
-    a.k = blocks.data() + c.head_dim * 16;
-    a.v = blocks.data() + kKvSpan * kv_dim + c.head_dim;
+    prefix = split_prefix<float>(c, blocks, prefix_spans, std::nanf(""));
+    a.k = blocks.data() + own + c.head_dim * 16;
+    a.v = blocks.data() + own + kKvSpan * kv_dim + c.head_dim;
+    a.prefix_k = prefix.data() + c.head_dim * 16;
+    a.prefix_v = prefix.data() + kKvSpan * kv_dim + c.head_dim;
   }
   a.k_block_stride = 16 * kv_dim;
   a.v_stride = kv_dim;
-  a.span_stride = (2 * kKvSpan + kGapRows) * kv_dim;
+  a.span_stride = span;
   a.n_keys = c.n_keys;
   a.group = c.group;
   a.head_dim = c.head_dim;
@@ -119,6 +138,24 @@ TEST_P(AttentionIsa, OneKeyCopiesTheValue) {
     for (int i = 0; i < c.head_dim; ++i) EXPECT_FLOAT_EQ(got[h * c.head_dim + i], values[c.head_dim + i]);
 }
 
+// A query group and a cache's keys and values for case c (seeds from `seed` on), and the
+// values' nearest halves for an F16 cache.
+struct Inputs {
+  std::vector<float> q, keys, values;
+  std::vector<uint16_t> k16, v16;
+};
+Inputs random_inputs(const Case& c, uint32_t& seed) {
+  const size_t kv = size_t(c.n_keys) * c.kv_heads * c.head_dim;
+  Inputs in{randn(size_t(c.group) * c.head_dim, seed, 1.0f), randn(kv, seed + 1, 2.0f),
+            randn(kv, seed + 2, 1.0f), std::vector<uint16_t>(kv), std::vector<uint16_t>(kv)};
+  seed += 3;
+  for (size_t i = 0; i < kv; ++i) {
+    in.k16[i] = float_to_f16(in.keys[i]);
+    in.v16[i] = float_to_f16(in.values[i]);
+  }
+  return in;
+}
+
 // An F16 cache must run the same arithmetic on its values widened to F32 (which is exact):
 // bit-identical to the F32 path of the same table fed those widened values, for every shape.
 void expect_f16_cache_is_f32_cache_of_its_values(const KernelTable& k) {
@@ -127,13 +164,8 @@ void expect_f16_cache_is_f32_cache_of_its_values(const KernelTable& k) {
                                    {2049, 7, 64, 2}};
   uint32_t seed = 100;
   for (const Case& c : cases) {
-    const size_t kv = size_t(c.n_keys) * c.kv_heads * c.head_dim;
-    auto q = randn(size_t(c.group) * c.head_dim, seed++, 1.0f);
-    auto keys = randn(kv, seed++, 2.0f), values = randn(kv, seed++, 1.0f);
-    std::vector<uint16_t> k16(kv), v16(kv);
-    for (size_t i = 0; i < kv; ++i) {
-      k16[i] = float_to_f16(keys[i]);
-      v16[i] = float_to_f16(values[i]);
+    auto [q, keys, values, k16, v16] = random_inputs(c, seed);
+    for (size_t i = 0; i < k16.size(); ++i) {  // the F32 cache of the halves' exact values
       keys[i] = f16_to_float(k16[i]);
       values[i] = f16_to_float(v16[i]);
     }
@@ -143,6 +175,33 @@ void expect_f16_cache_is_f32_cache_of_its_values(const KernelTable& k) {
       ASSERT_EQ(got[i], want[i]) << k.isa << " keys=" << c.n_keys << " hd=" << c.head_dim
                                  << " i=" << i;
   }
+}
+
+// A fork's keys before its first own span come from the prompt's cache: the same keys in the
+// same order, so the same bits as one cache holding them all (F32 and F16), on every table.
+void expect_shared_prefix_spans_change_nothing(const KernelTable& k) {
+  const std::vector<std::pair<Case, int>> cases = {{{256, 7, 64, 2}, 1},  {{257, 7, 64, 2}, 1},
+                                                   {{300, 6, 128, 2}, 1}, {{600, 7, 64, 2}, 2},
+                                                   {{1025, 2, 64, 2}, 2}, {{513, 9, 32, 2}, 2}};
+  uint32_t seed = 300;
+  for (const auto& [c, spans] : cases) {
+    const auto [q, keys, values, k16, v16] = random_inputs(c, seed);
+    const auto want = run(k, c, q, keys, values), got = run(k, c, q, keys, values, nullptr, nullptr, spans);
+    const auto want16 = run(k, c, q, {}, {}, k16.data(), v16.data());
+    const auto got16 = run(k, c, q, {}, {}, k16.data(), v16.data(), spans);
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i], want[i]) << k.isa << " keys=" << c.n_keys << " spans=" << spans << " i=" << i;
+      ASSERT_EQ(got16[i], want16[i]) << k.isa << " F16 keys=" << c.n_keys << " spans=" << spans << " i=" << i;
+    }
+  }
+}
+
+TEST_P(AttentionIsa, SharedPrefixSpansChangeNothing) {
+  expect_shared_prefix_spans_change_nothing(*kernel_table_for(GetParam()));
+}
+
+TEST(AttentionRef, SharedPrefixSpansChangeNothing) {
+  expect_shared_prefix_spans_change_nothing(*kernel_table_for("ref"));
 }
 
 TEST_P(AttentionIsa, F16CacheIsTheF32CacheOfItsValues) {

@@ -114,6 +114,37 @@ TEST(BatchEngine, MixedParamsEqualAloneAndCancel) {
   EXPECT_TRUE(ran_idle);
 }
 
+TEST(BatchEngine, SamplesOfALongPromptShareItsSpansAndEqualAnUnforkedSample) {
+  // A 300-token prompt forks into samples sharing its first span (256 positions); each must
+  // give the ids and log-probs it gives as a request of that one sample, which decodes in the
+  // prompt's own cache (no fork), with the F32 and the F16 cache.
+  if (stories().empty()) GTEST_SKIP() << "shared data not found: stories260K";
+  auto model = Transformer::load(stories());
+  std::vector<int> prompt{1};
+  for (int i = 1; i < 300; ++i) prompt.push_back(3 + (i * 37) % 500);
+  for (KvDtype d : {KvDtype::f32, KvDtype::f16}) {
+    model->set_kv_dtype(d);
+    std::map<std::pair<size_t, int>, Result> forked, single;
+    BatchEngine e(*model, EngineOptions{.max_batch = 8});
+    e.submit(make("long", prompt, 4, 1.0f, 40, forked, 0));
+    e.run_until_idle();
+    EXPECT_EQ(e.counters().prefills.load(), 1);
+    for (int k = 0; k < 4; ++k) {
+      EngineRequest r = make("long", prompt, 1, 1.0f, 40, single, 0);
+      r.samples = {k};  // sample k's seed, alone
+      e.submit(std::move(r));
+      e.run_until_idle();
+    }
+    ASSERT_EQ(forked.size(), 4u);
+    for (auto& [key, r] : forked) {
+      EXPECT_EQ(r.ids, single[key].ids) << kv_dtype_name(d) << " sample " << key.second;
+      EXPECT_EQ(r.logprobs, single[key].logprobs) << kv_dtype_name(d) << " sample " << key.second;
+      EXPECT_EQ(r.ids.size(), 40u);
+    }
+    EXPECT_NE(forked[std::make_pair(size_t{0}, 0)].ids, forked[std::make_pair(size_t{0}, 1)].ids);  // T = 1
+  }
+}
+
 TEST(BatchEngine, KvBudgetCountsEveryAdmittedSampleAtMaxTokens) {
   if (stories().empty()) GTEST_SKIP() << "shared data not found: stories260K";
   auto model = Transformer::load(stories());

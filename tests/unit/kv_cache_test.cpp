@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "base/error.h"
@@ -106,6 +107,61 @@ TEST(KVCache, KeepsValuesAndForksCopyThePrefix) {
           EXPECT_EQ(b.k_value(l, p, i), want);
           EXPECT_EQ(b.v_value(l, p, i), -want);
         }
+  }
+}
+
+TEST(KVCache, ForksShareThePromptsWholeSpans) {
+  // A fork of 600 prompt positions shares spans 0 and 1 (positions 0-511) with the prompt,
+  // copies 512-599 and holds its own memory from position 512 on; short prompts (one span of
+  // their own length) share nothing.
+  for (KvDtype d : {KvDtype::f32, KvDtype::f16}) {
+    auto prompt = std::make_shared<KVCache>(tiny(), 601, d);
+    std::vector<float> k(8), v(8);
+    auto fill = [&](KVCache& c, int from, int to, int salt) {
+      for (int l = 0; l < 2; ++l)
+        for (int p = from; p < to; ++p) {
+          for (int i = 0; i < 8; ++i) k[i] = float(salt + (10 * p + i) % 1000 + l), v[i] = -k[i];
+          c.store(l, p, k.data(), v.data());
+        }
+      c.set_size(to);
+    };
+    fill(*prompt, 0, 600, 0);
+    KVCache fork(prompt, 600, 900);
+    EXPECT_EQ(fork.size(), 600);
+    EXPECT_EQ(fork.first_position(), 512);
+    EXPECT_EQ(fork.prompt(), prompt.get());
+    EXPECT_EQ(fork.bytes(), KVCache::bytes_for(tiny(), 900, d, 512));
+    EXPECT_EQ(fork.bytes() + 2 * KVCache::bytes_for(tiny(), 256, d), KVCache::bytes_for(tiny(), 900, d));
+    fill(fork, 600, 700, 1000);  // the sample's own tokens, in its own memory
+    for (int l = 0; l < 2; ++l)
+      for (int p = 0; p < 700; p += 3)
+        for (int i = 0; i < 8; i += 7) {
+          const float want = float((p < 600 ? 0 : 1000) + (10 * p + i) % 1000 + l);  // exact in F16 (< 2048)
+          ASSERT_EQ(fork.k_value(l, p, i), want) << p;
+          ASSERT_EQ(fork.v_value(l, p, i), -want) << p;
+          if (p < 600) ASSERT_EQ(prompt->k_value(l, p, i), want) << p;  // the prompt unchanged
+        }
+    // Attention sees the prompt's spans through the prefix pointers, the rest in the fork.
+    AttentionHead a;
+    fork.attend_to(a, 1, 1);
+    EXPECT_EQ(a.prefix_keys, 512);
+    for (int dim = 0; dim < 4; ++dim) {  // head 1: dimensions 4-7 of kv_dim
+      if (d == KvDtype::f32) {  // key 5 (lane 5 of the prompt's first block), key 512 (lane 0)
+        EXPECT_EQ(a.prefix_k[dim * 16 + 5], fork.k_value(1, 5, 4 + dim));
+        EXPECT_EQ(a.k[dim * 16], fork.k_value(1, 512, 4 + dim));
+        EXPECT_EQ(a.v[a.v_stride * 3 + dim], fork.v_value(1, 515, 4 + dim));
+      } else {
+        EXPECT_EQ(f16_to_float(a.prefix_v_f16[a.v_stride * 7 + dim]), fork.v_value(1, 7, 4 + dim));
+        EXPECT_EQ(f16_to_float(a.k_f16[dim * 16 + 1]), fork.k_value(1, 513, 4 + dim));
+      }
+    }
+    EXPECT_THROW(fork.set_size(500), Error);  // rewinding into shared positions
+    auto short_prompt = std::make_shared<KVCache>(tiny(), 201, d);
+    fill(*short_prompt, 0, 200, 0);
+    KVCache copy(short_prompt, 200, 300);
+    EXPECT_EQ(copy.first_position(), 0);
+    EXPECT_EQ(copy.prompt(), nullptr);
+    EXPECT_EQ(copy.k_value(1, 199, 7), float((1990 + 7) % 1000 + 1));
   }
 }
 

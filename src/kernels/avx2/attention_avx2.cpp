@@ -30,14 +30,6 @@ inline __m256 load8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-template <class E>
-struct KV {
-  const E* k;
-  const E* v;
-};
-inline KV<float> kv_of(const AttentionHead& a, float) { return {a.k, a.v}; }
-inline KV<uint16_t> kv_of(const AttentionHead& a, uint16_t) { return {a.k_f16, a.v_f16}; }
-
 // scores[h0 + h][p0 .. p0+16) for NH query heads from one K block kb ([HD][16]).
 template <int HD, int NH, class E>
 void score_heads(const AttentionHead& a, const E* kb, int h0, int p0, int ld) {
@@ -120,7 +112,7 @@ float exp_and_inverse_sum(float* s, int n) {
 // unnormalised; the first chunk (p0 == 0) starts from zero. Each lane's FMAs run in key order
 // whatever the chunking, so the sums are those of one pass over all keys.
 template <int NH, class E>
-void pv_chunk(const AttentionHead& a, const KV<E>& kv, int h0, int c0, int ld, int p0, int p1) {
+void pv_chunk(const AttentionHead& a, const KvView<E>& kv, int h0, int c0, int ld, int p0, int p1) {
   __m256 acc[NH][2];
   for (int h = 0; h < NH; ++h) {
     const float* out = a.out + (h0 + h) * a.head_dim + c0;
@@ -128,7 +120,7 @@ void pv_chunk(const AttentionHead& a, const KV<E>& kv, int h0, int c0, int ld, i
     acc[h][1] = p0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(out + 8);
   }
   const float* e = a.scores + h0 * ld;
-  const E* v = kv.v + value_offset(a, p0) + c0;  // a chunk never crosses a span
+  const E* v = value_row(a, kv, p0) + c0;  // a chunk never crosses a span
   for (int p = p0; p < p1; ++p, v += a.v_stride) {
     const __m256 v0 = load8(v), v1 = load8(v + 8);
     for (int h = 0; h < NH; ++h) {
@@ -145,7 +137,7 @@ void pv_chunk(const AttentionHead& a, const KV<E>& kv, int h0, int c0, int ld, i
 }
 
 template <class E>
-void pv(const AttentionHead& a, const KV<E>& kv, int h0, int nh, int c0, int ld, int p0, int p1) {
+void pv(const AttentionHead& a, const KvView<E>& kv, int h0, int nh, int c0, int ld, int p0, int p1) {
   switch (nh) {
     case 1: return pv_chunk<1>(a, kv, h0, c0, ld, p0, p1);
     case 2: return pv_chunk<2>(a, kv, h0, c0, ld, p0, p1);
@@ -162,12 +154,12 @@ static_assert(kKvSpan % kPvChunk == 0, "a P·V chunk must not cross a KV span");
 
 template <int HD, class E>
 void attend_typed(const AttentionHead& a) {
-  const KV<E> kv = kv_of(a, E{});
+  const KvView<E> kv = kv_view(a, E{});
   const int n = a.n_keys;
   const int ld = (n + 15) / 16 * 16;
   for (int p0 = 0; p0 < n; p0 += 16) {
-    const E* kb = kv.k + key_block_offset(a, p0);
-    if (p0 + kAttentionPrefetchKeys < n) prefetch_lines(kv.k + key_block_offset(a, p0 + kAttentionPrefetchKeys), HD * 16 * sizeof(E));
+    const E* kb = key_block(a, kv, p0);
+    if (p0 + kAttentionPrefetchKeys < n) prefetch_lines(key_block(a, kv, p0 + kAttentionPrefetchKeys), HD * 16 * sizeof(E));
     for (int h0 = 0; h0 < a.group; h0 += 4) score_block<HD>(a, kb, h0, std::min(4, a.group - h0), p0, ld);
   }
   float inv[64];
@@ -175,7 +167,7 @@ void attend_typed(const AttentionHead& a) {
   for (int p0 = 0; p0 < n; p0 += kPvChunk) {
     const int p1 = std::min(n, p0 + kPvChunk);
     if (p1 < n) {  // the next chunk's V rows (the next chunk never crosses a span either)
-      const E* next = kv.v + value_offset(a, p1);
+      const E* next = value_row(a, kv, p1);
       for (int p = p1; p < std::min(n, p1 + kPvChunk); ++p, next += a.v_stride) prefetch_lines(next, HD * sizeof(E));
     }
     for (int h0 = 0; h0 < a.group; h0 += 4)

@@ -38,15 +38,6 @@ inline __m512 load16(const uint16_t* p) {
 inline __m512 load16(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
 inline __m512 load16(const uint16_t* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
 
-// The cache rows of a head, in the cache's element type E.
-template <class E>
-struct KV {
-  const E* k;
-  const E* v;
-};
-inline KV<float> kv_of(const AttentionHead& a, float) { return {a.k, a.v}; }
-inline KV<uint16_t> kv_of(const AttentionHead& a, uint16_t) { return {a.k_f16, a.v_f16}; }
-
 // scores[h0 + h][p0 .. p0+count) for NH query heads from one K block kb ([HD][16]); lanes past
 // count are loaded as 0 and not stored. C independent chains per head keep the FMA pipes busy
 // when the group is small (one head: 8 chains).
@@ -117,15 +108,15 @@ float exp_and_inverse_sum(float* s, int n) {
 
 // out[h][c0 .. c0+32) = inv[h] · Σ_p e[h][p] · v[p][c0 .. c0+32) for NH heads starting at h0.
 template <int NH, class E>
-void pv_pass(const AttentionHead& a, const KV<E>& kv, int h0, int c0, int ld, const float* inv) {
+void pv_pass(const AttentionHead& a, const KvView<E>& kv, int h0, int c0, int ld, const float* inv) {
   __m512 acc[NH][2];
   for (int h = 0; h < NH; ++h) acc[h][0] = acc[h][1] = _mm512_setzero_ps();
   const float* e = a.scores + h0 * ld;
   for (int s = 0; s < a.n_keys; s += kKvSpan) {  // V rows are evenly spaced inside a span
-    const E* vs = kv.v + value_offset(a, s) + c0;
+    const E* vs = value_row(a, kv, s) + c0;
     const int end = std::min(a.n_keys, s + kKvSpan);
     // Rows 64 ahead, running into the next span's first rows near the end of this one.
-    const E* next_span = end < a.n_keys ? kv.v + value_offset(a, end) + c0 : nullptr;
+    const E* next_span = end < a.n_keys ? value_row(a, kv, end) + c0 : nullptr;
     for (int p = s; p < end; ++p) {
       const E* v = vs + (p - s) * a.v_stride;
       const int ahead = p + kAttentionPrefetchKeys;
@@ -150,7 +141,7 @@ void pv_pass(const AttentionHead& a, const KV<E>& kv, int h0, int c0, int ld, co
 }
 
 template <class E>
-void pv(const AttentionHead& a, const KV<E>& kv, int h0, int nh, int c0, int ld, const float* inv) {
+void pv(const AttentionHead& a, const KvView<E>& kv, int h0, int nh, int c0, int ld, const float* inv) {
   switch (nh) {
     case 1: return pv_pass<1>(a, kv, h0, c0, ld, inv);
     case 2: return pv_pass<2>(a, kv, h0, c0, ld, inv);
@@ -165,12 +156,12 @@ void pv(const AttentionHead& a, const KV<E>& kv, int h0, int nh, int c0, int ld,
 
 template <int HD, class E>
 void attend_typed(const AttentionHead& a) {
-  const KV<E> kv = kv_of(a, E{});
+  const KvView<E> kv = kv_view(a, E{});
   const int n = a.n_keys;
   const int ld = (n + 15) / 16 * 16;
   for (int p0 = 0; p0 < n; p0 += 16) {
-    const E* kb = kv.k + key_block_offset(a, p0);
-    if (p0 + kAttentionPrefetchKeys < n) prefetch_lines(kv.k + key_block_offset(a, p0 + kAttentionPrefetchKeys), HD * 16 * sizeof(E));
+    const E* kb = key_block(a, kv, p0);
+    if (p0 + kAttentionPrefetchKeys < n) prefetch_lines(key_block(a, kv, p0 + kAttentionPrefetchKeys), HD * 16 * sizeof(E));
     for (int h0 = 0; h0 < a.group; h0 += 8)
       score_block<HD>(a, kb, h0, std::min(8, a.group - h0), p0, std::min(16, n - p0), ld);
   }

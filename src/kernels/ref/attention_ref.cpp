@@ -23,12 +23,13 @@ void softmax(float* x, int n) {
 }
 
 float key(const AttentionHead& a, int p, int i) {
-  const int64_t at = key_block_offset(a, p) + i * 16 + p % 16;
-  return a.k_f16 != nullptr ? f16_to_float(a.k_f16[at]) : a.k[at];
+  const int64_t at = i * 16 + p % 16;
+  return a.k_f16 != nullptr ? f16_to_float(key_block(a, kv_view(a, uint16_t{}), p)[at])
+                            : key_block(a, kv_view(a, float{}), p)[at];
 }
 float value(const AttentionHead& a, int p, int i) {
-  const int64_t at = value_offset(a, p) + i;
-  return a.v_f16 != nullptr ? f16_to_float(a.v_f16[at]) : a.v[at];
+  return a.v_f16 != nullptr ? f16_to_float(value_row(a, kv_view(a, uint16_t{}), p)[i])
+                            : value_row(a, kv_view(a, float{}), p)[i];
 }
 }  // namespace
 
