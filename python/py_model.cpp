@@ -71,26 +71,27 @@ std::vector<int> to_ids(const py::handle& h, const char* what) {
   return h.cast<std::vector<int>>();
 }
 
-py::dict score_pair(const PyModel& self, const std::vector<int>& prompt,
-                    const std::vector<int>& completion) {
-  if (prompt.empty())
-    fail("score: prompt_ids is empty (the first completion token needs a context)");
+// Checks each pair (a prompt to condition on, token ids in the vocabulary) and scores them all
+// in one batched teacher-forced pass (pairs sharing a prompt prefill it once), without the GIL.
+std::vector<std::vector<double>> score_pairs(const PyModel& self, const std::vector<std::vector<int>>& prompts,
+                                             const std::vector<std::vector<int>>& completions, bool batched) {
   const int vocab = self.m.net->config().vocab_size;
-  for (const auto* ids : {&prompt, &completion})
-    for (int id : *ids)
-      if (id < 0 || id >= vocab)
-        fail("score: token id ", id, " is outside the vocabulary [0, ", vocab, ")");
-  std::vector<int> ids = prompt;
-  ids.insert(ids.end(), completion.begin(), completion.end());
-  std::vector<double> all;
-  {
-    py::gil_scoped_release release;
-    std::shared_lock guard(self.lock);
-    self.use_threads();
-    all = score_tokens(*self.m.net, ids);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const std::string at = batched ? cat("[", i, "]") : "";
+    if (prompts[i].empty())
+      fail("score: prompt_ids", at, " is empty (the first completion token needs a context)");
+    for (const auto* ids : {&prompts[i], &completions[i]})
+      for (int id : *ids)
+        if (id < 0 || id >= vocab)
+          fail("score: token id ", id, at.empty() ? "" : " in pair ", at, " is outside the vocabulary [0, ", vocab, ")");
   }
-  // all[i] = log p(ids[i+1] | ...): the completion's tokens start at index len(prompt) - 1.
-  std::vector<double> lp(all.begin() + static_cast<std::ptrdiff_t>(prompt.size() - 1), all.end());
+  py::gil_scoped_release release;
+  std::shared_lock guard(self.lock);
+  self.use_threads();
+  return score_completions(*self.m.net, prompts, completions);
+}
+
+py::dict score_dict(const std::vector<double>& lp) {
   double sum = 0;
   for (double v : lp) sum += v;
   py::dict d;
@@ -105,16 +106,21 @@ py::object score(const PyModel& self, const py::object& prompt_ids,
     throw py::type_error("score: prompt_ids must be a list of token ids or a list of such lists");
   py::sequence prompts = prompt_ids;
   const bool batched = py::len(prompts) > 0 && py::isinstance<py::sequence>(prompts[0]);
-  if (!batched)
-    return score_pair(self, to_ids(prompt_ids, "prompt_ids"),
-                      to_ids(completion_ids, "completion_ids"));
+  if (!batched) {
+    const auto lps = score_pairs(self, {to_ids(prompt_ids, "prompt_ids")},
+                                 {to_ids(completion_ids, "completion_ids")}, false);
+    return score_dict(lps[0]);
+  }
   py::sequence completions = completion_ids;
   if (py::len(completions) != py::len(prompts))
     fail("score: ", py::len(prompts), " prompts but ", py::len(completions), " completions");
+  std::vector<std::vector<int>> ps, cs;
+  for (size_t i = 0; i < py::len(prompts); ++i) {
+    ps.push_back(to_ids(prompts[i], "prompt_ids[i]"));
+    cs.push_back(to_ids(completions[i], "completion_ids[i]"));
+  }
   py::list out;
-  for (size_t i = 0; i < py::len(prompts); ++i)
-    out.append(score_pair(self, to_ids(prompts[i], "prompt_ids[i]"),
-                          to_ids(completions[i], "completion_ids[i]")));
+  for (const auto& lp : score_pairs(self, ps, cs, true)) out.append(score_dict(lp));
   return out;
 }
 
@@ -163,7 +169,8 @@ void bind_model(py::module_& mod) {
           py::arg("ids"), py::arg("skip_special") = false)
       .def("score", &score, py::arg("prompt_ids"), py::arg("completion_ids"),
            "Teacher-forced log p(completion | prompt) per token. Lists of lists -> a list of "
-           "{logprobs, sum}; one pair of lists -> one dict.");
+           "{logprobs, sum}, all pairs batched in one pass (pairs with the same prompt prefill "
+           "it once); one pair of lists -> one dict. Releases the GIL.");
   bind_generate(cls);
   bind_weights(cls);
 }

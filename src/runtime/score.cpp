@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
 
 #include "base/error.h"
@@ -39,60 +40,116 @@ std::vector<double> score_tokens(const Transformer& model, std::span<const int> 
   return out;
 }
 
+namespace {
+
+// A run of tokens through the model: a pair's prompt + completion, or a prompt its pairs share.
+struct ScoreSeq {
+  std::vector<int> ids;
+  size_t n_prompt = 0;
+  size_t stop = 0;  // tokens to feed (a pair's last token predicts nothing)
+  size_t fed = 0;   // tokens run through the model
+  std::shared_ptr<KVCache> cache;
+  size_t pair = 0;              // a pair's index in the output
+  bool waits = false;           // a pair whose cache comes from its shared prompt's
+  std::vector<size_t> members;  // a shared prompt's pairs (indices into the sequence list)
+};
+
+// Groups the pairs by prompt, in order of first appearance: a prompt of two or more pairs is
+// prefilled once and its pairs follow it (their caches forked from its cache); the others
+// run alone, prompt and completion together. Pairs with an empty completion score nothing.
+std::vector<ScoreSeq> plan_sequences(const std::vector<std::vector<int>>& prompts,
+                                     const std::vector<std::vector<int>>& completions) {
+  std::map<std::vector<int>, std::vector<size_t>> by_prompt;
+  std::vector<const std::vector<size_t>*> order;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    if (completions[i].empty()) continue;
+    auto [it, added] = by_prompt.try_emplace(prompts[i]);
+    if (added) order.push_back(&it->second);
+    it->second.push_back(i);
+  }
+  std::vector<ScoreSeq> seqs;
+  for (const std::vector<size_t>* pairs : order) {
+    const std::vector<int>& prompt = prompts[pairs->front()];
+    const bool shared = pairs->size() > 1;
+    if (shared) {
+      ScoreSeq& job = seqs.emplace_back();
+      job.ids = prompt;
+      job.n_prompt = job.stop = prompt.size();
+    }
+    const size_t job = seqs.size() - 1;
+    for (size_t i : *pairs) {
+      if (shared) seqs[job].members.push_back(seqs.size());
+      ScoreSeq& q = seqs.emplace_back();
+      q.ids = prompt;
+      q.ids.insert(q.ids.end(), completions[i].begin(), completions[i].end());
+      q.n_prompt = prompt.size();
+      q.stop = q.ids.size() - 1;
+      q.pair = i;
+      q.waits = shared;
+      if (shared) q.fed = q.n_prompt;  // its prompt's rows are the shared prefill's
+    }
+  }
+  return seqs;
+}
+
+}  // namespace
+
 std::vector<std::vector<double>> score_completions(const Transformer& model,
                                                    const std::vector<std::vector<int>>& prompts,
                                                    const std::vector<std::vector<int>>& completions, int max_rows) {
   const ModelConfig& cfg = model.config();
   const int V = cfg.vocab_size;
   QLM_CHECK(prompts.size() == completions.size());
-  struct Seq {
-    std::vector<int> ids;  // prompt + completion
-    size_t n_prompt;
-    std::unique_ptr<KVCache> cache;
-    size_t fed = 0;  // tokens run through the model
-  };
-  std::vector<Seq> seqs(prompts.size());
-  std::vector<std::vector<double>> out(prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
     if (prompts[i].empty()) fail("score: pair ", i, " has an empty prompt");
-    Seq& q = seqs[i];
-    q.ids = prompts[i];
-    q.ids.insert(q.ids.end(), completions[i].begin(), completions[i].end());
-    q.n_prompt = prompts[i].size();
-    if (static_cast<int>(q.ids.size()) > cfg.max_position_embeddings)
-      fail("score: pair ", i, " has ", q.ids.size(), " tokens, more than the context length ", cfg.max_position_embeddings);
+    const size_t n = prompts[i].size() + completions[i].size();
+    if (static_cast<int64_t>(n) > cfg.max_position_embeddings)
+      fail("score: pair ", i, " has ", n, " tokens, more than the context length ", cfg.max_position_embeddings);
   }
+  std::vector<ScoreSeq> seqs = plan_sequences(prompts, completions);
+  std::vector<std::vector<double>> out(prompts.size());
   ForwardScratch s = model.make_scratch(max_rows);
   std::vector<float> logits(static_cast<size_t>(max_rows) * V);
   struct Want {
-    size_t seq, target;  // logits of this row predict seqs[seq].ids[target]
+    size_t pair;
+    int target;  // the token whose log-prob the logits row gives
+    size_t row;  // index into the step's logits
   };
   std::vector<Want> wants;
-  size_t next = 0;  // first sequence not finished
+  std::vector<size_t> prefilled;  // shared prompts whose last row is in this step
+  size_t next = 0;                // first sequence not finished
   while (next < seqs.size()) {
     s.rows.clear();
     s.logit_rows.clear();
     wants.clear();
+    prefilled.clear();
     // Fill the batch with the next tokens of as many sequences as fit, in order.
     for (size_t i = next; i < seqs.size() && static_cast<int>(s.rows.size()) < max_rows; ++i) {
-      Seq& q = seqs[i];
-      const size_t last = q.ids.size() - 1;  // the final token predicts nothing
-      if (q.fed >= last) continue;
-      if (!q.cache)
-        q.cache = std::make_unique<KVCache>(cfg, static_cast<int>(q.ids.size()), model.kv_dtype());
-      while (q.fed < last && static_cast<int>(s.rows.size()) < max_rows) {
-        if (q.fed + 1 >= q.n_prompt) {
+      ScoreSeq& q = seqs[i];
+      if (q.fed >= q.stop || (q.waits && !q.cache)) continue;
+      if (!q.cache) q.cache = std::make_shared<KVCache>(cfg, static_cast<int>(q.ids.size()), model.kv_dtype());
+      while (q.fed < q.stop && static_cast<int>(s.rows.size()) < max_rows) {
+        if (q.fed + 1 >= q.n_prompt) {  // predicts a completion token
+          const size_t row = s.logit_rows.size();
           s.logit_rows.push_back(static_cast<int>(s.rows.size()));
-          wants.push_back({i, q.fed + 1});
+          if (q.members.empty()) wants.push_back({q.pair, q.ids[q.fed + 1], row});
+          for (size_t m : q.members) wants.push_back({seqs[m].pair, seqs[m].ids[q.n_prompt], row});
         }
         s.rows.push_back(BatchRow{q.cache.get(), static_cast<int>(q.fed), q.ids[q.fed]});
         ++q.fed;
       }
+      if (!q.members.empty() && q.fed == q.stop) prefilled.push_back(i);
     }
     if (!s.rows.empty()) model.forward_batch(s, logits.data());
-    for (size_t k = 0; k < wants.size(); ++k)
-      out[wants[k].seq].push_back(log_prob_of(&logits[k * V], V, seqs[wants[k].seq].ids[wants[k].target]));
-    while (next < seqs.size() && seqs[next].fed + 1 >= seqs[next].ids.size()) {
+    for (const Want& w : wants) out[w.pair].push_back(log_prob_of(&logits[w.row * V], V, w.target));
+    for (size_t i : prefilled) {  // its pairs continue in forks of its cache
+      const std::shared_ptr<const KVCache> prompt = seqs[i].cache;
+      for (size_t m : seqs[i].members)
+        seqs[m].cache = std::make_shared<KVCache>(prompt, static_cast<int>(seqs[m].n_prompt),
+                                                  static_cast<int>(seqs[m].ids.size()));
+      seqs[i].cache.reset();  // the forks hold what they share
+    }
+    while (next < seqs.size() && seqs[next].fed >= seqs[next].stop && !(seqs[next].waits && !seqs[next].cache)) {
       seqs[next].cache.reset();  // done: free its cache
       ++next;
     }

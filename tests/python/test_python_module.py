@@ -117,6 +117,26 @@ def test_raw_logprobs_equal_score(qlm):
     assert one["logprobs"] == scored[0]["logprobs"]
 
 
+def test_batched_score_shares_prompts_and_equals_cli_single_scores(qlm):
+    # GRPO's reference pass: N completions per prompt, pairs in any order. The batched call
+    # prefills each prompt once (the 300-token one shares a whole KV span with its forks); the
+    # oracle is `qlm score --ids` of each pair's tokens alone (every row of one sequence).
+    m = qlm.Model(stories())
+    long_prompt = [1] + [3 + (i * 37) % 500 for i in range(1, 300)]
+    short_prompt = [1, 40, 41, 42]
+    prompts = [long_prompt, short_prompt, long_prompt, short_prompt, long_prompt]
+    completions = [[5 + i for i in range(30)], [9, 8, 7], [100], [60 + i for i in range(12)], [7] * 20]
+    got = m.score(prompts, completions)
+    assert [len(g["logprobs"]) for g in got] == [len(c) for c in completions]
+    for p, c, g in zip(prompts, completions, got):
+        cli = run_qlm_json("score", "-m", stories(), "--ids", ",".join(map(str, p + c)))["logprobs"]
+        assert g["logprobs"] == cli[len(p) - 1:]
+    with pytest.raises(ValueError, match=r"prompt_ids\[1\] is empty"):
+        m.score([[1, 2], []], [[3], [4]])
+    with pytest.raises(ValueError, match="in pair \\[0\\] is outside the vocabulary"):
+        m.score([[1, 99999]], [[3]])
+
+
 def test_f16_kv_cache_equals_cli(qlm):
     # The module's kv_cache_dtype is the CLI's --kv-cache-dtype: same ids, same log-probs.
     m = qlm.Model(stories(), kv_cache_dtype="f16")
