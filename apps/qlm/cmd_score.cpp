@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "base/progress.h"
 #include "commands.h"
 #include "request_lines.h"
 #include "runtime/loaded_model.h"
@@ -22,7 +23,7 @@ using ojson = nlohmann::ordered_json;
 struct ScoreOptions {
   std::string model_dir, ids, input, out = "-";
   int chunk = 64;
-  bool no_chat = false;
+  bool no_chat = false, quiet = false;
 };
 
 void run_jsonl(const ScoreOptions& o) {
@@ -49,7 +50,18 @@ void run_jsonl(const ScoreOptions& o) {
     completions.push_back(std::move(completion));
     records.push_back(std::move(line.record));
   }
-  std::vector<std::vector<double>> lps = score_completions(*m.net, prompts, completions);
+  std::vector<std::vector<double>> lps;
+  {
+    std::unique_ptr<Progress> bar;
+    ScoreProgress report;
+    if (!o.quiet)
+      report = [&](int64_t done, int64_t total) {
+        if (!bar) bar = std::make_unique<Progress>("score", static_cast<double>(total), 1, "tokens");
+        bar->update(static_cast<double>(done), cat(records.size(), " pairs"));
+      };
+    lps = score_completions(*m.net, prompts, completions, 64, report);
+    if (bar) bar->finish(cat(records.size(), " pairs"));
+  }
   FILE* out = o.out == "-" ? stdout : std::fopen(o.out.c_str(), "w");
   if (out == nullptr) fail("--out: cannot write ", o.out);
   for (size_t i = 0; i < records.size(); ++i) {
@@ -89,6 +101,7 @@ void add_score(CLI::App& app) {
                   "JSONL: {prompt | prompt_ids | messages, completion | completion_ids}, extra fields kept");
   cmd->add_option("--out", o->out, "Output JSONL for --input (default: stdout)");
   cmd->add_flag("--no-chat", o->no_chat, "Text prompts without the chat template");
+  cmd->add_flag("--quiet", o->quiet, "No progress line (--input)");
   cmd->add_option("--chunk", o->chunk, "Tokens per forward call with --ids (1 = token-by-token decode path; for tests)")
       ->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->callback([o] { run_score(*o); });

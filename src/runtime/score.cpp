@@ -96,7 +96,8 @@ std::vector<ScoreSeq> plan_sequences(const std::vector<std::vector<int>>& prompt
 
 std::vector<std::vector<double>> score_completions(const Transformer& model,
                                                    const std::vector<std::vector<int>>& prompts,
-                                                   const std::vector<std::vector<int>>& completions, int max_rows) {
+                                                   const std::vector<std::vector<int>>& completions, int max_rows,
+                                                   const ScoreProgress& progress) {
   const ModelConfig& cfg = model.config();
   const int V = cfg.vocab_size;
   QLM_CHECK(prompts.size() == completions.size());
@@ -107,6 +108,9 @@ std::vector<std::vector<double>> score_completions(const Transformer& model,
       fail("score: pair ", i, " has ", n, " tokens, more than the context length ", cfg.max_position_embeddings);
   }
   std::vector<ScoreSeq> seqs = plan_sequences(prompts, completions);
+  int64_t rows_total = 0, rows_done = 0;
+  for (const ScoreSeq& q : seqs) rows_total += static_cast<int64_t>(q.stop - q.fed);
+  if (progress) progress(0, rows_total);
   std::vector<std::vector<double>> out(prompts.size());
   ForwardScratch s = model.make_scratch(max_rows);
   std::vector<float> logits(static_cast<size_t>(max_rows) * V);
@@ -141,6 +145,8 @@ std::vector<std::vector<double>> score_completions(const Transformer& model,
       if (!q.members.empty() && q.fed == q.stop) prefilled.push_back(i);
     }
     if (!s.rows.empty()) model.forward_batch(s, logits.data());
+    rows_done += static_cast<int64_t>(s.rows.size());
+    if (progress) progress(rows_done, rows_total);
     for (const Want& w : wants) out[w.pair].push_back(log_prob_of(&logits[w.row * V], V, w.target));
     for (size_t i : prefilled) {  // its pairs continue in forks of its cache
       const std::shared_ptr<const KVCache> prompt = seqs[i].cache;

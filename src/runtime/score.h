@@ -1,6 +1,8 @@
 // Teacher-forced scoring: the log-probability of each token given the tokens before it.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -15,10 +17,13 @@ std::vector<double> score_tokens(const Transformer& model, std::span<const int> 
 // Batched teacher forcing: for each (prompt, completion) pair, log p(completion[i] | prompt,
 // completion[..i]) for every completion token. Tokens of many pairs share each forward
 // (up to max_rows rows); results do not depend on the grouping (row-independent kernels).
+// Pairs with the same prompt prefill it once and continue from its KV cache. progress, when
+// set, is called after every forward with the rows run so far and the rows to run in all.
+using ScoreProgress = std::function<void(int64_t rows_done, int64_t rows_total)>;
 std::vector<std::vector<double>> score_completions(const Transformer& model,
                                                    const std::vector<std::vector<int>>& prompts,
                                                    const std::vector<std::vector<int>>& completions,
-                                                   int max_rows = 64);
+                                                   int max_rows = 64, const ScoreProgress& progress = {});
 
 // log-softmax of logits[n] at index `target`, computed in double.
 double log_prob_of(const float* logits, int n, int target);

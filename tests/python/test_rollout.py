@@ -118,8 +118,11 @@ def test_score_jsonl_matches_rollout_and_single_scores(tmp_path):
         for j in lines:
             f.write(json.dumps({"id": j["id"], "prompt_ids": j["prompt_ids"], "completion_ids": j["completion_ids"]}) + "\n")
     env = dict(os.environ, QLM_ISA="ref")
-    out = run_qlm("score", "-m", model, "--input", tmp_path / "s.jsonl", env=env).stdout
-    scored = [json.loads(l) for l in out.splitlines()]
+    proc = run_qlm("score", "-m", model, "--input", tmp_path / "s.jsonl", env=env)
+    assert "score 100.0%" in proc.stderr and "took" in proc.stderr  # the progress line
+    quiet = run_qlm("score", "-m", model, "--input", tmp_path / "s.jsonl", "--quiet", env=env)
+    assert quiet.stderr == "" and quiet.stdout == proc.stdout
+    scored = [json.loads(l) for l in proc.stdout.splitlines()]
     assert len(scored) == len(lines)
     for j, s in zip(lines, scored):
         assert np.abs(np.array(s["logprobs"]) - np.array(j["logprobs"])).max() <= 1e-5
