@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "base/progress.h"
 #include "commands.h"
+#include "output_file.h"
 #include "request_lines.h"
 #include "runtime/loaded_model.h"
 #include "runtime/prompt.h"
@@ -27,9 +28,10 @@ struct ScoreOptions {
 };
 
 void run_jsonl(const ScoreOptions& o) {
-  LoadedModel m = load_model(o.model_dir);
   std::ifstream in(o.input);
   if (!in) fail("--input: cannot open ", o.input);
+  OutputFile out(o.out, "--out");  // a bad path fails now, not after the scoring
+  LoadedModel m = load_model(o.model_dir);
   std::vector<ojson> records;
   std::vector<std::vector<int>> prompts, completions;
   std::string text;
@@ -47,6 +49,11 @@ void run_jsonl(const ScoreOptions& o) {
       fail(where, ": ", e.what());
     }
     if (completion.empty()) fail(where, ": the completion is empty");
+    const int vocab = m.net->config().vocab_size;
+    for (const auto& [ids, what] : {std::pair{&prompts.back(), "prompt"}, std::pair{&completion, "completion"}})
+      for (int id : *ids)
+        if (id < 0 || id >= vocab)
+          fail(where, ": ", what, " token id ", id, " is outside the vocabulary [0, ", vocab, ")");
     completions.push_back(std::move(completion));
     records.push_back(std::move(line.record));
   }
@@ -62,8 +69,6 @@ void run_jsonl(const ScoreOptions& o) {
     lps = score_completions(*m.net, prompts, completions, 64, report);
     if (bar) bar->finish(cat(records.size(), " pairs"));
   }
-  FILE* out = o.out == "-" ? stdout : std::fopen(o.out.c_str(), "w");
-  if (out == nullptr) fail("--out: cannot write ", o.out);
   for (size_t i = 0; i < records.size(); ++i) {
     ojson j = records[i];
     j["prompt_ids"] = prompts[i];
@@ -72,10 +77,9 @@ void run_jsonl(const ScoreOptions& o) {
     for (double v : lps[i]) sum += v;
     j["logprobs"] = lps[i];
     j["sum_logprob"] = sum;
-    const std::string line = j.dump() + "\n";
-    std::fwrite(line.data(), 1, line.size(), out);
+    out.write(j.dump() + "\n");
   }
-  if (out != stdout) std::fclose(out);
+  out.commit();
 }
 
 void run_score(const ScoreOptions& o) {
@@ -99,7 +103,7 @@ void add_score(CLI::App& app) {
   cmd->add_option("--ids", o->ids, "Token ids, comma-separated; ids[i] is scored given ids[0..i-1]");
   cmd->add_option("--input", o->input,
                   "JSONL: {prompt | prompt_ids | messages, completion | completion_ids}, extra fields kept");
-  cmd->add_option("--out", o->out, "Output JSONL for --input (default: stdout)");
+  cmd->add_option("--out", o->out, "Output JSONL for --input (default: stdout; a file appears only when complete)");
   cmd->add_flag("--no-chat", o->no_chat, "Text prompts without the chat template");
   cmd->add_flag("--quiet", o->quiet, "No progress line (--input)");
   cmd->add_option("--chunk", o->chunk, "Tokens per forward call with --ids (1 = token-by-token decode path; for tests)")

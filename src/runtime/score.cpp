@@ -5,10 +5,20 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <string>
 
 #include "base/error.h"
 
 namespace qlm {
+
+namespace {
+// Every id, the last included: a token that is only ever a target is never embedded, so
+// nothing else would catch it before it indexed past the logits.
+void check_ids(std::span<const int> ids, int vocab, const std::string& where) {
+  for (int id : ids)
+    if (id < 0 || id >= vocab) fail(where, ": token id ", id, " is outside the vocabulary [0, ", vocab, ")");
+}
+}  // namespace
 
 double log_prob_of(const float* logits, int n, int target) {
   float mx = logits[0];
@@ -24,6 +34,7 @@ std::vector<double> score_tokens(const Transformer& model, std::span<const int> 
   if (ids.size() > static_cast<size_t>(cfg.max_position_embeddings))  // also bounds the KV cache below
     fail("score: ", ids.size(), " tokens, more than the context length ", cfg.max_position_embeddings);
   const int n = static_cast<int>(ids.size());
+  check_ids(ids, cfg.vocab_size, "score");
   KVCache cache(cfg, n, model.kv_dtype());
   ForwardScratch scratch = model.make_scratch(std::min(chunk, n));
   std::vector<float> logits(static_cast<size_t>(scratch.max_tokens) * cfg.vocab_size);
@@ -103,6 +114,8 @@ std::vector<std::vector<double>> score_completions(const Transformer& model,
   QLM_CHECK(prompts.size() == completions.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
     if (prompts[i].empty()) fail("score: pair ", i, " has an empty prompt");
+    check_ids(prompts[i], cfg.vocab_size, cat("score: pair ", i));
+    check_ids(completions[i], cfg.vocab_size, cat("score: pair ", i));
     const size_t n = prompts[i].size() + completions[i].size();
     if (static_cast<int64_t>(n) > cfg.max_position_embeddings)
       fail("score: pair ", i, " has ", n, " tokens, more than the context length ", cfg.max_position_embeddings);

@@ -37,6 +37,28 @@ def test_prompt_longer_than_the_context(tmp_path):
                    "context")
 
 
+def test_score_checks_every_id_and_writes_whole_files(tmp_path):
+    # A completion's last token is only a target, never embedded: it must still be checked (it
+    # indexed past the logits and printed a made-up log-prob). --out: a bad path fails before
+    # the work, and a failed run leaves no file.
+    model = shared("models", "stories260K")
+    s = tmp_path / "s.jsonl"
+    out = tmp_path / "o.jsonl"
+    s.write_text(json.dumps({"prompt_ids": [1, 5], "completion_ids": [6, 7]}) + "\n" +
+                 json.dumps({"prompt_ids": [1, 5], "completion_ids": [6, 99999]}) + "\n")
+    one_line_error(run_qlm("score", "-m", model, "--input", s, "--out", out, check=False),
+                   f"{s}:2: completion token id 99999 is outside the vocabulary [0, 512)")
+    assert not os.path.exists(out) and not os.path.exists(str(out) + ".partial")
+    one_line_error(run_qlm("score", "-m", model, "--ids", "1,5,512", check=False),
+                   "token id 512 is outside the vocabulary [0, 512)")
+    s.write_text(json.dumps({"prompt_ids": [1, 5], "completion_ids": [6, 7]}) + "\n")
+    one_line_error(run_qlm("score", "-m", model, "--input", s, "--out", tmp_path / "no" / "o.jsonl", check=False),
+                   "--out: cannot write")
+    run_qlm("score", "-m", model, "--input", s, "--out", out, "--quiet")
+    assert len(json.loads(out.read_text())["logprobs"]) == 2
+    assert not os.path.exists(str(out) + ".partial")
+
+
 def copy_model(tmp_path):
     src = shared("models", "stories260K")
     dst = tmp_path / "m"
