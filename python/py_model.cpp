@@ -71,20 +71,10 @@ std::vector<int> to_ids(const py::handle& h, const char* what) {
   return h.cast<std::vector<int>>();
 }
 
-// Checks each pair (a prompt to condition on, token ids in the vocabulary) and scores them all
-// in one batched teacher-forced pass (pairs sharing a prompt prefill it once), without the GIL.
+// All pairs in one batched teacher-forced pass (pairs sharing a prompt prefill it once), without
+// the GIL. score_completions checks each pair (a prompt, every id in the vocabulary), naming it.
 std::vector<std::vector<double>> score_pairs(const PyModel& self, const std::vector<std::vector<int>>& prompts,
-                                             const std::vector<std::vector<int>>& completions, bool batched) {
-  const int vocab = self.m.net->config().vocab_size;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    const std::string at = batched ? cat("[", i, "]") : "";
-    if (prompts[i].empty())
-      fail("score: prompt_ids", at, " is empty (the first completion token needs a context)");
-    for (const auto* ids : {&prompts[i], &completions[i]})
-      for (int id : *ids)
-        if (id < 0 || id >= vocab)
-          fail("score: token id ", id, at.empty() ? "" : " in pair ", at, " is outside the vocabulary [0, ", vocab, ")");
-  }
+                                             const std::vector<std::vector<int>>& completions) {
   py::gil_scoped_release release;
   std::shared_lock guard(self.lock);
   self.use_threads();
@@ -108,7 +98,7 @@ py::object score(const PyModel& self, const py::object& prompt_ids,
   const bool batched = py::len(prompts) > 0 && py::isinstance<py::sequence>(prompts[0]);
   if (!batched) {
     const auto lps = score_pairs(self, {to_ids(prompt_ids, "prompt_ids")},
-                                 {to_ids(completion_ids, "completion_ids")}, false);
+                                 {to_ids(completion_ids, "completion_ids")});
     return score_dict(lps[0]);
   }
   py::sequence completions = completion_ids;
@@ -120,7 +110,7 @@ py::object score(const PyModel& self, const py::object& prompt_ids,
     cs.push_back(to_ids(completions[i], "completion_ids[i]"));
   }
   py::list out;
-  for (const auto& lp : score_pairs(self, ps, cs, true)) out.append(score_dict(lp));
+  for (const auto& lp : score_pairs(self, ps, cs)) out.append(score_dict(lp));
   return out;
 }
 

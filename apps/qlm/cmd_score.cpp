@@ -49,11 +49,8 @@ void run_jsonl(const ScoreOptions& o) {
       fail(where, ": ", e.what());
     }
     if (completion.empty()) fail(where, ": the completion is empty");
-    const int vocab = m.net->config().vocab_size;
-    for (const auto& [ids, what] : {std::pair{&prompts.back(), "prompt"}, std::pair{&completion, "completion"}})
-      for (int id : *ids)
-        if (id < 0 || id >= vocab)
-          fail(where, ": ", what, " token id ", id, " is outside the vocabulary [0, ", vocab, ")");
+    check_token_ids(prompts.back(), m.net->config().vocab_size, cat(where, ": prompt"));
+    check_token_ids(completion, m.net->config().vocab_size, cat(where, ": completion"));
     completions.push_back(std::move(completion));
     records.push_back(std::move(line.record));
   }

@@ -16,40 +16,30 @@ constexpr size_t kHugePageCacheBytes = size_t(8) << 20;
 }  // namespace
 
 KVCache::KVCache(const ModelConfig& cfg, int capacity, KvDtype dtype)
+    : KVCache(cfg.num_kv_heads, cfg.head_dim, cfg.num_layers, capacity, dtype, 0) {}
+
+// Spans are shared only between caches of whole spans (a cache under 256 positions has one span
+// of its own length, laid out differently).
+KVCache::KVCache(std::shared_ptr<const KVCache> prompt, int n, int capacity)
+    : KVCache(prompt->kv_heads_, prompt->head_dim_, prompt->layers_, capacity, prompt->dtype_,
+              prompt->span_ == kKvSpan && span_positions(capacity) == kKvSpan ? shared_positions(n) : 0) {
+  QLM_CHECK(prompt->first_position_ == 0 && n <= prompt->size_ && n < capacity);
+  copy_prefix_from(*prompt, n);
+  if (first_position_ > 0) prompt_ = std::move(prompt);
+}
+
+KVCache::KVCache(int kv_heads, int head_dim, int layers, int capacity, KvDtype dtype, int first_position)
     : capacity_(capacity),
-      kv_heads_(cfg.num_kv_heads),
-      head_dim_(cfg.head_dim),
-      layers_(cfg.num_layers),
+      kv_heads_(kv_heads),
+      head_dim_(head_dim),
+      layers_(layers),
       span_(span_positions(capacity)),
       head_span_(static_cast<size_t>(span_) * head_dim_),
       layer_span_(2 * kv_heads_ * head_span_),
       dtype_(dtype),
-      elements_(bytes_for(cfg, capacity, dtype) / element_bytes(dtype)) {
-  allocate();
-}
-
-KVCache::KVCache(std::shared_ptr<const KVCache> prompt, int n, int capacity)
-    : capacity_(capacity),
-      kv_heads_(prompt->kv_heads_),
-      head_dim_(prompt->head_dim_),
-      layers_(prompt->layers_),
-      span_(span_positions(capacity)),
-      head_span_(static_cast<size_t>(span_) * head_dim_),
-      layer_span_(2 * kv_heads_ * head_span_),
-      dtype_(prompt->dtype_) {
-  QLM_CHECK(prompt->first_position_ == 0 && n <= prompt->size_ && n < capacity);
-  const KVCache& src = *prompt;  // owned by prompt, or by prompt_ once moved there
-  // Spans are shared only between caches of whole spans (a cache under 256 positions has one
-  // span of its own length, laid out differently).
-  if (prompt->span_ == kKvSpan && span_ == kKvSpan) first_position_ = shared_positions(n);
-  if (first_position_ > 0) prompt_ = std::move(prompt);
-  const size_t spans = (capacity_ + span_ - 1) / span_ - first_position_ / kKvSpan;
-  elements_ = spans * layers_ * layer_span_;
-  allocate();
-  copy_prefix_from(src, n);
-}
-
-void KVCache::allocate() {
+      first_position_(first_position) {
+  // Memory for the spans from first_position on (a fork's earlier ones are its prompt's).
+  elements_ = ((capacity_ + span_ - 1) / span_ - first_position_ / kKvSpan) * layers_ * layer_span_;
   // Left uninitialised on purpose: a large block is fresh mmap'ed memory whose pages cost
   // nothing until a position is stored, so a cache sized for max_tokens holds RAM only for the
   // tokens actually made (attention never uses a position before it is stored).

@@ -168,7 +168,8 @@ class KVCache {
            static_cast<size_t>(pos % kKvSpan) * head_dim_;
   }
 
-  void allocate();  // memory_ for elements_, seen as f32_ or f16_
+  // Both public constructors: the memory for the spans from first_position on, uninitialised.
+  KVCache(int kv_heads, int head_dim, int layers, int capacity, KvDtype dtype, int first_position);
 
   int capacity_;
   int kv_heads_;

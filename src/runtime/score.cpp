@@ -11,14 +11,10 @@
 
 namespace qlm {
 
-namespace {
-// Every id, the last included: a token that is only ever a target is never embedded, so
-// nothing else would catch it before it indexed past the logits.
-void check_ids(std::span<const int> ids, int vocab, const std::string& where) {
+void check_token_ids(std::span<const int> ids, int vocab, const std::string& where) {
   for (int id : ids)
     if (id < 0 || id >= vocab) fail(where, ": token id ", id, " is outside the vocabulary [0, ", vocab, ")");
 }
-}  // namespace
 
 double log_prob_of(const float* logits, int n, int target) {
   float mx = logits[0];
@@ -34,7 +30,7 @@ std::vector<double> score_tokens(const Transformer& model, std::span<const int> 
   if (ids.size() > static_cast<size_t>(cfg.max_position_embeddings))  // also bounds the KV cache below
     fail("score: ", ids.size(), " tokens, more than the context length ", cfg.max_position_embeddings);
   const int n = static_cast<int>(ids.size());
-  check_ids(ids, cfg.vocab_size, "score");
+  check_token_ids(ids, cfg.vocab_size, "score");
   KVCache cache(cfg, n, model.kv_dtype());
   ForwardScratch scratch = model.make_scratch(std::min(chunk, n));
   std::vector<float> logits(static_cast<size_t>(scratch.max_tokens) * cfg.vocab_size);
@@ -82,12 +78,12 @@ std::vector<ScoreSeq> plan_sequences(const std::vector<std::vector<int>>& prompt
   for (const std::vector<size_t>* pairs : order) {
     const std::vector<int>& prompt = prompts[pairs->front()];
     const bool shared = pairs->size() > 1;
+    const size_t job = seqs.size();  // the shared prefill's place, when there is one
     if (shared) {
-      ScoreSeq& job = seqs.emplace_back();
-      job.ids = prompt;
-      job.n_prompt = job.stop = prompt.size();
+      ScoreSeq& q = seqs.emplace_back();
+      q.ids = prompt;
+      q.n_prompt = q.stop = prompt.size();
     }
-    const size_t job = seqs.size() - 1;
     for (size_t i : *pairs) {
       if (shared) seqs[job].members.push_back(seqs.size());
       ScoreSeq& q = seqs.emplace_back();
@@ -113,9 +109,10 @@ std::vector<std::vector<double>> score_completions(const Transformer& model,
   const int V = cfg.vocab_size;
   QLM_CHECK(prompts.size() == completions.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
-    if (prompts[i].empty()) fail("score: pair ", i, " has an empty prompt");
-    check_ids(prompts[i], cfg.vocab_size, cat("score: pair ", i));
-    check_ids(completions[i], cfg.vocab_size, cat("score: pair ", i));
+    if (prompts[i].empty())
+      fail("score: pair ", i, " has an empty prompt (the first completion token needs a context)");
+    check_token_ids(prompts[i], cfg.vocab_size, cat("score: pair ", i));
+    check_token_ids(completions[i], cfg.vocab_size, cat("score: pair ", i));
     const size_t n = prompts[i].size() + completions[i].size();
     if (static_cast<int64_t>(n) > cfg.max_position_embeddings)
       fail("score: pair ", i, " has ", n, " tokens, more than the context length ", cfg.max_position_embeddings);

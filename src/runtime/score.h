@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "model/transformer.h"
@@ -24,6 +25,11 @@ std::vector<std::vector<double>> score_completions(const Transformer& model,
                                                    const std::vector<std::vector<int>>& prompts,
                                                    const std::vector<std::vector<int>>& completions,
                                                    int max_rows = 64, const ScoreProgress& progress = {});
+
+// Throws Error "where: token id X is outside the vocabulary [0, vocab)" for the first such id.
+// Scoring checks every id, the last included: a token that is only ever a target is never
+// embedded, so nothing else would catch it before it indexed past the logits.
+void check_token_ids(std::span<const int> ids, int vocab, const std::string& where);
 
 // log-softmax of logits[n] at index `target`, computed in double.
 double log_prob_of(const float* logits, int n, int target);

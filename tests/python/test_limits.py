@@ -47,7 +47,7 @@ def test_score_checks_every_id_and_writes_whole_files(tmp_path):
     s.write_text(json.dumps({"prompt_ids": [1, 5], "completion_ids": [6, 7]}) + "\n" +
                  json.dumps({"prompt_ids": [1, 5], "completion_ids": [6, 99999]}) + "\n")
     one_line_error(run_qlm("score", "-m", model, "--input", s, "--out", out, check=False),
-                   f"{s}:2: completion token id 99999 is outside the vocabulary [0, 512)")
+                   f"{s}:2: completion: token id 99999 is outside the vocabulary [0, 512)")
     assert not os.path.exists(out) and not os.path.exists(str(out) + ".partial")
     one_line_error(run_qlm("score", "-m", model, "--ids", "1,5,512", check=False),
                    "token id 512 is outside the vocabulary [0, 512)")

@@ -131,9 +131,9 @@ def test_batched_score_shares_prompts_and_equals_cli_single_scores(qlm):
     for p, c, g in zip(prompts, completions, got):
         cli = run_qlm_json("score", "-m", stories(), "--ids", ",".join(map(str, p + c)))["logprobs"]
         assert g["logprobs"] == cli[len(p) - 1:]
-    with pytest.raises(ValueError, match=r"prompt_ids\[1\] is empty"):
+    with pytest.raises(ValueError, match=r"pair 1 has an empty prompt"):
         m.score([[1, 2], []], [[3], [4]])
-    with pytest.raises(ValueError, match="in pair \\[0\\] is outside the vocabulary"):
+    with pytest.raises(ValueError, match=r"pair 0: token id 99999 is outside the vocabulary \[0, 512\)"):
         m.score([[1, 99999]], [[3]])
 
 

@@ -139,7 +139,9 @@ TEST(KVCache, ForksShareThePromptsWholeSpans) {
           const float want = float((p < 600 ? 0 : 1000) + (10 * p + i) % 1000 + l);  // exact in F16 (< 2048)
           ASSERT_EQ(fork.k_value(l, p, i), want) << p;
           ASSERT_EQ(fork.v_value(l, p, i), -want) << p;
-          if (p < 600) ASSERT_EQ(prompt->k_value(l, p, i), want) << p;  // the prompt unchanged
+          if (p < 600) {
+            ASSERT_EQ(prompt->k_value(l, p, i), want) << p;  // the prompt unchanged
+          }
         }
     // Attention sees the prompt's spans through the prefix pointers, the rest in the fork.
     AttentionHead a;
