@@ -9,6 +9,7 @@
 #include "py_model.h"
 #include "runtime/prompt.h"
 #include "runtime/rollout.h"
+#include "runtime/token_ids.h"
 
 namespace qlm::py_binding {
 
@@ -57,10 +58,7 @@ std::vector<int> prompt_ids(const PyModel& self, const py::handle& p, const Gene
   } catch (const Error& e) {
     fail("prompts[", index, "]: ", e.what());
   }
-  const int vocab = self.m.net->config().vocab_size;
-  for (int id : ids)
-    if (id < 0 || id >= vocab)
-      fail("prompts[", index, "]: token id ", id, " is outside the vocabulary [0, ", vocab, ")");
+  check_token_ids(ids, self.m.net->config().vocab_size, cat("prompts[", index, "]"));
   if (ids.empty()) fail("prompts[", index, "]: the prompt is empty and the tokenizer adds no BOS");
   return ids;
 }

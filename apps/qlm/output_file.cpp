@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <system_error>
 #include <utility>
 
@@ -49,6 +51,61 @@ void OutputFile::commit() {
     std::remove(partial_.c_str());
     fail(flag_, ": cannot write ", path_, " (", ec.message(), ")");
   }
+}
+
+namespace {
+// The complete lines of a file ('\n'-terminated; a torn last line is dropped).
+std::vector<std::string> complete_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> lines;
+  for (size_t at = 0, end; (end = all.find('\n', at)) != std::string::npos; at = end + 1)
+    lines.push_back(all.substr(at, end - at));
+  return lines;
+}
+}  // namespace
+
+StreamedOutput::StreamedOutput(std::string path, std::string flag, bool resume)
+    : path_(std::move(path)), flag_(std::move(flag)) {
+  if (path_ == "-") {
+    if (resume) fail("--resume needs ", flag_, " FILE (not standard output)");
+    file_ = stdout;
+    return;
+  }
+  if (std::filesystem::is_directory(path_)) fail(flag_, ": ", path_, " is a directory");
+  partial_ = path_ + ".partial";
+  if (resume) {
+    if (std::filesystem::exists(partial_))
+      kept_ = complete_lines(partial_);
+    else if (std::filesystem::exists(path_))
+      kept_ = complete_lines(path_);
+  }
+  file_ = std::fopen(partial_.c_str(), "w");
+  if (file_ == nullptr) fail(flag_, ": cannot write ", path_, " (", std::strerror(errno), ")");
+  for (const std::string& line : kept_) write_line(line);
+}
+
+StreamedOutput::~StreamedOutput() {
+  if (file_ == nullptr || file_ == stdout) return;
+  std::fclose(file_);
+  if (lines_ == 0) std::remove(partial_.c_str());  // nothing worth resuming from
+}
+
+void StreamedOutput::write_line(const std::string& line) {
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fputc('\n', file_) == EOF ||
+      std::fflush(file_) != 0)
+    fail(flag_, ": cannot write ", file_ == stdout ? std::string("to standard output") : partial_, " (disk full?)");
+  ++lines_;
+}
+
+void StreamedOutput::commit() {
+  if (file_ == stdout) return;
+  const bool closed = std::fclose(file_) == 0;
+  file_ = nullptr;
+  if (!closed) fail(flag_, ": cannot write ", partial_, " (disk full?)");
+  std::error_code ec;
+  std::filesystem::rename(partial_, path_, ec);
+  if (ec) fail(flag_, ": cannot rename ", partial_, " to ", path_, " (", ec.message(), ")");
 }
 
 }  // namespace qlm::cli

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/memory_stats.h"
+#include "runtime/token_ids.h"
 
 namespace qlm {
 
@@ -101,10 +102,7 @@ uint64_t BatchEngine::submit(EngineRequest r) {
   if (n + 1 > cfg.max_position_embeddings)
     fail("request '", r.id, "': the prompt (", n, " tokens) does not fit the context of ",
          cfg.max_position_embeddings);
-  for (int id : r.prompt_ids)
-    if (id < 0 || id >= cfg.vocab_size)
-      fail("request '", r.id, "': token id ", id, " is outside the vocabulary [0, ", cfg.vocab_size,
-           ")");
+  check_token_ids(r.prompt_ids, cfg.vocab_size, cat("request '", r.id, "'"));
   if (r.samples.empty()) fail("request '", r.id, "': no samples to make");
   // More samples than max_batch run alone (admitted into an empty batch), but their decode rows
   // must fit the scratch buffers.

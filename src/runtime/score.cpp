@@ -11,11 +11,6 @@
 
 namespace qlm {
 
-void check_token_ids(std::span<const int> ids, int vocab, const std::string& where) {
-  for (int id : ids)
-    if (id < 0 || id >= vocab) fail(where, ": token id ", id, " is outside the vocabulary [0, ", vocab, ")");
-}
-
 double log_prob_of(const float* logits, int n, int target) {
   float mx = logits[0];
   for (int i = 1; i < n; ++i) mx = std::max(mx, logits[i]);
@@ -104,7 +99,7 @@ std::vector<ScoreSeq> plan_sequences(const std::vector<std::vector<int>>& prompt
 std::vector<std::vector<double>> score_completions(const Transformer& model,
                                                    const std::vector<std::vector<int>>& prompts,
                                                    const std::vector<std::vector<int>>& completions, int max_rows,
-                                                   const ScoreProgress& progress) {
+                                                   const ScoreProgress& progress, const ScoreDone& done) {
   const ModelConfig& cfg = model.config();
   const int V = cfg.vocab_size;
   QLM_CHECK(prompts.size() == completions.size());
@@ -122,6 +117,9 @@ std::vector<std::vector<double>> score_completions(const Transformer& model,
   for (const ScoreSeq& q : seqs) rows_total += static_cast<int64_t>(q.stop - q.fed);
   if (progress) progress(0, rows_total);
   std::vector<std::vector<double>> out(prompts.size());
+  if (done)
+    for (size_t i = 0; i < prompts.size(); ++i)
+      if (completions[i].empty()) done(i, out[i]);  // nothing to score
   ForwardScratch s = model.make_scratch(max_rows);
   std::vector<float> logits(static_cast<size_t>(max_rows) * V);
   struct Want {
@@ -157,7 +155,10 @@ std::vector<std::vector<double>> score_completions(const Transformer& model,
     if (!s.rows.empty()) model.forward_batch(s, logits.data());
     rows_done += static_cast<int64_t>(s.rows.size());
     if (progress) progress(rows_done, rows_total);
-    for (const Want& w : wants) out[w.pair].push_back(log_prob_of(&logits[w.row * V], V, w.target));
+    for (const Want& w : wants) {
+      out[w.pair].push_back(log_prob_of(&logits[w.row * V], V, w.target));
+      if (done && out[w.pair].size() == completions[w.pair].size()) done(w.pair, out[w.pair]);
+    }
     for (size_t i : prefilled) {  // its pairs continue in forks of its cache
       const std::shared_ptr<const KVCache> prompt = seqs[i].cache;
       for (size_t m : seqs[i].members)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/transformer.h"
+#include "runtime/token_ids.h"
 
 namespace qlm {
 
@@ -20,16 +21,15 @@ std::vector<double> score_tokens(const Transformer& model, std::span<const int> 
 // (up to max_rows rows); results do not depend on the grouping (row-independent kernels).
 // Pairs with the same prompt prefill it once and continue from its KV cache. progress, when
 // set, is called after every forward with the rows run so far and the rows to run in all.
+// done, when set, is called once per pair as soon as its log-probs are complete (pairs finish
+// out of order: a shared prompt's pairs run right after it), so a caller can stream results.
 using ScoreProgress = std::function<void(int64_t rows_done, int64_t rows_total)>;
+using ScoreDone = std::function<void(size_t pair, const std::vector<double>& logprobs)>;
 std::vector<std::vector<double>> score_completions(const Transformer& model,
                                                    const std::vector<std::vector<int>>& prompts,
                                                    const std::vector<std::vector<int>>& completions,
-                                                   int max_rows = 64, const ScoreProgress& progress = {});
-
-// Throws Error "where: token id X is outside the vocabulary [0, vocab)" for the first such id.
-// Scoring checks every id, the last included: a token that is only ever a target is never
-// embedded, so nothing else would catch it before it indexed past the logits.
-void check_token_ids(std::span<const int> ids, int vocab, const std::string& where);
+                                                   int max_rows = 64, const ScoreProgress& progress = {},
+                                                   const ScoreDone& done = {});
 
 // log-softmax of logits[n] at index `target`, computed in double.
 double log_prob_of(const float* logits, int n, int target);

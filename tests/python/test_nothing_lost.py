@@ -1,9 +1,11 @@
 """Nothing lost when a run is killed: `qlm convert` SIGKILLed midway leaves no output folder (only
 a clearly named `.NAME.partial-PID` scratch folder, which the next run removes) and a re-run
 succeeds; `qlm rollout` SIGKILLed with several sequences in flight, then `--resume`d, ends with
-every prompt's N completions exactly once, each line parsing, equal to an uninterrupted run."""
+every prompt's N completions exactly once, each line parsing, equal to an uninterrupted run;
+`qlm score` SIGKILLed midway, then `--resume`d, ends with the file an uninterrupted run writes."""
 import json
 import os
+import random
 import signal
 import subprocess
 import time
@@ -76,3 +78,50 @@ def test_rollout_killed_with_batch_in_flight_resumes_exactly_once(tmp_path):
     for j in lines:
         w = want[(j["id"], j["sample"])]
         assert j["completion_ids"] == w["completion_ids"] and j["tag"] == w["tag"]
+
+
+def test_score_killed_midway_resumes_to_the_same_file(tmp_path):
+    # The output follows the input line for line; an interrupted run keeps its finished lines in
+    # OUT.partial (OUT appears only when complete) and --resume scores the rest. The pairs come
+    # shuffled, as a rollout writes them, so a prompt's pairs are scored together but written
+    # in input order. Same ISA throughout: the resumed run groups the remaining pairs
+    # differently, and batch invariance makes the file byte-identical anyway.
+    model = shared("models", "stories260K")
+    rng = random.Random(5)
+    prompts = [[1] + [rng.randrange(3, 512) for _ in range(rng.randrange(5, 40))] for _ in range(40)]
+    pairs = [{"id": f"q{i}", "sample": k, "prompt_ids": p,
+              "completion_ids": [rng.randrange(3, 512) for _ in range(rng.randrange(20, 120))]}
+             for k in range(4) for i, p in enumerate(prompts)]
+    rng.shuffle(pairs)
+    inp = tmp_path / "pairs.jsonl"
+    inp.write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    env = dict(os.environ, QLM_ISA="ref")
+    common = ["score", "-m", model, "--input", str(inp), "--quiet", "--threads", "1"]
+    full = tmp_path / "full.jsonl"
+    subprocess.run([qlm_binary(), *common, "--out", str(full)], env=env, check=True)
+    want = full.read_bytes()
+    assert [json.loads(l)["id"] for l in want.splitlines()] == [p["id"] for p in pairs]
+
+    out = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
+    proc = subprocess.Popen([qlm_binary(), *common, "--out", str(out)], stderr=subprocess.DEVNULL, env=env)
+    kill_when(proc, lambda: partial.exists() and partial.read_bytes().count(b"\n") >= 5)
+    assert not out.exists(), "OUT appears only when every pair is scored"
+    kept = partial.read_bytes()
+    assert 5 <= kept.count(b"\n") < len(pairs), "the kill must land mid-run for this test to mean anything"
+    assert want.startswith(kept[:kept.rfind(b"\n") + 1]), "the kept lines are the first pairs' scores"
+    r = subprocess.run([qlm_binary(), *common, "--out", str(out), "--resume"], env=env, check=True,
+                       stderr=subprocess.PIPE, text=True)
+    assert "already scored" in r.stderr
+    assert out.read_bytes() == want and not partial.exists()
+
+    # Resuming a finished file scores nothing and leaves it as it was; another input is refused.
+    subprocess.run([qlm_binary(), *common, "--out", str(out), "--resume"], env=env, check=True)
+    assert out.read_bytes() == want
+    pairs[2]["completion_ids"][0] ^= 1
+    inp.write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    r = subprocess.run([qlm_binary(), *common, "--out", str(out), "--resume"], env=env,
+                       stderr=subprocess.PIPE, text=True)
+    assert r.returncode != 0
+    assert r.stderr.strip().splitlines() == [f"qlm: error: --resume: line 3 of {out} is not the score of pair 3 of {inp} (another input?)"]
+    assert out.read_bytes() == want

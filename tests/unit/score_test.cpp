@@ -1,7 +1,7 @@
 // score_completions on stories260K (../shared/data): pairs that share a prompt (prefilled once,
 // then forked; a 300-token prompt shares a whole KV span) give, bit for bit, what scoring each
 // pair's tokens alone gives (score_tokens, the single-sequence path), whatever the batch size
-// and with either KV cache dtype.
+// and with either KV cache dtype; the per-pair callback reports each pair once, complete.
 #include "runtime/score.h"
 
 #include <gtest/gtest.h>
@@ -47,11 +47,20 @@ TEST(ScoreCompletions, SharedPromptsEqualEachPairAlone) {
       want.emplace_back(all.begin() + static_cast<std::ptrdiff_t>(prompts[i].size() - 1), all.end());
     }
     for (int max_rows : {64, 7, 1}) {
-      const auto got = score_completions(*model, prompts, completions, max_rows);
+      // The streaming callback reports each pair once, with its final log-probs.
+      std::vector<std::vector<double>> streamed(prompts.size());
+      std::vector<int> reports(prompts.size(), 0);
+      const auto got = score_completions(*model, prompts, completions, max_rows, {},
+                                         [&](size_t pair, const std::vector<double>& lp) {
+                                           ++reports.at(pair);
+                                           streamed[pair] = lp;
+                                         });
       ASSERT_EQ(got.size(), prompts.size());
       for (size_t i = 0; i < prompts.size(); ++i) {
         ASSERT_EQ(got[i].size(), completions[i].size()) << i;
         EXPECT_EQ(got[i], want[i]) << kv_dtype_name(d) << " pair " << i << " max_rows " << max_rows;
+        EXPECT_EQ(reports[i], 1) << "pair " << i << " max_rows " << max_rows;
+        EXPECT_EQ(streamed[i], want[i]) << "pair " << i << " max_rows " << max_rows;
       }
     }
   }
