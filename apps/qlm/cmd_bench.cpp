@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 
@@ -19,6 +18,7 @@
 #include "bench_quality.h"
 #include "bench_report.h"
 #include "commands.h"
+#include "output_file.h"
 #include "convert/inspect.h"
 #include "kernels/kernel_table.h"
 #include "runtime/speed.h"
@@ -47,12 +47,6 @@ std::string describe_format(const ojson& report) {
     out += it.key();
   }
   return out;
-}
-
-void write_file(const std::string& path, const std::string& text, const char* flag) {
-  std::ofstream out(path);
-  out << text;
-  if (!out) fail(flag, ": cannot write ", path);
 }
 
 void measure_models(const BenchFlags& f, BenchRun& run) {
@@ -97,6 +91,11 @@ void run_bench(const BenchFlags& f) {
   for (int d : f.depths)
     if (d < 0) fail("--depth ", d, ": depths must be 0 or more");
   if (f.models.empty() && f.models_from_hf.empty()) fail("bench: give -m MODEL (repeatable) or --models-from-hf DIR");
+  // Opened now, so a bad path fails before minutes of measuring; each file appears only whole.
+  std::optional<OutputFile> json, markdown, plot;
+  if (!f.json_path.empty()) json.emplace(f.json_path, "--json");
+  if (!f.markdown_path.empty()) markdown.emplace(f.markdown_path, "--markdown");
+  if (!f.plot_path.empty()) plot.emplace(f.plot_path, "--plot");
   std::optional<TempConversions> converted;  // removed when run_bench returns or throws
   std::vector<std::string> dirs = f.models;
   if (!f.models_from_hf.empty()) {
@@ -136,9 +135,15 @@ void run_bench(const BenchFlags& f) {
               "median (min–max) of %d runs\n\n%s",
               run.bandwidth / 1e9, run.bandwidth_samples.v.size(), run.bandwidth_samples.max() / 1e9, run.threads,
               run.isa.c_str(), run.kv_cache_dtype.c_str(), f.reps, bench_markdown(run).c_str());
-  if (!f.json_path.empty()) write_file(f.json_path, bench_json(run).dump(2) + "\n", "--json");
-  if (!f.markdown_path.empty()) write_file(f.markdown_path, bench_markdown(run), "--markdown");
-  if (!f.plot_path.empty()) write_file(f.plot_path, bench_svg(run), "--plot");
+  const std::pair<std::optional<OutputFile>*, std::string> files[] = {
+      {&json, json ? bench_json(run).dump(2) + "\n" : ""},
+      {&markdown, markdown ? bench_markdown(run) : ""},
+      {&plot, plot ? bench_svg(run) : ""}};
+  for (const auto& [file, text] : files)
+    if (*file) {
+      (*file)->write(text);
+      (*file)->commit();
+    }
 }
 }  // namespace
 

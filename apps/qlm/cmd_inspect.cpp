@@ -1,11 +1,11 @@
 // qlm inspect: is the model really quantized, how big is it, is anything off.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "base/error.h"
 #include "commands.h"
+#include "output_file.h"
 #include "convert/inspect.h"
 #include "model/weights.h"
 #include "io/tensor_store.h"
@@ -21,6 +21,7 @@ struct InspectFlags {
 // Writes module's dequantized F32 weight as .npy (for tests and debugging).
 void dump_dequantized(const std::string& dir, const std::string& module, const std::string& out) {
   if (out.empty()) fail("--dequantize needs --out FILE.npy");
+  OutputFile f(out, "--out");  // a bad path fails now; the file appears only when whole
   ModelConfig cfg = load_model_config(dir);
   TensorStore store(dir);
   const TensorView* w = store.find(module + ".weight");
@@ -35,21 +36,20 @@ void dump_dequantized(const std::string& dir, const std::string& module, const s
                               : g);
   }
   WeightMatrix m = load_matrix(store, cfg, module, rows, cols);
-  std::ofstream f(out, std::ios::binary);
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
                        std::to_string(cols) + "), }";
   header.append(64 - (10 + header.size() + 1) % 64, ' ');
   header += '\n';
   const uint16_t hlen = static_cast<uint16_t>(header.size());
   f.write("\x93NUMPY\x01\x00", 8);
-  f.write(reinterpret_cast<const char*>(&hlen), 2);
-  f << header;
+  f.write(&hlen, 2);
+  f.write(header);
   std::vector<float> row(static_cast<size_t>(cols));
   for (int64_t r = 0; r < rows; ++r) {
     dequantize_row(m, r, row.data());
-    f.write(reinterpret_cast<const char*>(row.data()), cols * 4);
+    f.write(row.data(), static_cast<size_t>(cols) * sizeof(float));
   }
-  if (!f) fail(out, ": write failed");
+  f.commit();
 }
 
 int run_inspect(const InspectFlags& f) {

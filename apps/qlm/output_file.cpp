@@ -30,8 +30,8 @@ OutputFile::~OutputFile() {
   std::remove(partial_.c_str());  // not committed: leave nothing half-written
 }
 
-void OutputFile::write(const std::string& text) {
-  if (std::fwrite(text.data(), 1, text.size(), file_) != text.size()) failed_ = true;
+void OutputFile::write(const void* data, size_t size) {
+  if (std::fwrite(data, 1, size, file_) != size) failed_ = true;
 }
 
 void OutputFile::commit() {

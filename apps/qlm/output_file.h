@@ -16,7 +16,8 @@ class OutputFile {
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
 
-  void write(const std::string& text);
+  void write(const void* data, size_t size);
+  void write(const std::string& text) { write(text.data(), text.size()); }
   void commit();  // throws Error naming the flag if the file could not be completed
 
  private:

@@ -83,3 +83,19 @@ def test_crafted_safetensors_header_and_config(tmp_path):
     cfg["num_attention_heads"] = 2_000_000_000
     (m2 / "config.json").write_text(json.dumps(cfg))
     one_line_error(run_qlm("generate", "-m", m2, "-p", "x", check=False), "'num_attention_heads'")
+
+
+def test_report_files_fail_before_the_work_and_appear_whole(tmp_path):
+    # bench measures for minutes before writing --json/--markdown/--plot: a path that cannot be
+    # written fails first, in a second; inspect --dequantize likewise. Nothing partial is left.
+    model = shared("models", "stories260K")
+    bad = tmp_path / "no" / "r.json"
+    for flag in ("--json", "--markdown", "--plot"):
+        one_line_error(run_qlm("bench", "-m", model, flag, bad, check=False), f"{flag}: cannot write {bad}")
+    one_line_error(run_qlm("bench", "-m", model, "--json", tmp_path, check=False), f"--json: {tmp_path} is a directory")
+    one_line_error(run_qlm("inspect", model, "--dequantize", "model.layers.0.mlp.down_proj", "--out", bad,
+                           check=False), f"--out: cannot write {bad}")
+    out = tmp_path / "r.json"
+    run_qlm("bench", "-m", model, "--json", out, "--reps", 1, "--prompt-tokens", 8, "--gen-tokens", 4)
+    assert json.loads(out.read_text())["models"][0]["model"] == str(model)
+    assert os.listdir(tmp_path) == ["r.json"]
