@@ -9,6 +9,7 @@
 #include "py_model.h"
 #include "runtime/prompt.h"
 #include "runtime/rollout.h"
+#include "runtime/stop_strings.h"
 #include "runtime/token_ids.h"
 
 namespace qlm::py_binding {
@@ -24,6 +25,7 @@ struct GenerateArgs {
   std::optional<bool> chat;
   std::string system;
   bool stop_at_eos = true;
+  std::vector<std::string> stop;
 };
 
 // Python messages (list of {role, content, ...} dicts) -> JSON, through the json module so any
@@ -63,6 +65,19 @@ std::vector<int> prompt_ids(const PyModel& self, const py::handle& p, const Gene
   return ids;
 }
 
+// stop=: None, one string, or a list of strings.
+std::vector<std::string> stop_list(const py::object& stop) {
+  if (stop.is_none()) return {};
+  if (py::isinstance<py::str>(stop)) return {stop.cast<std::string>()};
+  if (!py::isinstance<py::sequence>(stop)) throw py::type_error("generate: stop must be a str or a list of str");
+  std::vector<std::string> out;
+  for (const py::handle& s : py::sequence(stop)) {
+    if (!py::isinstance<py::str>(s)) throw py::type_error("generate: stop must be a str or a list of str");
+    out.push_back(s.cast<std::string>());
+  }
+  return out;
+}
+
 py::list generate(const PyModel& self, const py::object& prompts, const GenerateArgs& a) {
   if (py::isinstance<py::str>(prompts) || !py::isinstance<py::sequence>(prompts))
     throw py::type_error("generate: prompts must be a list (wrap a single prompt in [...])");
@@ -92,6 +107,8 @@ py::list generate(const PyModel& self, const py::object& prompts, const Generate
                        .top_logprobs = a.top_logprobs,
                        .max_batch = a.max_batch};
   if (a.stop_at_eos) params.stop_ids = self.m.stop_ids;
+  params.stop_strings = a.stop;
+  params.tokenizer = self.m.tokenizer.get();
   // A prompt's n samples join the batch together: the batch must hold them all.
   params.max_batch = std::max(a.max_batch, a.n);
 
@@ -109,8 +126,12 @@ py::list generate(const PyModel& self, const py::object& prompts, const Generate
     py::list samples;
     for (const Completion& c : done[r]) {
       py::dict d;
+      // With stop strings the text is cut before the one met (the ids keep its last token).
       d["text"] = self.m.tokenizer
-                      ? py::object(py::bytes(self.m.tokenizer->decode(c.ids, /*skip_special=*/true))
+                      ? py::object(py::bytes(a.stop.empty()
+                                                 ? self.m.tokenizer->decode(c.ids, /*skip_special=*/true)
+                                                 : text_before_stop(*self.m.tokenizer, c.ids, a.stop,
+                                                                    params.stop_ids))
                                        .attr("decode")("utf-8", "replace"))
                       : py::object(py::none());
       d["token_ids"] = c.ids;
@@ -118,6 +139,7 @@ py::list generate(const PyModel& self, const py::object& prompts, const Generate
       d["logprobs"] = c.logprobs;
       if (a.top_logprobs > 0) d["top_logprobs"] = c.top;
       d["finish_reason"] = c.finish_reason;
+      d["stop_string"] = c.stop_string.empty() ? py::object(py::none()) : py::object(py::str(c.stop_string));
       samples.append(d);
     }
     out.append(samples);
@@ -133,7 +155,8 @@ void bind_generate(py::class_<PyModel>& cls) {
       [](const PyModel& self, const py::object& prompts, int n, int max_tokens, float temperature,
          float top_p, int top_k, float min_p, uint64_t seed, const std::string& logprobs,
          int top_logprobs, std::optional<bool> chat, const std::string& system, bool stop_at_eos,
-         float repetition_penalty, float presence_penalty, float frequency_penalty, int max_batch) {
+         float repetition_penalty, float presence_penalty, float frequency_penalty, int max_batch,
+         const py::object& stop) {
         return generate(self, prompts,
                         GenerateArgs{.n = n,
                                      .max_tokens = max_tokens,
@@ -150,7 +173,8 @@ void bind_generate(py::class_<PyModel>& cls) {
                                      .logprobs = logprobs,
                                      .chat = chat,
                                      .system = system,
-                                     .stop_at_eos = stop_at_eos});
+                                     .stop_at_eos = stop_at_eos,
+                                     .stop = stop_list(stop)});
       },
       py::arg("prompts"), py::arg("n") = 1, py::arg("max_tokens") = 256,
       py::arg("temperature") = 0.0f, py::arg("top_p") = 1.0f, py::arg("top_k") = 0,
@@ -158,14 +182,15 @@ void bind_generate(py::class_<PyModel>& cls) {
       py::arg("top_logprobs") = 0, py::arg("chat") = py::none(), py::arg("system") = "",
       py::arg("stop_at_eos") = true, py::arg("repetition_penalty") = 1.0f,
       py::arg("presence_penalty") = 0.0f, py::arg("frequency_penalty") = 0.0f,
-      py::arg("max_batch") = 32,
+      py::arg("max_batch") = 32, py::arg("stop") = py::none(),
       "n completions per prompt. prompts: a list of str (the chat template is applied when the "
       "model has "
       "one, unless chat=False), of token-id lists, or of message lists. Returns per prompt a list "
       "of n dicts "
-      "{text, token_ids, prompt_ids, logprobs, finish_reason} (+ top_logprobs). Samples are seeded "
-      "by "
-      "(seed, prompt index, sample index). The GIL is released while the engine runs.");
+      "{text, token_ids, prompt_ids, logprobs, finish_reason, stop_string} (+ top_logprobs). stop: "
+      "a string or list of strings; a sample ends on the token completing one (kept in token_ids, "
+      "with its log-prob), its text is cut before it and stop_string names it. Samples are seeded "
+      "by (seed, prompt index, sample index). The GIL is released while the engine runs.");
 }
 
 }  // namespace qlm::py_binding

@@ -17,6 +17,7 @@
 #include "runtime/loaded_model.h"
 #include "runtime/prompt.h"
 #include "runtime/rollout.h"
+#include "runtime/stop_strings.h"
 #include "sampling_flags.h"
 
 namespace qlm::cli {
@@ -29,6 +30,7 @@ struct RolloutFlags {
   int samples = 4, max_tokens = 256, top_logprobs = 0, max_batch = 32;
   double kv_cache_memory_gib = 0;
   bool resume = false, no_chat = false, ignore_eos = false;
+  std::vector<std::string> stop;
   SamplingParams sampling;
 };
 
@@ -113,6 +115,8 @@ void run_rollout(const RolloutFlags& f) {
                        .kv_budget_bytes = f.kv_cache_memory_gib * kBytesPerGiB};
   if (f.logprobs != "raw" && f.logprobs != "processed") fail("--logprobs: '", f.logprobs, "' is not raw or processed");
   if (!f.ignore_eos) params.stop_ids = m.stop_ids;
+  params.stop_strings = f.stop;
+  params.tokenizer = m.tokenizer.get();
   size_t total = 0;
   for (const auto& r : requests) total += r.sample_indices.size();
   Progress progress("rollout", static_cast<double>(total), 1, "completions");
@@ -130,7 +134,9 @@ void run_rollout(const RolloutFlags& f) {
     j["sample"] = c.sample;
     j["prompt_ids"] = line.prompt_ids;
     j["completion_ids"] = c.ids;
-    if (m.tokenizer) j["text"] = m.tokenizer->decode(c.ids, /*skip_special=*/true);
+    if (m.tokenizer)  // with --stop, cut before the stop string (the ids keep the token that made it)
+      j["text"] = f.stop.empty() ? m.tokenizer->decode(c.ids, /*skip_special=*/true)
+                                 : text_before_stop(*m.tokenizer, c.ids, f.stop, params.stop_ids);
     j["logprobs"] = c.logprobs;
     if (!c.top.empty()) {
       ojson top = ojson::array();
@@ -142,6 +148,7 @@ void run_rollout(const RolloutFlags& f) {
       j["top_logprobs"] = top;
     }
     j["finish_reason"] = c.finish_reason;
+    if (!f.stop.empty()) j["stop_string"] = c.stop_string.empty() ? ojson() : ojson(c.stop_string);
     j["timing"] = {{"seconds", c.seconds}, {"tokens", c.ids.size()}};
     const std::string s = j.dump() + "\n";
     std::fwrite(s.data(), 1, s.size(), out);
@@ -193,6 +200,9 @@ void add_rollout(CLI::App& app) {
   cmd->add_option("--system", f->system, "System prompt for text prompts");
   cmd->add_flag("--no-chat", f->no_chat, "Text prompts without the chat template");
   cmd->add_flag("--ignore-eos", f->ignore_eos, "Do not stop at end-of-sequence ids");
+  cmd->add_option("--stop", f->stop,
+                  "End a completion when this text appears in it (repeatable): the token completing it is "
+                  "kept in the ids, the text is cut before it, and stop_string names it");
   cmd->add_flag("--resume", f->resume, "Append to --out, making only the completions it does not have yet");
   cmd->add_option("--expect-quantization", f->expect_quant, "Fail unless the model has this quantization");
   cmd->callback([f] { run_rollout(*f); });

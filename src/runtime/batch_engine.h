@@ -38,6 +38,7 @@ struct Completion {
   std::vector<float> logprobs;                          // per generated token, in the chosen mode
   std::vector<std::vector<std::pair<int, float>>> top;  // per token, when top_logprobs > 0
   std::string finish_reason;       // "stop", "length" or "cancelled" (empty while running)
+  std::string stop_string;         // the stop string that ended it (set by RolloutEngine), or ""
   double seconds = 0;              // from the prompt's admission to the end
   double first_token_seconds = 0;  // from the submission to the first token
 };

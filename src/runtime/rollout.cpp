@@ -1,8 +1,12 @@
 // A rollout is a fixed list of requests with shared parameters, run on the BatchEngine.
 #include "runtime/rollout.h"
 
+#include <map>
+#include <memory>
+
 #include "base/error.h"
 #include "base/timer.h"
+#include "runtime/stop_strings.h"
 
 namespace qlm {
 
@@ -12,7 +16,32 @@ RolloutEngine::RolloutEngine(const Transformer& model, RolloutParams params)
   if (params_.samples_per_prompt < 1) fail("--samples-per-prompt: must be at least 1");
   if (params_.max_batch < 1) fail("--max-batch: must be at least 1");
   if (params_.max_new_tokens < 1) fail("--max-tokens: must be at least 1");
+  for (const std::string& s : params_.stop_strings)
+    if (s.empty()) fail("--stop: a stop string cannot be empty");
+  if (!params_.stop_strings.empty() && params_.tokenizer == nullptr)
+    fail("--stop: stop strings need the model's tokenizer (the folder has none)");
 }
+
+namespace {
+// The stop-string watches of one request's samples (engine thread only).
+struct StopWatches {
+  const RolloutParams& params;
+  std::map<int, StopStringWatch> by_sample;
+
+  bool keep_going(const Completion& c) {
+    auto it = by_sample.try_emplace(c.sample, *params.tokenizer, params.stop_strings, params.stop_ids).first;
+    return !it->second.push(c.ids.back());
+  }
+  std::string finish(int sample) {
+    std::string matched;
+    if (auto it = by_sample.find(sample); it != by_sample.end()) {
+      matched = it->second.matched();
+      by_sample.erase(it);
+    }
+    return matched;
+  }
+};
+}  // namespace
 
 RolloutStats RolloutEngine::run(const std::vector<RolloutRequest>& requests,
                                 const std::function<void(const Completion&)>& on_complete) {
@@ -35,6 +64,15 @@ RolloutStats RolloutEngine::run(const std::vector<RolloutRequest>& requests,
                     .on_complete = on_complete};
     if (r.samples.empty())
       for (int k = 0; k < params_.samples_per_prompt; ++k) r.samples.push_back(k);
+    if (!params_.stop_strings.empty()) {
+      auto watches = std::make_shared<StopWatches>(StopWatches{.params = params_});
+      r.on_token = [watches](const Completion& c) { return watches->keep_going(c); };
+      r.on_complete = [watches, &on_complete](const Completion& c) {
+        Completion named = c;
+        named.stop_string = watches->finish(c.sample);
+        on_complete(named);
+      };
+    }
     QLM_CHECK(engine.submit(std::move(r)) != 0);  // the queue is unbounded
   }
   engine.run_until_idle();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime/batch_engine.h"
+#include "tokenizer/tokenizer.h"
 
 namespace qlm {
 
@@ -22,6 +23,10 @@ struct RolloutParams {
   int max_new_tokens = 256;
   SamplingParams sampling;
   std::vector<int> stop_ids;
+  // A sample ends on the token that completes one of these in its streamed text (the token is
+  // kept, with its log-prob, as vLLM keeps it); Completion::stop_string names it. Needs tokenizer.
+  std::vector<std::string> stop_strings;
+  const Tokenizer* tokenizer = nullptr;
   LogprobMode logprobs = LogprobMode::Processed;
   int top_logprobs = 0;
   int max_batch = 32;       // sequences decoding at once

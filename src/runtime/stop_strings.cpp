@@ -12,7 +12,10 @@ std::string StopStringFilter::push(const std::string& text) {
   for (const std::string& s : stops_) {
     if (s.empty()) continue;
     size_t p = held_.find(s);
-    if (p != std::string::npos) first = std::min(first, p);
+    if (p != std::string::npos && p < first) {
+      first = p;
+      matched_ = s;
+    }
   }
   if (first != std::string::npos) {
     stopped_ = true;
@@ -37,6 +40,29 @@ std::string StopStringFilter::flush() {
   std::string out;
   if (!stopped_) out.swap(held_);
   return out;
+}
+
+StopStringWatch::StopStringWatch(const Tokenizer& tokenizer, const std::vector<std::string>& stops,
+                                 const std::vector<int>& stop_ids)
+    : decoder_(tokenizer, /*skip_special=*/true), filter_(stops), stop_ids_(stop_ids) {}
+
+bool StopStringWatch::push(int id) {
+  if (stopped() || std::find(stop_ids_.begin(), stop_ids_.end(), id) != stop_ids_.end()) return stopped();
+  text_ += filter_.push(decoder_.push(id));
+  return stopped();
+}
+
+std::string StopStringWatch::finish() {
+  if (!stopped()) text_ += filter_.push(decoder_.flush()) + filter_.flush();
+  return std::move(text_);
+}
+
+std::string text_before_stop(const Tokenizer& tokenizer, std::span<const int> ids, const std::vector<std::string>& stops,
+                             const std::vector<int>& stop_ids) {
+  StopStringWatch watch(tokenizer, stops, stop_ids);
+  for (int id : ids)
+    if (watch.push(id)) break;
+  return watch.finish();
 }
 
 }  // namespace qlm

@@ -4,6 +4,7 @@ reference of that checkpoint (float, and q4/q8 against its rtn conversion), bad 
 and change nothing, and generate releases the GIL. The module of the same build as QLM_BIN
 is used (build/<preset>/python), or QLM_PYTHON_PATH."""
 import glob
+import json
 import os
 import sys
 import threading
@@ -115,6 +116,50 @@ def test_raw_logprobs_equal_score(qlm):
         assert sc["sum"] == pytest.approx(sum(sc["logprobs"]))
     one = m.score(flat[0]["prompt_ids"], flat[0]["token_ids"])  # single lists -> one dict
     assert one["logprobs"] == scored[0]["logprobs"]
+
+
+def test_stop_strings_end_samples_on_the_completing_token(qlm, tmp_path):
+    # Oracle: the same seeded samples without stop strings (a sample does not depend on the
+    # others). A sample whose text meets a stop string must be that sample cut at the first
+    # token whose prefix text contains one: same ids and log-probs up to it, the text cut before
+    # the earliest stop string, finish_reason "stop", stop_string naming it. The others are
+    # unchanged. `qlm rollout` with the stop list from a YAML config gives the same lines.
+    m = qlm.Model(stories())
+    kw = dict(n=4, max_tokens=60, temperature=1.0, seed=5, stop_at_eos=False)
+    stops = ["Lily", "."]
+    full = m.generate(PROMPTS, **kw)
+    cut = m.generate(PROMPTS, stop=stops, **kw)
+    met = set()
+    for fs, cs in zip(full, cut):
+        for f, c in zip(fs, cs):
+            ids = f["token_ids"]
+            k = next((k for k in range(1, len(ids) + 1)
+                      if any(s in m.detokenize(ids[:k], skip_special=True) for s in stops)), None)
+            if k is None:
+                assert c == f
+                continue
+            text = m.detokenize(ids[:k], skip_special=True)
+            at, stop = min((text.find(s), s) for s in stops if s in text)
+            met.add(stop)
+            assert c["token_ids"] == ids[:k] and c["logprobs"] == f["logprobs"][:k]
+            assert (c["finish_reason"], c["stop_string"], c["text"]) == ("stop", stop, text[:at])
+    assert met == set(stops), "both stop strings must be met for this test to mean anything"
+    assert m.generate(PROMPTS, stop=".", **kw) == m.generate(PROMPTS, stop=["."], **kw)
+    with pytest.raises(TypeError):
+        m.generate(PROMPTS, stop=[1])
+    with pytest.raises(ValueError, match="empty"):
+        m.generate(PROMPTS, stop=[""])
+
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps({"id": str(i), "prompt": p}) + "\n" for i, p in enumerate(PROMPTS)))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("stop:\n  - Lily\n  - .\ntemperature: 1.0\nseed: 5\nmax_tokens: 60\n")
+    out = tmp_path / "o.jsonl"
+    run_qlm("rollout", "--config", cfg, "-m", stories(), "--prompts", prompts, "-n", 4, "--ignore-eos", "--out", out)
+    for line in map(json.loads, open(out)):
+        want = cut[int(line["id"])][line["sample"]]
+        assert (line["completion_ids"], line["text"], line["finish_reason"], line["stop_string"]) == \
+            (want["token_ids"], want["text"], want["finish_reason"], want["stop_string"])
 
 
 def test_batched_score_shares_prompts_and_equals_cli_single_scores(qlm):
