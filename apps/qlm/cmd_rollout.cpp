@@ -119,12 +119,17 @@ void run_rollout(const RolloutFlags& f) {
   params.tokenizer = m.tokenizer.get();
   size_t total = 0;
   for (const auto& r : requests) total += r.sample_indices.size();
-  Progress progress("rollout", static_cast<double>(total), 1, "completions");
+  // Counted in tokens, redrawn after every step: with many samples running, completions come
+  // in bursts near the end and a bar of completions would sit still for minutes. The total is
+  // every sample's max_tokens, less what each leaves unused when it stops early.
+  double token_budget = static_cast<double>(total) * f.max_tokens;
+  Progress progress("rollout", token_budget, 1, "tok");
   size_t completed = 0;
   int64_t tokens = 0;
   std::map<size_t, int> left;
   for (size_t i = 0; i < requests.size(); ++i) left[i] = static_cast<int>(requests[i].sample_indices.size());
   size_t prompts_done = 0;
+  auto counts = [&] { return cat(completed, "/", total, " completions, ", prompts_done, "/", requests.size(), " prompts"); };
   RolloutEngine engine(*m.net, params);
   RolloutStats st = engine.run(requests, [&](const Completion& c) {
     const InputLine& line = lines[line_of[c.request]];
@@ -156,9 +161,10 @@ void run_rollout(const RolloutFlags& f) {
     ++completed;
     tokens += static_cast<int64_t>(c.ids.size());
     if (--left[c.request] == 0) ++prompts_done;
-    progress.update(static_cast<double>(completed), cat(prompts_done, "/", requests.size(), " prompts"));
-  });
-  progress.finish(cat(prompts_done, "/", requests.size(), " prompts"));
+    token_budget -= static_cast<double>(f.max_tokens) - static_cast<double>(c.ids.size());
+    progress.set_total(token_budget);
+  }, [&](const EngineCounters& n) { progress.update(static_cast<double>(n.generated_tokens.load()), counts()); });
+  progress.finish(counts());
   if (out != stdout) std::fclose(out);
   std::fprintf(stderr,
                "rollout: %zu completions of %zu prompts, %lld tokens in %.1f s (%.1f tok/s aggregate), "

@@ -37,8 +37,10 @@ void Progress::draw(bool final_line, const std::string& note) {
   const double rate = t > 0 ? done_ / scale_ / t : 0.0;
   const double left = done_ > 0 ? t * (total_ - done_) / done_ : 0.0;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s %5.1f%%  %.1f/%.1f %s  %.1f %s/s  %s %.0fs", label_.c_str(), pct,
-                done_ / scale_, total_ / scale_, unit_name_.c_str(), rate, unit_name_.c_str(),
+  // Counts in their own units (tokens, completions) are whole: no decimals for them.
+  const int digits = scale_ == 1.0 ? 0 : 1;
+  std::snprintf(buf, sizeof buf, "%s %5.1f%%  %.*f/%.*f %s  %.1f %s/s  %s %.0fs", label_.c_str(), pct, digits,
+                done_ / scale_, digits, total_ / scale_, unit_name_.c_str(), rate, unit_name_.c_str(),
                 final_line ? "took" : "left", final_line ? t : left);
   std::fprintf(stderr, tty_ ? "\r\033[K%s%s%s" : "%s%s%s\n", buf, note.empty() ? "" : "  ", note.c_str());
   if (tty_ && final_line) std::fputc('\n', stderr);

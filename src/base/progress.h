@@ -14,6 +14,7 @@ class Progress {
   // unit_scale/unit_name format the counts, e.g. 1e6 and "MB".
   Progress(std::string label, double total, double unit_scale = 1.0, std::string unit_name = "");
   void update(double done, const std::string& note = "");
+  void set_total(double total) { total_ = total; }  // when the work turns out smaller
   void finish(const std::string& note = "");
 
  private:

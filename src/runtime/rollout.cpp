@@ -44,7 +44,8 @@ struct StopWatches {
 }  // namespace
 
 RolloutStats RolloutEngine::run(const std::vector<RolloutRequest>& requests,
-                                const std::function<void(const Completion&)>& on_complete) {
+                                const std::function<void(const Completion&)>& on_complete,
+                                const std::function<void(const EngineCounters&)>& on_step) {
   Timer total;
   BatchEngine engine(model_, EngineOptions{.max_batch = params_.max_batch,
                                            .prefill_chunk = params_.prefill_chunk,
@@ -75,7 +76,8 @@ RolloutStats RolloutEngine::run(const std::vector<RolloutRequest>& requests,
     }
     QLM_CHECK(engine.submit(std::move(r)) != 0);  // the queue is unbounded
   }
-  engine.run_until_idle();
+  while (engine.step() || engine.waiting() > 0)
+    if (on_step) on_step(engine.counters());
   const EngineCounters& c = engine.counters();
   return RolloutStats{.prefills = static_cast<int>(c.prefills.load()),
                       .prompt_tokens = c.prompt_tokens.load(),

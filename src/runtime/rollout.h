@@ -46,9 +46,11 @@ struct RolloutStats {
 class RolloutEngine {
  public:
   RolloutEngine(const Transformer& model, RolloutParams params);
-  // Runs every request to completion; on_complete is called as each completion finishes.
+  // Runs every request to completion; on_complete is called as each completion finishes and
+  // on_step, when set, after every engine step (for progress: the counters are live).
   RolloutStats run(const std::vector<RolloutRequest>& requests,
-                   const std::function<void(const Completion&)>& on_complete);
+                   const std::function<void(const Completion&)>& on_complete,
+                   const std::function<void(const EngineCounters&)>& on_step = {});
 
  private:
   const Transformer& model_;

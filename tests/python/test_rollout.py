@@ -149,3 +149,19 @@ def test_kv_budget_limits_the_batch_not_the_results(tmp_path):
     bad = run_qlm("rollout", "-m", model, "--prompts", prompts, "--out", tmp_path / "x.jsonl",
                   "--kv-cache-memory", "-1", check=False)
     assert bad.returncode != 0 and "--kv-cache-memory" in bad.stderr
+
+
+def test_progress_counts_tokens_and_ends_at_what_was_made(tmp_path):
+    # The progress line counts generated tokens (redrawn every step, with the aggregate rate);
+    # its total starts at every sample's max_tokens and drops by what a sample leaves unused
+    # when it stops early, so the last line shows exactly the tokens in the output file.
+    model = shared("models", "stories260K")
+    prompts = tmp_path / "p.jsonl"
+    write_prompts(prompts, 3)
+    out = tmp_path / "o.jsonl"
+    proc = run_qlm("rollout", "-m", model, "--prompts", prompts, "--out", out, "-n", 4, "--max-tokens", 300,
+                   "--temp", 1.0, "--seed", 2, "--stop", ".")
+    made = sum(len(j["completion_ids"]) for j in read(out).values())
+    assert made < 12 * 300, "samples must stop early for this test to mean anything"
+    last = [l for l in proc.stderr.splitlines() if l.startswith("rollout 100.0%")][-1]
+    assert re.search(rf" {made}/{made} tok  [0-9.]+ tok/s  took \d+s  12/12 completions, 3/3 prompts$", last), last
