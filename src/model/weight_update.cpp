@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "base/error.h"
@@ -62,19 +63,25 @@ Slot require_slot(ModelWeights& w, const ModelConfig& cfg, const std::string& na
        cfg.num_layers, " layers", cfg.attention_bias ? "" : ", no attention bias", ")");
 }
 
-bool all_finite(const TensorUpdate& u, size_t n) {
-  if (u.dtype == DType::F32) {
-    const float* p = static_cast<const float*>(u.data);
-    for (size_t i = 0; i < n; ++i)
-      if (!std::isfinite(p[i])) return false;
-    return true;
+// Elements per chunk of the parallel scans and conversions below.
+constexpr size_t kChunk = size_t{1} << 16;
+
+// Whether every value is finite, and (when f16_range) within F16's range, in parallel chunks:
+// a 7B checkpoint is 15 GB of BF16 to look at before anything changes.
+bool values_ok(const TensorUpdate& u, size_t n, bool f16_range) {
+  bool ok = true;
+#pragma omp parallel reduction(&& : ok)
+  {
+    std::vector<float> x(kChunk);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t c = 0; c < static_cast<int64_t>((n + kChunk - 1) / kChunk); ++c) {
+      const size_t begin = static_cast<size_t>(c) * kChunk, count = std::min(kChunk, n - begin);
+      convert_to_f32(u.dtype, static_cast<const uint8_t*>(u.data) + begin * dtype_size(u.dtype), x.data(), count);
+      const float limit = f16_range ? 65504.0f : std::numeric_limits<float>::max();
+      for (size_t i = 0; i < count; ++i) ok = ok && std::fabs(x[i]) <= limit;  // false for NaN and Inf
+    }
   }
-  // F16: exponent 0x7C00 all ones; BF16: 0x7F80 all ones -> Inf or NaN.
-  const uint16_t mask = u.dtype == DType::F16 ? 0x7C00 : 0x7F80;
-  const uint16_t* p = static_cast<const uint16_t*>(u.data);
-  for (size_t i = 0; i < n; ++i)
-    if ((p[i] & mask) == mask) return false;
-  return true;
+  return ok;
 }
 
 size_t align64(size_t n) {
@@ -121,16 +128,15 @@ void check_updates(const Transformer& model, std::span<const TensorUpdate> updat
     if (u.data == nullptr) fail("load_weights: tensor '", u.name, "' has no data");
     size_t n = 1;
     for (int64_t d : u.shape) n *= static_cast<size_t>(d);
-    if (!all_finite(u, n))
+    if (!values_ok(u, n, false))
       fail("load_weights: tensor '", u.name, "' has a non-finite value (NaN or Inf)");
     // An F16 destination (float module, scales, or a norm loaded as F16) cannot hold |x| > 65504.
-    if (stored_dtype(model, u.name) == DType::F16 && u.dtype != DType::F16) {
+    if (stored_dtype(model, u.name) == DType::F16 && u.dtype != DType::F16 && !values_ok(u, n, true)) {
       std::vector<float> x(n);
       convert_to_f32(u.dtype, u.data, x.data(), n);
       for (float v : x)
         if (std::fabs(v) > 65504.0f)
-          fail("load_weights: tensor '", u.name, "' has a value (", v,
-               ") beyond the model's F16 range");
+          fail("load_weights: tensor '", u.name, "' has a value (", v, ") beyond the model's F16 range");
     }
   }
 }
@@ -148,21 +154,19 @@ void update_weights(Transformer& model, std::span<const TensorUpdate> updates, Q
     if (cfg.tie_word_embeddings && has_embed && u.name == "lm_head.weight") continue;
     Slot s = find_slot(w, cfg, u.name);
     if (s.ignored) continue;
-    size_t n = 1;
-    for (int64_t d : u.shape) n *= static_cast<size_t>(d);
-    buf.resize(n);
-    convert_to_f32(u.dtype, u.data, buf.data(), n);
     if (s.matrix) {
-      replace_matrix(w, cfg, u.name, buf.data(), method);
-    } else {
-      const TensorView* loaded = model.store().find(u.name);
-      set_vector(w, u.name, buf.data(), loaded ? loaded->dtype : DType::F32);
+      replace_matrix(w, cfg, u.name, u.dtype, u.data, method);  // converts row by row
+      continue;
     }
+    buf.resize(s.vector->size());
+    convert_to_f32(u.dtype, u.data, buf.data(), buf.size());
+    const TensorView* loaded = model.store().find(u.name);
+    set_vector(w, u.name, buf.data(), loaded ? loaded->dtype : DType::F32);
   }
 }
 
-void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& hf_name,
-                    const float* rows, QuantMethod method) {
+void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& hf_name, DType src_dtype,
+                    const void* src, QuantMethod method) {
   WeightMatrix* m = require_slot(w, cfg, hf_name).matrix;
   if (m == nullptr) fail("load_weights: tensor '", hf_name, "' is not a weight matrix");
   const WeightMatrix old = *m;
@@ -172,17 +176,21 @@ void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& 
   WeightMatrix fresh = old;
   if (old.format == WeightFormat::Float) {
     buf->resize(n * dtype_size(dt));
-    if (dt == DType::F32)
-      std::memcpy(buf->data(), rows, n * sizeof(float));
-    else
-      for (size_t i = 0; i < n; ++i)
-        store_scalar(dt, rows[i], buf->data(), static_cast<int64_t>(i));
+    uint8_t* out = buf->data();
+#pragma omp parallel
+    {
+      std::vector<float> x(kChunk);
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t c = 0; c < static_cast<int64_t>((n + kChunk - 1) / kChunk); ++c) {
+        const size_t begin = static_cast<size_t>(c) * kChunk, count = std::min(kChunk, n - begin);
+        float* dst = dt == DType::F32 ? reinterpret_cast<float*>(out) + begin : x.data();
+        convert_to_f32(src_dtype, static_cast<const uint8_t*>(src) + begin * dtype_size(src_dtype), dst, count);
+        if (dt != DType::F32)
+          for (size_t i = 0; i < count; ++i) store_scalar(dt, x[i], out, static_cast<int64_t>(begin + i));
+      }
+    }
     fresh.data = buf->data();
   } else {
-    // As `qlm convert`: round the input to the scale type first, then quantize.
-    std::vector<float> x(rows, rows + n);
-    if (dt != DType::F32)
-      for (float& v : x) v = round_to_dtype(v, dt);
     const size_t packed = align64(static_cast<size_t>(old.rows) * old.row_bytes());
     const size_t sb =
         align64(static_cast<size_t>(old.rows) * old.groups_per_row() * dtype_size(dt));
@@ -193,8 +201,9 @@ void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& 
     QuantizeOptions opt{.spec = QuantSpec{.bits = old.bits, .group_size = old.group_size},
                         .method = method,
                         .scale_dtype = dt};
-    quantize_rows(x.data(), old.rows, old.cols, opt, buf->data(), buf->data() + packed,
-                  buf->data() + packed + sb);
+    // As `qlm convert`: each row rounded to the scale type first, then quantized.
+    quantize_rows_converting(src, src_dtype, dt, old.rows, old.cols, opt, buf->data(), buf->data() + packed,
+                             buf->data() + packed + sb);
   }
   fresh.blocked_params.reset();  // the old matrix's; rebuilt for the new values when a
   if (m != &w.embed || cfg.tie_word_embeddings) attach_blocked_params(fresh);  // kernel uses it

@@ -30,15 +30,16 @@ std::vector<int64_t> expected_shape(const Transformer& model, const std::string&
 // naming the first bad tensor. Changes nothing.
 void check_updates(const Transformer& model, std::span<const TensorUpdate> updates);
 
-// check_updates, then applies them one tensor at a time (peak extra memory: one F32 tensor).
+// check_updates, then applies them one tensor at a time (peak extra memory: the new matrix).
 // Matrices are quantized with `method` (rtn is bit-exact with `qlm convert --method rtn`);
 // norms and biases are rounded to the dtype they were loaded from, as convert stores them.
 void update_weights(Transformer& model, std::span<const TensorUpdate> updates, QuantMethod method);
 
-// Replaces the matrix `hf_name` ("<module>.weight") with rows [rows][cols] of F32, in its own
-// format; a tied embedding and LM head change together. Throws Error for an unknown name.
-void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& hf_name,
-                    const float* rows, QuantMethod method);
+// Replaces the matrix `hf_name` ("<module>.weight") with rows [rows][cols] of src_dtype (F32,
+// F16 or BF16), in its own format, converting row by row in parallel; a tied embedding and LM
+// head change together. Throws Error for an unknown name.
+void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& hf_name, DType src_dtype,
+                    const void* src, QuantMethod method);
 
 // Overwrites a norm weight or projection bias with data[n], rounded to `round_to`.
 void set_vector(ModelWeights& w, const std::string& hf_name, const float* data, DType round_to);

@@ -12,6 +12,15 @@
 namespace qlm {
 
 void pack_affine_codes(const uint8_t* codes, int64_t n, int bits, uint8_t* out) {
+  // The common widths as plain loops the compiler vectorises; the same bytes as the general one.
+  if (bits == 8) {
+    std::memcpy(out, codes, static_cast<size_t>(n));
+    return;
+  }
+  if (bits == 4 && n % 2 == 0) {
+    for (int64_t i = 0; i < n / 2; ++i) out[i] = static_cast<uint8_t>(codes[2 * i] | (codes[2 * i + 1] << 4));
+    return;
+  }
   const size_t nbytes = static_cast<size_t>(n) * bits / 8;
   std::memset(out, 0, nbytes);
   for (int64_t c = 0; c < n; ++c) {
@@ -24,15 +33,8 @@ void pack_affine_codes(const uint8_t* codes, int64_t n, int bits, uint8_t* out) 
   }
 }
 
-void mlx_quantize_group(const float* w, int n, int bits, uint8_t* codes, float* scale_out,
-                        float* bias_out) {
+void mlx_scale_bias(float wmin, float wmax, int bits, float* scale_out, float* bias_out) {
   const float n_levels = static_cast<float>((1 << bits) - 1);
-  float wmin = std::numeric_limits<float>::infinity();
-  float wmax = -std::numeric_limits<float>::infinity();
-  for (int i = 0; i < n; ++i) {
-    wmin = std::min(wmin, w[i]);
-    wmax = std::max(wmax, w[i]);
-  }
   float scale = std::max((wmax - wmin) / n_levels, 1e-7f);
   const bool min_is_edge = std::fabs(wmin) > std::fabs(wmax);
   float edge = min_is_edge ? wmin : wmax;
@@ -43,9 +45,20 @@ void mlx_quantize_group(const float* w, int n, int bits, uint8_t* codes, float* 
     scale = edge / q0;
     bias = edge;
   }
-  quantize_group_codes(w, n, bits, scale, bias, codes);
   *scale_out = scale;
   *bias_out = bias;
+}
+
+void mlx_quantize_group(const float* w, int n, int bits, uint8_t* codes, float* scale_out,
+                        float* bias_out) {
+  float wmin = std::numeric_limits<float>::infinity();
+  float wmax = -std::numeric_limits<float>::infinity();
+  for (int i = 0; i < n; ++i) {
+    wmin = std::min(wmin, w[i]);
+    wmax = std::max(wmax, w[i]);
+  }
+  mlx_scale_bias(wmin, wmax, bits, scale_out, bias_out);
+  quantize_group_codes(w, n, bits, *scale_out, *bias_out, codes);
 }
 
 void quantize_group_codes(const float* w, int n, int bits, float scale, float bias, uint8_t* codes) {

@@ -34,6 +34,9 @@ void pack_affine_codes(const uint8_t* codes, int64_t n, int bits, uint8_t* out);
 // writes codes[n] and the group's scale and bias (as F32, before rounding to the storage
 // type; callers round them to BF16/F16 and re-derive codes with quantize_group_codes).
 void mlx_quantize_group(const float* w, int n, int bits, uint8_t* codes, float* scale, float* bias);
+// Its scale and bias from the group's extremes (shared with the vector versions, which then
+// derive the codes with the same float operations: true division, rint, clamp).
+void mlx_scale_bias(float wmin, float wmax, int bits, float* scale, float* bias);
 
 // Nearest codes for a given (scale, bias): q = clamp(rint((w - bias) / scale), 0, 2^bits - 1).
 void quantize_group_codes(const float* w, int n, int bits, float scale, float bias, uint8_t* codes);

@@ -33,15 +33,27 @@ struct SearchImplementation {
 // The implementations this CPU runs, preferred first; "generic" is always last.
 std::vector<SearchImplementation> search_implementations();
 
+// MLX's round-to-nearest for one group (affine.h's mlx_quantize_group, bit for bit), by the
+// first of rtn_implementations(): the `rtn` method and every weight sync run it.
+void rtn_group(const float* w, int n, int bits, uint8_t* codes, float* scale, float* bias);
+using RtnFn = void (*)(const float* w, int n, int bits, uint8_t* codes, float* scale, float* bias);
+struct RtnImplementation {
+  const char* name;  // "avx512", "avx2", "generic"
+  RtnFn fn;
+};
+std::vector<RtnImplementation> rtn_implementations();
+
 namespace generic {
 SearchResult search_group(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,
                           uint8_t* best_q);
 }
 namespace avx2 {
+void rtn_group(const float* w, int n, int bits, uint8_t* codes, float* scale, float* bias);
 SearchResult search_group(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,
                           uint8_t* best_q);
 }
 namespace avx512 {
+void rtn_group(const float* w, int n, int bits, uint8_t* codes, float* scale, float* bias);
 SearchResult search_group(const float* w, const float* importance, int n, int bits, DType dt, bool thorough,
                           uint8_t* best_q);
 }

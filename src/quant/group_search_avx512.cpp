@@ -33,6 +33,7 @@ struct Ops {
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
   static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V min(V a, V b) { return _mm512_min_ps(a, b); }
   static V max(V a, V b) { return _mm512_max_ps(a, b); }
@@ -67,6 +68,11 @@ SearchResult search_group(const float* w, const float* importance, int n, int bi
   if (n % Ops::kLanes != 0 || n > kMaxSearchGroup)
     return generic::search_group(w, importance, n, bits, dt, thorough, best_q);
   return simd_search::search_group<Ops>(w, importance, n, bits, dt, thorough, best_q);
+}
+
+void rtn_group(const float* w, int n, int bits, uint8_t* codes, float* scale, float* bias) {
+  if (n % Ops::kLanes != 0) return mlx_quantize_group(w, n, bits, codes, scale, bias);
+  simd_search::rtn_group<Ops>(w, n, bits, codes, scale, bias);
 }
 
 }  // namespace qlm::avx512

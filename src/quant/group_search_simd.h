@@ -3,7 +3,7 @@
 // with their Ops (8 or 16 float lanes). The group's weights and importances stay in L1 as
 // vectors, each candidate costs a few vector passes, horizontal sums fold in a fixed order.
 //
-// Ops provides: V (the vector type), kLanes, zero(), set1(f), load(p), add, sub, mul,
+// Ops provides: V (the vector type), kLanes, zero(), set1(f), load(p), add, sub, mul, div,
 // fmadd(a, b, c) = a·b + c, min, max, round_even(v), hsum(v) -> float, hmin / hmax(v) -> float,
 // and store_codes(v, uint8_t* out) (kLanes codes, each < 256). The including file must include
 // this header's includes itself before its pragma (see group_search_avx2.cpp).
@@ -45,6 +45,29 @@ inline double error_of(const Group<Ops>& g, float s, float b, const typename Ops
     e = Ops::fmadd(Ops::mul(g.h[v], d), d, e);
   }
   return Ops::hsum(e);
+}
+
+// mlx_quantize_group (affine.h) over vectors, bit for bit: the same float operations per
+// element (a true division, not the reciprocal codes_of uses), and min / max folded in another
+// order, which is exact for finite values (a -0 / +0 extreme changes neither scale nor bias).
+// For n a multiple of Ops::kLanes.
+template <class Ops>
+void rtn_group(const float* w, int n, int bits, uint8_t* codes, float* scale, float* bias) {
+  using V = typename Ops::V;
+  const int nv = n / Ops::kLanes;
+  V lo = Ops::set1(INFINITY), hi = Ops::set1(-INFINITY);
+  for (int v = 0; v < nv; ++v) {
+    const V x = Ops::load(w + Ops::kLanes * v);
+    lo = Ops::min(lo, x);
+    hi = Ops::max(hi, x);
+  }
+  mlx_scale_bias(Ops::hmin(lo), Ops::hmax(hi), bits, scale, bias);
+  const V vs = Ops::set1(*scale), vb = Ops::set1(*bias), zero = Ops::zero();
+  const V levels = Ops::set1(static_cast<float>((1 << bits) - 1));
+  for (int v = 0; v < nv; ++v) {
+    const V q = Ops::round_even(Ops::div(Ops::sub(Ops::load(w + Ops::kLanes * v), vb), vs));
+    Ops::store_codes(Ops::min(Ops::max(q, zero), levels), codes + Ops::kLanes * v);
+  }
 }
 
 // Weighted least-squares (s, b) for fixed codes: five sums in float lanes, the 2x2 solve in double.
@@ -105,7 +128,7 @@ SearchResult search_group(const float* w, const float* importance, int n, int bi
   // MLX's own result is always a candidate, so search never does worse than rtn.
   {
     float s, b;
-    mlx_quantize_group(w, n, bits, best_q, &s, &b);
+    rtn_group<Ops>(w, n, bits, best_q, &s, &b);
     consider(s, b);
   }
   if (wmax != wmin) {

@@ -32,6 +32,12 @@ struct QuantizeOptions {
 void quantize_rows(const float* w, int64_t rows, int64_t cols, const QuantizeOptions& opt,
                    uint8_t* packed, uint8_t* scales, uint8_t* biases);
 
+// The same for rows stored as src_dtype (F32, F16 or BF16): each row is widened to F32 and,
+// unless round_to is F32, rounded to round_to (as `qlm convert` rounds a checkpoint to the
+// scale type before quantizing), then quantized; no F32 copy of the whole matrix is made.
+void quantize_rows_converting(const void* src, DType src_dtype, DType round_to, int64_t rows, int64_t cols,
+                              const QuantizeOptions& opt, uint8_t* packed, uint8_t* scales, uint8_t* biases);
+
 // Rounds x to the nearest value representable in dtype (BF16/F16/F32).
 float round_to_dtype(float x, DType dtype);
 void store_scalar(DType dtype, float x, uint8_t* dst, int64_t index);

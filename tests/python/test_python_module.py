@@ -244,6 +244,13 @@ def test_load_weights_requantizes_like_rtn_convert(qlm, make_model, tmp_path, bi
         m.load_weights({}, method="gptq")
 
 
+def with_value(a, index, value):
+    """a copy of a with one element (the last for -1, the middle for None) set to value"""
+    a = a.copy()
+    a.reshape(-1)[a.size // 2 if index is None else index] = value
+    return a
+
+
 def test_bad_updates_raise_and_change_nothing(qlm, make_model):
     a = make_model("py-bad-a", preset="tiny-qwen2", seed=31)
     b = make_model("py-bad-b", preset="tiny-qwen2", seed=32)
@@ -256,6 +263,12 @@ def test_bad_updates_raise_and_change_nothing(qlm, make_model):
         "model.layers.9.mlp.up_proj.weight": dict(good, **{"model.layers.9.mlp.up_proj.weight": good[up]}),
         up: dict(good, **{up: np.ascontiguousarray(good[up].T)}),  # wrong shape
         "model.norm.weight": dict(good, **{"model.norm.weight": np.full_like(good["model.norm.weight"], np.nan)}),
+        # The values are scanned in parallel chunks: an Inf in the very last element (as BF16
+        # bits) and a NaN in the middle of an F32 array are found too.
+        "model.layers.1.mlp.down_proj.weight": dict(good, **{"model.layers.1.mlp.down_proj.weight": with_value(
+            good["model.layers.1.mlp.down_proj.weight"].astype(np.uint16) * 0 + 0x3F80, -1, 0x7F80)}),
+        "model.layers.1.self_attn.o_proj.weight": dict(good, **{"model.layers.1.self_attn.o_proj.weight": with_value(
+            np.ones(good["model.layers.1.self_attn.o_proj.weight"].shape, np.float32), None, np.nan)}),
     }
     for name, tensors in cases.items():
         with pytest.raises(ValueError, match=name.replace(".", r"\.")):

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <random>
 #include <sstream>
@@ -98,6 +99,68 @@ TEST(GroupSearch, EveryImplementationFindsAtLeastRtnAndAgreesWithGeneric) {
     EXPECT_NEAR(sum / count[name], 1.0, 0.02) << name;
     std::printf("%s: mean error ratio to generic %.5f over %d groups\n", name.c_str(), sum / count[name], count[name]);
   }
+}
+
+// The vector round-to-nearest (the rtn method and every weight sync) gives MLX's codes, scale
+// and bias bit for bit, as the scalar mlx_quantize_group (itself checked against MLX's numpy
+// algorithm in tests/python) does: random groups of every group size and width, ties (values on
+// a code's half-way point and ulps around it, where a reciprocal would round otherwise), constant groups, zeros of both signs, a dominant negative extreme.
+TEST(RtnGroup, EveryImplementationEqualsTheScalarOneBitForBit) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.0f, 0.05f);
+  int checked = 0;
+  for (const RtnImplementation& impl : rtn_implementations()) {
+    for (int n : {16, 32, 64, 128, 40}) {
+      for (int bits : {2, 3, 4, 5, 6, 8}) {
+        for (int variant = 0; variant < 40; ++variant) {
+          std::vector<float> w(n);
+          for (float& v : w) v = nd(rng);
+          if (variant == 1) std::fill(w.begin(), w.end(), 0.25f);
+          if (variant == 2) std::fill(w.begin(), w.end(), 0.0f), w[0] = -0.0f;
+          if (variant == 3) w[rng() % n] = -1.0f;
+          if (variant == 4)  // integers: (w - b) / s lands on .5 ties
+            for (int i = 0; i < n; ++i) w[i] = static_cast<float>(i % 7) + 0.5f * (i % 2);
+          if (variant == 5) w[0] = -0.0f, w[1] = 0.0f;
+          if (variant >= 6) {  // values at and a few ulps around half-way points between codes:
+            // where a true division and a multiply by the reciprocal round differently
+            float s, b;
+            mlx_scale_bias(w[0] = -0.7f * (1 + variant % 5), w[1] = 0.3f * (1 + variant % 3), bits, &s, &b);
+            for (int i = 2; i < n; ++i) {
+              float x = b + (static_cast<float>(rng() % ((1u << bits) - 1)) + 0.5f) * s;
+              for (int k = static_cast<int>(rng() % 5) - 2; k != 0; k += k > 0 ? -1 : 1)
+                x = std::nextafter(x, k > 0 ? INFINITY : -INFINITY);
+              w[i] = std::clamp(x, w[0], w[1]);
+            }
+          }
+          std::vector<uint8_t> want(n), got(n, 0xEE);
+          float ws, wb, gs, gb;
+          mlx_quantize_group(w.data(), n, bits, want.data(), &ws, &wb);
+          impl.fn(w.data(), n, bits, got.data(), &gs, &gb);
+          ASSERT_EQ(got, want) << impl.name << " n " << n << " bits " << bits << " variant " << variant;
+          ASSERT_EQ(std::memcmp(&gs, &ws, 4), 0) << impl.name << " scale, n " << n << " variant " << variant;
+          ASSERT_EQ(std::memcmp(&gb, &wb, 4), 0) << impl.name << " bias, n " << n << " variant " << variant;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_GE(checked, 5 * 6 * 40);
+}
+
+// pack_affine_codes' fast paths (8 and 4 bits) write the bytes the general bit loop writes.
+TEST(PackAffineCodes, FastPathsEqualTheBitstream) {
+  std::mt19937 rng(5);
+  for (int bits : {2, 3, 4, 5, 6, 8})
+    for (int n : {32, 64, 128}) {
+      std::vector<uint8_t> codes(n), want(n * bits / 8, 0);
+      for (uint8_t& c : codes) c = static_cast<uint8_t>(rng() % (1u << bits));
+      for (int c = 0; c < n; ++c)  // LSB-first bitstream, written out bit by bit
+        for (int k = 0; k < bits; ++k)
+          if ((codes[c] >> k) & 1) want[(c * bits + k) / 8] |= static_cast<uint8_t>(1u << ((c * bits + k) % 8));
+      std::vector<uint8_t> got(want.size(), 0xAA);
+      pack_affine_codes(codes.data(), n, bits, got.data());
+      EXPECT_EQ(got, want) << "bits " << bits << " n " << n;
+    }
 }
 
 }  // namespace
