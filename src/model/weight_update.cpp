@@ -67,18 +67,31 @@ Slot require_slot(ModelWeights& w, const ModelConfig& cfg, const std::string& na
 constexpr size_t kChunk = size_t{1} << 16;
 
 // Whether every value is finite, and (when f16_range) within F16's range, in parallel chunks:
-// a 7B checkpoint is 15 GB of BF16 to look at before anything changes.
+// a 7B checkpoint is 15 GB of BF16 to look at before anything changes. Halves are judged by
+// their exponent bits (all ones: Inf or NaN), without widening them.
 bool values_ok(const TensorUpdate& u, size_t n, bool f16_range) {
   bool ok = true;
+  const int64_t chunks = static_cast<int64_t>((n + kChunk - 1) / kChunk);
 #pragma omp parallel reduction(&& : ok)
   {
-    std::vector<float> x(kChunk);
+    std::vector<float> x(f16_range ? kChunk : 0);
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t c = 0; c < static_cast<int64_t>((n + kChunk - 1) / kChunk); ++c) {
+    for (int64_t c = 0; c < chunks; ++c) {
       const size_t begin = static_cast<size_t>(c) * kChunk, count = std::min(kChunk, n - begin);
-      convert_to_f32(u.dtype, static_cast<const uint8_t*>(u.data) + begin * dtype_size(u.dtype), x.data(), count);
-      const float limit = f16_range ? 65504.0f : std::numeric_limits<float>::max();
-      for (size_t i = 0; i < count; ++i) ok = ok && std::fabs(x[i]) <= limit;  // false for NaN and Inf
+      const uint8_t* src = static_cast<const uint8_t*>(u.data) + begin * dtype_size(u.dtype);
+      bool good = true;
+      if (f16_range) {
+        convert_to_f32(u.dtype, src, x.data(), count);
+        for (size_t i = 0; i < count; ++i) good &= std::fabs(x[i]) <= 65504.0f;  // false for NaN
+      } else if (u.dtype == DType::F32) {
+        const float* p = reinterpret_cast<const float*>(src);
+        for (size_t i = 0; i < count; ++i) good &= std::isfinite(p[i]);
+      } else {
+        const uint16_t mask = u.dtype == DType::F16 ? 0x7C00 : 0x7F80;
+        const uint16_t* p = reinterpret_cast<const uint16_t*>(src);
+        for (size_t i = 0; i < count; ++i) good &= (p[i] & mask) != mask;
+      }
+      ok = ok && good;
     }
   }
   return ok;
