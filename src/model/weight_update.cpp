@@ -185,10 +185,24 @@ void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& 
   const WeightMatrix old = *m;
   const DType dt = old.float_dtype;
   const size_t n = static_cast<size_t>(old.rows) * old.cols;
-  auto buf = std::make_unique<std::vector<uint8_t>>();
+  const size_t packed = align64(static_cast<size_t>(old.rows) * old.row_bytes());
+  const size_t sb = align64(static_cast<size_t>(old.rows) * old.groups_per_row() * dtype_size(dt));
+  const size_t bytes = old.format == WeightFormat::Float ? n * dtype_size(dt) : packed + 2 * sb;
+  // A matrix an earlier sync made is refilled in place: its buffers have the right sizes, and
+  // new ones would cost a page fault and a zeroed page per 4 KB (a quarter of a sync's time),
+  // and lose the 2 MB pages the loader gave the interleaved codes. Nothing else reads them:
+  // the caller holds the model exclusively, and only a tied LM head shares them (reset below).
+  std::vector<uint8_t>* target = nullptr;
+  for (const auto& b : w.owned)
+    if (b->data() == old.data && b->size() == bytes) target = b.get();
+  std::unique_ptr<std::vector<uint8_t>> made;
+  if (target == nullptr) {
+    made = std::make_unique<std::vector<uint8_t>>(bytes);
+    target = made.get();
+  }
+  std::vector<uint8_t>* const buf = target;
   WeightMatrix fresh = old;
   if (old.format == WeightFormat::Float) {
-    buf->resize(n * dtype_size(dt));
     uint8_t* out = buf->data();
 #pragma omp parallel
     {
@@ -204,10 +218,6 @@ void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& 
     }
     fresh.data = buf->data();
   } else {
-    const size_t packed = align64(static_cast<size_t>(old.rows) * old.row_bytes());
-    const size_t sb =
-        align64(static_cast<size_t>(old.rows) * old.groups_per_row() * dtype_size(dt));
-    buf->resize(packed + 2 * sb);
     fresh.data = buf->data();
     fresh.scales = buf->data() + packed;
     fresh.biases = buf->data() + packed + sb;
@@ -218,14 +228,20 @@ void replace_matrix(ModelWeights& w, const ModelConfig& cfg, const std::string& 
     quantize_rows_converting(src, src_dtype, dt, old.rows, old.cols, opt, buf->data(), buf->data() + packed,
                              buf->data() + packed + sb);
   }
-  fresh.blocked_params.reset();  // the old matrix's; rebuilt for the new values when a
-  if (m != &w.embed || cfg.tie_word_embeddings) attach_blocked_params(fresh);  // kernel uses it
-  fresh.interleaved_codes.reset();  // likewise, where the loader built them
-  if (old.interleaved_codes) attach_interleaved_codes(fresh);
-  w.owned.push_back(std::move(buf));
+  // The old matrix's blocked scales and interleaved codes, rebuilt for the new values (into
+  // the same buffers: always ones the loader or an earlier sync allocated, never the mapping)
+  // where a kernel uses them.
+  fresh.blocked_params.reset();
+  if (m != &w.embed || cfg.tie_word_embeddings) {
+    if (old.blocked_params) attach_blocked_params(fresh, std::const_pointer_cast<uint8_t>(old.blocked_params));
+    else attach_blocked_params(fresh);
+  }
+  fresh.interleaved_codes.reset();
+  if (old.interleaved_codes) attach_interleaved_codes(fresh, std::const_pointer_cast<uint8_t>(old.interleaved_codes));
+  if (made) w.owned.push_back(std::move(made));
   *m = fresh;
   if (cfg.tie_word_embeddings && m == &w.embed) w.lm_head = w.embed;
-  release(w, old.data);
+  if (made) release(w, old.data);
 }
 
 void set_vector(ModelWeights& w, const std::string& hf_name, const float* data, DType round_to) {

@@ -42,8 +42,12 @@ size_t blocked_params_bytes(const WeightMatrix& m) {
 void attach_blocked_params(WeightMatrix& m, const std::shared_ptr<PageArena>& arena) {
   const size_t bytes = blocked_params_bytes(m);
   if (bytes == 0) return;
+  attach_blocked_params(m, arena ? PageArena::take(arena, bytes) : PageArena::single(bytes));
+}
+
+void attach_blocked_params(WeightMatrix& m, std::shared_ptr<uint8_t> buf) {
+  if (blocked_params_bytes(m) == 0) return;
   const int64_t groups = m.groups_per_row(), blocks = (m.rows + 15) / 16;
-  std::shared_ptr<uint8_t> buf = arena ? PageArena::take(arena, bytes) : PageArena::single(bytes);
   if (dtype_size(m.float_dtype) == 2)
     regroup(m, groups, blocks, reinterpret_cast<uint16_t*>(buf.get()));
   else

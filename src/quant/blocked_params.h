@@ -26,5 +26,8 @@ inline const uint8_t* blocked_params_block(const WeightMatrix& m, int64_t blk) {
 // Builds and attaches m.blocked_params (affine matrices only; others are left as they are), in
 // a slot of `arena` (one with room for it) or, when null, memory of its own.
 void attach_blocked_params(WeightMatrix& m, const std::shared_ptr<PageArena>& arena = nullptr);
+// The same into `reuse`, a buffer of the right size this matrix had before (a weight sync
+// refilling it in place: no new pages to fault in, and it keeps the load arena's 2 MB pages).
+void attach_blocked_params(WeightMatrix& m, std::shared_ptr<uint8_t> reuse);
 
 }  // namespace qlm

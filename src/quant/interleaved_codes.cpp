@@ -36,7 +36,11 @@ void attach_interleaved_codes(WeightMatrix& m, const std::shared_ptr<PageArena>&
   // and the next model loaded in the same process (qlm bench) showed them as resident: q4
   // 0.5B 352 -> 497 MB. 2 MB pages: 7B q4, two rounds with and without: load 2.70 / 2.76 ->
   // 2.10 / 1.39 s, decode 5.1 / 5.1 -> 5.5 / 5.1 tok/s.
-  std::shared_ptr<uint8_t> buf = arena ? PageArena::take(arena, bytes) : PageArena::single(bytes);
+  attach_interleaved_codes(m, arena ? PageArena::take(arena, bytes) : PageArena::single(bytes));
+}
+
+void attach_interleaved_codes(WeightMatrix& m, std::shared_ptr<uint8_t> buf) {
+  if (!has_interleaved_form(m)) return;
   uint8_t* const raw = buf.get();
   const int64_t block_bytes = 16 * static_cast<int64_t>(m.row_bytes()), blocks = (m.rows + 15) / 16;
   // Blocks are independent and a 7B model has ~270k of them: spread over the threads.

@@ -25,6 +25,9 @@ bool has_interleaved_form(const WeightMatrix& m);
 // left as they are. The copy takes a slot of `arena` (one with room for it) or, when null,
 // memory of its own.
 void attach_interleaved_codes(WeightMatrix& m, const std::shared_ptr<PageArena>& arena = nullptr);
+// The same into `reuse`, a buffer of the right size this matrix had before (a weight sync
+// refilling it in place: no new pages to fault in, and it keeps the load arena's 2 MB pages).
+void attach_interleaved_codes(WeightMatrix& m, std::shared_ptr<uint8_t> reuse);
 
 // Block b (rows 16b .. 16b+15) in the interleaved layout: 16·row_bytes() bytes to out. The
 // copy is made of these; a kernel meeting a matrix without one builds them per call.
