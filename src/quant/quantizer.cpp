@@ -47,31 +47,36 @@ float load_scalar_any(DType dtype, const uint8_t* src) {
   return f;
 }
 
-std::vector<SearchImplementation> search_implementations() {
-  std::vector<SearchImplementation> out;
 #if defined(__x86_64__)
+namespace {
+// The vector builds this CPU can run (group_search_avx512.cpp / _avx2.cpp), preferred first,
+// for the search and for round-to-nearest alike; "generic" last.
+template <class Impl>
+std::vector<Impl> implementations(Impl avx512, Impl avx2, Impl generic) {
+  std::vector<Impl> out;
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl"))
-    out.push_back({"avx512", &avx512::search_group});
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back({"avx2", &avx2::search_group});
-#endif
-  out.push_back({"generic", &generic::search_group});
+    out.push_back(avx512);
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back(avx2);
+  out.push_back(generic);
   return out;
+}
+}  // namespace
+
+std::vector<SearchImplementation> search_implementations() {
+  return implementations<SearchImplementation>({"avx512", &avx512::search_group}, {"avx2", &avx2::search_group},
+                                               {"generic", &generic::search_group});
 }
 
 std::vector<RtnImplementation> rtn_implementations() {
-  std::vector<RtnImplementation> out;
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl"))
-    out.push_back({"avx512", &avx512::rtn_group});
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back({"avx2", &avx2::rtn_group});
-#endif
-  out.push_back({"generic", &mlx_quantize_group});
-  return out;
+  return implementations<RtnImplementation>({"avx512", &avx512::rtn_group}, {"avx2", &avx2::rtn_group},
+                                            {"generic", &mlx_quantize_group});
 }
+#else
+std::vector<SearchImplementation> search_implementations() { return {{"generic", &generic::search_group}}; }
+std::vector<RtnImplementation> rtn_implementations() { return {{"generic", &mlx_quantize_group}}; }
+#endif
 
 void rtn_group(const float* w, int n, int bits, uint8_t* codes, float* scale, float* bias) {
   static const RtnFn best = rtn_implementations().front().fn;
