@@ -107,6 +107,8 @@ void run_generate(const GenerateFlags& f) {
                                            {"time_to_first_token_s", st.prefill_seconds},
                                            {"load_s", m.load_seconds},
                                            {"peak_rss_mb", peak_rss_bytes() / 1e6}}}};
+    if (!f.stop.empty())  // as rollout reports it: which stop string ended the text, if one did
+      j["stop_string"] = stops.stopped() ? nlohmann::ordered_json(stops.matched()) : nlohmann::ordered_json();
     if (!text_out) {
       if (m.tokenizer) j["text"] = m.tokenizer->decode(out, /*skip_special=*/true);
       else j.erase("text");

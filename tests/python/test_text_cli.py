@@ -73,7 +73,10 @@ def test_stop_string_is_not_printed():
     j = run_qlm_json("generate", "-m", folder, "-p", "", "--max-tokens", 100, "--ignore-eos", "--stop", "Lily",
                      "--json")
     assert j["text"] == full[:cut]
-    assert j["finish_reason"] == "stop"
+    assert j["finish_reason"] == "stop" and j["stop_string"] == "Lily"
+    j = run_qlm_json("generate", "-m", folder, "-p", "", "--max-tokens", 100, "--ignore-eos", "--stop", "no such",
+                     "--json")
+    assert j["text"] == full and j["finish_reason"] == "length" and j["stop_string"] is None
 
 
 def one_line_error(proc, needle):
