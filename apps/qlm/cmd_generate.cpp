@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
@@ -57,11 +57,10 @@ void run_generate(const GenerateFlags& f) {
   }
   if (!f.ignore_eos) params.stop_ids = m.stop_ids;
 
-  // Streaming text: the decoder holds incomplete UTF-8, the filter holds possible stop strings.
+  // Streaming text (the watch holds incomplete UTF-8 and possible stop strings back).
   const bool text_out = m.tokenizer != nullptr && f.ids.empty();
-  std::unique_ptr<StreamDecoder> decoder;
-  if (m.tokenizer) decoder = std::make_unique<StreamDecoder>(*m.tokenizer, /*skip_special=*/true);
-  StopStringFilter stops(f.stop);
+  std::optional<StopStringWatch> watch;
+  if (text_out) watch.emplace(*m.tokenizer, f.stop, params.stop_ids);
   std::string text;
   auto emit = [&](const std::string& piece) {
     text += piece;
@@ -75,9 +74,8 @@ void run_generate(const GenerateFlags& f) {
       if (!f.json) std::printf(text.empty() && id == -1 ? "" : "%d ", id), std::fflush(stdout);
       return true;
     }
-    if (std::find(params.stop_ids.begin(), params.stop_ids.end(), id) != params.stop_ids.end()) return true;
-    emit(stops.push(decoder->push(id)));
-    return !stops.stopped();
+    emit(watch->push(id));
+    return !watch->stopped();
   };
   Sampler sampler(f.sampling, m.net->config().vocab_size, prompt);  // validates the flags
   nlohmann::ordered_json logprobs = nlohmann::ordered_json::array();
@@ -96,7 +94,7 @@ void run_generate(const GenerateFlags& f) {
   };
   GenerateStats st;
   std::vector<int> out = generate(*m.net, prompt, params, choose, on_token, &st);
-  if (text_out && !stops.stopped()) emit(stops.push(decoder->flush()) + stops.flush());
+  if (watch) emit(watch->finish());
   if (f.json) {
     nlohmann::ordered_json j = {{"text", text}, {"prompt_ids", prompt}, {"ids", out},
                                 {"finish_reason", st.finish_reason}, {"logprobs", logprobs},
@@ -108,7 +106,7 @@ void run_generate(const GenerateFlags& f) {
                                            {"load_s", m.load_seconds},
                                            {"peak_rss_mb", peak_rss_bytes() / 1e6}}}};
     if (!f.stop.empty())  // as rollout reports it: which stop string ended the text, if one did
-      j["stop_string"] = stops.stopped() ? nlohmann::ordered_json(stops.matched()) : nlohmann::ordered_json();
+      j["stop_string"] = watch && watch->stopped() ? nlohmann::ordered_json(watch->matched()) : nlohmann::ordered_json();
     if (!text_out) {
       if (m.tokenizer) j["text"] = m.tokenizer->decode(out, /*skip_special=*/true);
       else j.erase("text");

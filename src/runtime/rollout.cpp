@@ -30,7 +30,8 @@ struct StopWatches {
 
   bool keep_going(const Completion& c) {
     auto it = by_sample.try_emplace(c.sample, *params.tokenizer, params.stop_strings, params.stop_ids).first;
-    return !it->second.push(c.ids.back());
+    it->second.push(c.ids.back());  // the text itself is not needed here
+    return !it->second.stopped();
   }
   std::string finish(int sample) {
     std::string matched;

@@ -46,23 +46,24 @@ StopStringWatch::StopStringWatch(const Tokenizer& tokenizer, const std::vector<s
                                  const std::vector<int>& stop_ids)
     : decoder_(tokenizer, /*skip_special=*/true), filter_(stops), stop_ids_(stop_ids) {}
 
-bool StopStringWatch::push(int id) {
-  if (stopped() || std::find(stop_ids_.begin(), stop_ids_.end(), id) != stop_ids_.end()) return stopped();
-  text_ += filter_.push(decoder_.push(id));
-  return stopped();
+std::string StopStringWatch::push(int id) {
+  if (stopped() || std::find(stop_ids_.begin(), stop_ids_.end(), id) != stop_ids_.end()) return "";
+  return filter_.push(decoder_.push(id));
 }
 
 std::string StopStringWatch::finish() {
-  if (!stopped()) text_ += filter_.push(decoder_.flush()) + filter_.flush();
-  return std::move(text_);
+  return stopped() ? "" : filter_.push(decoder_.flush()) + filter_.flush();
 }
 
 std::string text_before_stop(const Tokenizer& tokenizer, std::span<const int> ids, const std::vector<std::string>& stops,
                              const std::vector<int>& stop_ids) {
   StopStringWatch watch(tokenizer, stops, stop_ids);
-  for (int id : ids)
-    if (watch.push(id)) break;
-  return watch.finish();
+  std::string text;
+  for (int id : ids) {
+    text += watch.push(id);
+    if (watch.stopped()) break;
+  }
+  return text + watch.finish();
 }
 
 }  // namespace qlm

@@ -27,22 +27,24 @@ class StopStringFilter {
   std::string matched_;
 };
 
-// One generated sequence's text as it streams: stop ids dropped, special tokens skipped, cut
-// before the first stop string. Fed token by token (a stop string split across tokens is met
-// as it completes), so the engine can end the sequence on the token that completes it.
+// One generated sequence's text as it streams, for everything that shows or watches it
+// (generate, serve, rollout): stop ids dropped, special tokens skipped, incomplete UTF-8 and
+// possible stop-string starts held back, cut before the first stop string. Fed token by token
+// (a stop string split across tokens is met as it completes), so the engine can end the
+// sequence on the token that completes it.
 class StopStringWatch {
  public:
   StopStringWatch(const Tokenizer& tokenizer, const std::vector<std::string>& stops, const std::vector<int>& stop_ids);
-  bool push(int id);  // true once a stop string has appeared; later ids are ignored
+  // The text id adds that may be shown now ("" for a stop id, a held-back piece, or once stopped).
+  std::string push(int id);
+  std::string finish();  // the held-back tail when generation ends ("" after a stop string)
   bool stopped() const { return filter_.stopped(); }
   const std::string& matched() const { return filter_.matched(); }
-  std::string finish();  // all the text (what is held back included when no stop string came)
 
  private:
   StreamDecoder decoder_;
   StopStringFilter filter_;
   std::vector<int> stop_ids_;
-  std::string text_;
 };
 
 // The text a StopStringWatch fed `ids` one by one gives (what `generate --stop` prints).

@@ -1,7 +1,6 @@
 // Engine callbacks of a generation call (engine thread) and its mailbox (HTTP thread).
 #include "serve/generation.h"
 
-#include <algorithm>
 
 #include "runtime/request_queue.h"
 #include "runtime/stop_strings.h"
@@ -21,8 +20,7 @@ namespace {
 
 // Text state of one choice; touched by the engine thread only.
 struct ChoiceText {
-  std::unique_ptr<StreamDecoder> decoder;  // null without a tokenizer (ids only)
-  StopStringFilter stops;
+  std::unique_ptr<StopStringWatch> watch;  // null without a tokenizer (ids only)
   ChoiceDelta held;  // not streaming: the whole choice, posted once when it ends
 };
 
@@ -40,7 +38,6 @@ void append(ChoiceDelta& into, ChoiceDelta&& d) {
 struct GenerationJob::Shared {
   Mailbox<ChoiceDelta> box;
   std::vector<ChoiceText> text;  // [choices]
-  std::vector<int> stop_ids;
   int n = 1;
   // Streams get every token as it comes; whole responses get one post per choice, which spares
   // the engine thread a lock and a wake-up per token.
@@ -51,12 +48,10 @@ GenerationJob::GenerationJob(BatchEngine& engine, const LoadedModel& m, const Ge
     : engine_(engine), call_(call), shared_(std::make_shared<Shared>()) {
   choices_ = static_cast<int>(call.prompts.size()) * call.n;
   shared_->n = call.n;
-  shared_->stop_ids = call.params.stop_ids;
   shared_->stream = call.stream;
   for (int i = 0; i < choices_; ++i) {
-    ChoiceText t{.stops = StopStringFilter(call.stop), .held = ChoiceDelta{.index = i}};
-    if (m.tokenizer)
-      t.decoder = std::make_unique<StreamDecoder>(*m.tokenizer, /*skip_special=*/true);
+    ChoiceText t{.held = ChoiceDelta{.index = i}};
+    if (m.tokenizer) t.watch = std::make_unique<StopStringWatch>(*m.tokenizer, call.stop, call.params.stop_ids);
     shared_->text.push_back(std::move(t));
   }
 }
@@ -83,11 +78,9 @@ void GenerationJob::submit() {
       ChoiceDelta d{.index = index, .ids = {id}, .logprobs = {c.logprobs.back()}};
       if (!c.top.empty()) d.top.push_back(c.top.back());
       if (c.ids.size() == 1) d.first_token_seconds = c.first_token_seconds;
-      // Stop ids end the text without showing up in it; stop strings are cut by the filter.
-      const bool stop_id =
-          std::find(sh->stop_ids.begin(), sh->stop_ids.end(), id) != sh->stop_ids.end();
-      if (t.decoder && !stop_id) d.text = t.stops.push(t.decoder->push(id));
-      const bool go_on = !t.stops.stopped();
+      // Stop ids end the text without showing up in it; stop strings are cut by the watch.
+      if (t.watch) d.text = t.watch->push(id);
+      const bool go_on = !(t.watch && t.watch->stopped());
       if (sh->stream)
         sh->box.post(std::move(d));
       else
@@ -99,8 +92,7 @@ void GenerationJob::submit() {
       ChoiceText& t = sh->text[index];
       ChoiceDelta d{.index = index,
                     .finish_reason = c.finish_reason == "cancelled" ? "abort" : c.finish_reason};
-      if (t.decoder && !t.stops.stopped())
-        d.text = t.stops.push(t.decoder->flush()) + t.stops.flush();
+      if (t.watch) d.text = t.watch->finish();
       if (!sh->stream) {
         append(t.held, std::move(d));
         d = std::move(t.held);

@@ -95,6 +95,21 @@ def test_stream_adds_up_to_the_whole_response(server, chat):
         assert finish[c["index"]] == c["finish_reason"]
 
 
+def test_stop_string_met_equals_generate(server, chat_model):
+    # A stop string the greedy text really contains (a word from its middle): the server, whole
+    # and streamed, ends where `qlm generate --stop` ends, with the same text and tokens.
+    full = generate(chat_model, PROMPTS[0], 40, "--no-chat", "--ignore-eos")
+    stop = full["text"].split()[len(full["text"].split()) // 2]
+    want = generate(chat_model, PROMPTS[0], 40, "--no-chat", "--ignore-eos", "--stop", stop)
+    assert want["finish_reason"] == "stop" and len(want["ids"]) < 40
+    body = {"prompt": PROMPTS[0], "max_tokens": 40, "temperature": 0, "ignore_eos": True, "stop": [stop],
+            "return_token_ids": True}
+    (c,) = server.ok("/v1/completions", body)["choices"]
+    assert (c["text"], c["finish_reason"], c["token_ids"]) == (want["text"], "stop", want["ids"])
+    events = server.stream("/v1/completions", body)
+    assert "".join(e["choices"][0]["text"] for e in events[:-1] if e["choices"]) == want["text"]
+
+
 def test_logprobs_equal_score(server, chat_model):
     j = server.ok("/v1/completions", {"prompt": PROMPTS[0], "max_tokens": 8, "temperature": 1.0, "seed": 11,
                                       "logprobs": 3, "return_token_ids": True, "ignore_eos": True})
