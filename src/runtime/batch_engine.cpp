@@ -336,9 +336,9 @@ bool BatchEngine::step() {
   return true;
 }
 
-void BatchEngine::run_until_idle() {
-  while (step() || queue_.waiting() > 0) {
-  }
+void BatchEngine::run_until_idle(const std::function<void()>& after_step) {
+  while (step() || queue_.waiting() > 0)
+    if (after_step) after_step();
 }
 
 void BatchEngine::serve() {

@@ -93,7 +93,8 @@ class BatchEngine {
 
   // The engine thread. step() runs one scheduling step; false when there was nothing to do.
   bool step();
-  void run_until_idle();  // steps until nothing waits or runs (rollout)
+  // Steps until nothing waits or runs (rollout); after_step, when set, runs after each step.
+  void run_until_idle(const std::function<void()>& after_step = {});
   void serve();           // steps, sleeping while idle, until stop() (the server's scheduler)
   void stop();            // any thread: serve() returns once everything admitted has finished
 

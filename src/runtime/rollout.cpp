@@ -77,8 +77,9 @@ RolloutStats RolloutEngine::run(const std::vector<RolloutRequest>& requests,
     }
     QLM_CHECK(engine.submit(std::move(r)) != 0);  // the queue is unbounded
   }
-  while (engine.step() || engine.waiting() > 0)
+  engine.run_until_idle([&] {
     if (on_step) on_step(engine.counters());
+  });
   const EngineCounters& c = engine.counters();
   return RolloutStats{.prefills = static_cast<int>(c.prefills.load()),
                       .prompt_tokens = c.prompt_tokens.load(),
