@@ -12,17 +12,31 @@
 
 namespace qlm::cli {
 
-OutputFile::OutputFile(std::string path, std::string flag)
-    : path_(std::move(path)), flag_(std::move(flag)) {
-  if (path_ == "-") {
-    file_ = stdout;
-    return;
-  }
-  if (std::filesystem::is_directory(path_)) fail(flag_, ": ", path_, " is a directory");
-  partial_ = path_ + ".partial";
-  file_ = std::fopen(partial_.c_str(), "w");
-  if (file_ == nullptr) fail(flag_, ": cannot write ", path_, " (", std::strerror(errno), ")");
+namespace {
+// PATH.partial opened for writing (its name in `partial`), or stdout for "-"; a path that
+// cannot be written fails here, naming the flag.
+FILE* open_partial(const std::string& path, const std::string& flag, std::string& partial) {
+  if (path == "-") return stdout;
+  if (std::filesystem::is_directory(path)) fail(flag, ": ", path, " is a directory");
+  partial = path + ".partial";
+  FILE* f = std::fopen(partial.c_str(), "w");
+  if (f == nullptr) fail(flag, ": cannot write ", path, " (", std::strerror(errno), ")");
+  return f;
 }
+
+// The complete lines of a file ('\n'-terminated; a torn last line is dropped).
+std::vector<std::string> complete_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> lines;
+  for (size_t at = 0, end; (end = all.find('\n', at)) != std::string::npos; at = end + 1)
+    lines.push_back(all.substr(at, end - at));
+  return lines;
+}
+}  // namespace
+
+OutputFile::OutputFile(std::string path, std::string flag)
+    : path_(std::move(path)), flag_(std::move(flag)), file_(open_partial(path_, flag_, partial_)) {}
 
 OutputFile::~OutputFile() {
   if (file_ == nullptr || file_ == stdout) return;
@@ -53,35 +67,17 @@ void OutputFile::commit() {
   }
 }
 
-namespace {
-// The complete lines of a file ('\n'-terminated; a torn last line is dropped).
-std::vector<std::string> complete_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::string> lines;
-  for (size_t at = 0, end; (end = all.find('\n', at)) != std::string::npos; at = end + 1)
-    lines.push_back(all.substr(at, end - at));
-  return lines;
-}
-}  // namespace
-
 StreamedOutput::StreamedOutput(std::string path, std::string flag, bool resume)
     : path_(std::move(path)), flag_(std::move(flag)) {
-  if (path_ == "-") {
-    if (resume) fail("--resume needs ", flag_, " FILE (not standard output)");
-    file_ = stdout;
-    return;
-  }
-  if (std::filesystem::is_directory(path_)) fail(flag_, ": ", path_, " is a directory");
-  partial_ = path_ + ".partial";
-  if (resume) {
-    if (std::filesystem::exists(partial_))
-      kept_ = complete_lines(partial_);
-    else if (std::filesystem::exists(path_))
+  if (resume) {  // read before open_partial truncates PATH.partial
+    if (path_ == "-") fail("--resume needs ", flag_, " FILE (not standard output)");
+    const std::string partial = path_ + ".partial";
+    if (std::filesystem::exists(partial))
+      kept_ = complete_lines(partial);
+    else if (std::filesystem::is_regular_file(path_))
       kept_ = complete_lines(path_);
   }
-  file_ = std::fopen(partial_.c_str(), "w");
-  if (file_ == nullptr) fail(flag_, ": cannot write ", path_, " (", std::strerror(errno), ")");
+  file_ = open_partial(path_, flag_, partial_);
   for (const std::string& line : kept_) write_line(line);
 }
 
