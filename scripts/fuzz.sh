@@ -39,6 +39,18 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 failed=()
 summary=()
+# A failure's report goes to stdout too, so a CI log alone shows what broke and how to replay it:
+# the sanitizer's or libFuzzer's error with its stack, the artifact's path and its Base64.
+show_failure() {
+  local log=$1 first
+  first=$(grep -n -m1 -E '==[0-9]+==ERROR|ERROR: libFuzzer|runtime error:|fuzz property failed|ALARM:|terminat' "$log" |
+          cut -d: -f1 || true)
+  echo "---- $log (from line ${first:-1}) ----"
+  # 40 lines of the report (not the recommended dictionary), then where the reproducer went.
+  tail -n "+${first:-1}" "$log" | grep -v -E '^"|^###### ' |
+    awk 'NR <= 40 || /^Base64:|Test unit written/'
+  echo "---- end of $log ----"
+}
 shared="${QLM_SHARED_DATA:-$PWD/../shared/data}"
 for t in "${targets[@]}"; do
   bin="$work/fuzz/fuzz_$t"
@@ -51,6 +63,7 @@ for t in "${targets[@]}"; do
   if compgen -G "fuzz/regressions/$t/*" >/dev/null; then
     if ! nice -n 10 "$bin" -runs=1 fuzz/regressions/"$t"/* >"$work/$t.regressions.log" 2>&1; then
       echo "fuzz: $t: a committed reproducer fails again (see $work/$t.regressions.log)"
+      show_failure "$work/$t.regressions.log"
       failed+=("$t(regression)")
     fi
   fi
@@ -70,6 +83,7 @@ for t in "${targets[@]}"; do
   if [ $rc -ne 0 ]; then
     line="$line  CRASH (see $log, $work/artifacts/$t/)"
     failed+=("$t")
+    show_failure "$log"
   fi
   echo "fuzz: $line"
   summary+=("$line")

@@ -72,7 +72,7 @@ class Fields {
     return static_cast<int>(x);
   }
   const json& j_;
-  const std::string& source_;
+  std::string source_;  // a copy: callers pass temporaries such as source + ": rope_scaling"
 };
 
 QuantSpec parse_quant_spec(const json& q, const QuantSpec& base, const std::string& where) {
