@@ -166,6 +166,7 @@ std::vector<std::string> apply_config_text(CLI::App& app, std::vector<std::strin
   std::vector<std::pair<std::string, YAML::Node>> leaves;
   flatten(root, "", file, leaves);
   std::vector<std::string> inserted;
+  std::string unused;  // known keys the chosen command has no flag for, named in one note
   for (const auto& [key, node] : leaves) {
     const KeyRule* rule = nullptr;
     for (const KeyRule& r : kRules)
@@ -191,7 +192,11 @@ std::vector<std::string> apply_config_text(CLI::App& app, std::vector<std::strin
     if (flag.empty() || sub == nullptr) continue;
     const CLI::Option* opt = sub->get_option_no_throw(flag);
     if (opt == nullptr) opt = app.get_option_no_throw(flag);
-    if (opt == nullptr || user_gave(args, opt)) continue;  // not for this command, or the flag wins
+    if (opt == nullptr) {  // one training config serves every command; say what this one skips
+      unused += (unused.empty() ? "" : ", ") + key;
+      continue;
+    }
+    if (user_gave(args, opt)) continue;  // the flag wins
     if (opt->get_type_size() == 0) {  // a flag without a value
       if (values[0] == "true" || values[0] == "1") inserted.push_back(flag);
       continue;
@@ -201,6 +206,9 @@ std::vector<std::string> apply_config_text(CLI::App& app, std::vector<std::strin
       inserted.push_back(v);
     }
   }
+  if (!unused.empty() && warnings != nullptr)
+    std::fprintf(warnings, "qlm: note: %s: not used by '%s': %s\n", file.c_str(), sub->get_name().c_str(),
+                 unused.c_str());
   args.insert(args.begin() + static_cast<long>(std::min(sub_pos + 1, args.size())), inserted.begin(), inserted.end());
   return args;
 }

@@ -65,3 +65,19 @@ def test_kv_cache_dtype_key(tmp_path):
     assert got != run_qlm_json("score", "-m", model, "--ids", ids)["logprobs"]
     proc = run_qlm("score", "--config", write(tmp_path, "kv_cache_dtype: q2\n"), "-m", model, "--ids", ids, check=False)
     assert proc.returncode == 1 and "--kv-cache-dtype: unknown KV cache dtype 'q2'" in proc.stderr
+
+
+def test_keys_a_command_has_no_flag_for_are_named_once(tmp_path):
+    """One training config serves every command: `score` has no sampling flags, so it skips
+    temperature and max_tokens, and says so in one note, while the keys it has still apply."""
+    model = shared("models", "stories260K")
+    ids = "1,400,30,58,100,7,9,300"
+    cfg = write(tmp_path, "temperature: 0.7\nmax_tokens: 5\nkv_cache_dtype: f16\n")
+    proc = run_qlm("score", "--config", cfg, "-m", model, "--ids", ids)
+    notes = [l for l in proc.stderr.splitlines() if "note:" in l]
+    assert notes == [f"qlm: note: {cfg}: not used by 'score': temperature, max_tokens"], proc.stderr
+    got = __import__("json").loads(proc.stdout)["logprobs"]
+    assert got == run_qlm_json("--kv-cache-dtype", "f16", "score", "-m", model, "--ids", ids)["logprobs"]
+    # generate has every one of them: no note.
+    proc = run_qlm("generate", "--config", cfg, "-m", model, "-p", "", "--json")
+    assert "note:" not in proc.stderr and len(__import__("json").loads(proc.stdout)["ids"]) == 5
