@@ -1,6 +1,7 @@
 // Engine callbacks of a generation call (engine thread) and its mailbox (HTTP thread).
 #include "serve/generation.h"
 
+#include <algorithm>
 
 #include "runtime/request_queue.h"
 #include "runtime/stop_strings.h"
@@ -13,7 +14,10 @@ void ChoiceResult::add(const ChoiceDelta& d) {
   ids.insert(ids.end(), d.ids.begin(), d.ids.end());
   logprobs.insert(logprobs.end(), d.logprobs.begin(), d.logprobs.end());
   top.insert(top.end(), d.top.begin(), d.top.end());
-  if (!d.finish_reason.empty()) finish_reason = d.finish_reason;
+  if (!d.finish_reason.empty()) {
+    finish_reason = d.finish_reason;
+    stop_reason = d.stop_reason;
+  }
 }
 
 namespace {
@@ -29,7 +33,10 @@ void append(ChoiceDelta& into, ChoiceDelta&& d) {
   into.ids.insert(into.ids.end(), d.ids.begin(), d.ids.end());
   into.logprobs.insert(into.logprobs.end(), d.logprobs.begin(), d.logprobs.end());
   for (auto& t : d.top) into.top.push_back(std::move(t));
-  if (!d.finish_reason.empty()) into.finish_reason = std::move(d.finish_reason);
+  if (!d.finish_reason.empty()) {
+    into.finish_reason = std::move(d.finish_reason);
+    into.stop_reason = std::move(d.stop_reason);
+  }
   if (d.first_token_seconds >= 0) into.first_token_seconds = d.first_token_seconds;
 }
 
@@ -87,11 +94,17 @@ void GenerationJob::submit() {
         append(t.held, std::move(d));
       return go_on;
     };
-    r.on_complete = [sh](const Completion& c) {
+    r.on_complete = [sh, user_stop_ids = call_.stop_token_ids](const Completion& c) {
       const int index = static_cast<int>(c.request) * sh->n + c.sample;
       ChoiceText& t = sh->text[index];
       ChoiceDelta d{.index = index,
                     .finish_reason = c.finish_reason == "cancelled" ? "abort" : c.finish_reason};
+      if (t.watch && t.watch->stopped()) {
+        d.stop_reason.text = t.watch->matched();
+      } else if (d.finish_reason == "stop" && !c.ids.empty() &&
+                 std::find(user_stop_ids.begin(), user_stop_ids.end(), c.ids.back()) != user_stop_ids.end()) {
+        d.stop_reason.token = c.ids.back();
+      }
       if (t.watch) d.text = t.watch->finish();
       if (!sh->stream) {
         append(t.held, std::move(d));

@@ -16,6 +16,13 @@
 
 namespace qlm::serve {
 
+// What ended a choice with finish_reason "stop", as vLLM's `stop_reason` reports it: the stop
+// string met, or the request's own stop_token_ids entry; neither for the model's end-of-text.
+struct StopReason {
+  std::string text;  // the stop string (when non-empty)
+  int token = -1;    // a stop_token_ids entry (when >= 0)
+};
+
 struct ChoiceDelta {
   int index = 0;  // prompt * n + sample
   std::string text;
@@ -23,6 +30,7 @@ struct ChoiceDelta {
   std::vector<float> logprobs;
   std::vector<std::vector<std::pair<int, float>>> top;
   std::string finish_reason;        // set on a choice's last delta: "stop", "length" or "abort"
+  StopReason stop_reason;           // set on the last delta when finish_reason is "stop"
   double first_token_seconds = -1;  // set on the delta of the first token
 };
 
@@ -33,6 +41,7 @@ struct ChoiceResult {
   std::vector<float> logprobs;
   std::vector<std::vector<std::pair<int, float>>> top;
   std::string finish_reason;
+  StopReason stop_reason;
   void add(const ChoiceDelta& d);
 };
 

@@ -241,7 +241,8 @@ GenerationCall parse_generation(const ojson& b, bool chat, const LoadedModel& m,
   if (!boolean(b, "ignore_eos", false)) c.params.stop_ids = m.stop_ids;
   if (const ojson* ids = field(b, "stop_token_ids")) {
     if (!ids->is_array()) bad("stop_token_ids", "'stop_token_ids' must be a list of token ids");
-    for (int id : id_list(*ids, "stop_token_ids", cfg.vocab_size)) c.params.stop_ids.push_back(id);
+    c.stop_token_ids = id_list(*ids, "stop_token_ids", cfg.vocab_size);
+    c.params.stop_ids.insert(c.params.stop_ids.end(), c.stop_token_ids.begin(), c.stop_token_ids.end());
   }
 
   // Log-probs: completions take "logprobs": N (alternatives per token); chat takes

@@ -30,6 +30,7 @@ struct GenerationCall {
   int n = 1;
   SequenceParams params;  // sampling (with the request seed), max_new_tokens, stop ids, log-probs
   std::vector<std::string> stop;  // stop strings (not part of the returned text)
+  std::vector<int> stop_token_ids;  // the request's own (in params.stop_ids too), for stop_reason
   bool stream = false;
   bool include_usage = false;     // stream_options.include_usage
   bool logprobs = false;          // return per-token log-probs

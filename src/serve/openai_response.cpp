@@ -71,6 +71,13 @@ ojson finish_json(const std::string& reason) {
   return reason.empty() ? ojson(nullptr) : ojson(reason);
 }
 
+// vLLM's stop_reason: the stop string or stop_token_ids entry that ended the choice, else null.
+ojson stop_reason_json(const StopReason& r) {
+  if (!r.text.empty()) return r.text;
+  if (r.token >= 0) return r.token;
+  return nullptr;
+}
+
 }  // namespace
 
 ojson Usage::json() const {
@@ -93,6 +100,7 @@ ojson generation_response(const GenerationCall& call, const ResponseHead& head,
       choice["text"] = c.text;
     choice["logprobs"] = logprobs_of(call, c, tok, 0);
     choice["finish_reason"] = finish_json(c.finish_reason);
+    choice["stop_reason"] = stop_reason_json(c.stop_reason);
     if (call.return_token_ids) {
       choice["prompt_token_ids"] = call.prompts[i / call.n];
       choice["token_ids"] = c.ids;
@@ -116,6 +124,7 @@ ojson generation_chunk(const GenerationCall& call, const ResponseHead& head, int
   }
   choice["logprobs"] = d ? logprobs_of(call, *d, tok, text_offset) : ojson(nullptr);
   choice["finish_reason"] = d ? finish_json(d->finish_reason) : ojson(nullptr);
+  choice["stop_reason"] = d ? stop_reason_json(d->stop_reason) : ojson(nullptr);
   if (call.return_token_ids) {
     if (d)
       choice["token_ids"] = d->ids;

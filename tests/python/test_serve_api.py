@@ -106,8 +106,26 @@ def test_stop_string_met_equals_generate(server, chat_model):
             "return_token_ids": True}
     (c,) = server.ok("/v1/completions", body)["choices"]
     assert (c["text"], c["finish_reason"], c["token_ids"]) == (want["text"], "stop", want["ids"])
+    assert c["stop_reason"] == want["stop_string"] == stop  # vLLM's field: what ended the choice
     events = server.stream("/v1/completions", body)
     assert "".join(e["choices"][0]["text"] for e in events[:-1] if e["choices"]) == want["text"]
+    last = [e["choices"][0] for e in events[:-1] if e["choices"] and e["choices"][0]["finish_reason"]]
+    assert [(x["finish_reason"], x["stop_reason"]) for x in last] == [("stop", stop)]
+
+
+def test_stop_token_ids_end_the_choice_and_are_its_stop_reason(server, chat_model):
+    # A token the greedy completion really makes (its 6th) as a stop_token_ids entry: the choice
+    # is the greedy one cut after that token, stop_reason names the id (vLLM); running out of
+    # tokens has stop_reason null.
+    full = generate(chat_model, PROMPTS[0], 24, "--no-chat", "--ignore-eos")
+    stop_id = full["ids"][5]
+    cut = full["ids"][:full["ids"].index(stop_id) + 1]
+    body = {"prompt": PROMPTS[0], "max_tokens": 24, "temperature": 0, "ignore_eos": True,
+            "stop_token_ids": [stop_id], "return_token_ids": True}
+    (c,) = server.ok("/v1/completions", body)["choices"]
+    assert (c["token_ids"], c["finish_reason"], c["stop_reason"]) == (cut, "stop", stop_id)
+    (c,) = server.ok("/v1/completions", {**body, "stop_token_ids": []})["choices"]
+    assert (c["token_ids"], c["finish_reason"], c["stop_reason"]) == (full["ids"], "length", None)
 
 
 def test_logprobs_equal_score(server, chat_model):
