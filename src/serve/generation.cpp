@@ -9,26 +9,12 @@
 
 namespace qlm::serve {
 
-void ChoiceResult::add(const ChoiceDelta& d) {
-  text += d.text;
-  ids.insert(ids.end(), d.ids.begin(), d.ids.end());
-  logprobs.insert(logprobs.end(), d.logprobs.begin(), d.logprobs.end());
-  top.insert(top.end(), d.top.begin(), d.top.end());
-  if (!d.finish_reason.empty()) {
-    finish_reason = d.finish_reason;
-    stop_reason = d.stop_reason;
-  }
-}
-
 namespace {
 
-// Text state of one choice; touched by the engine thread only.
-struct ChoiceText {
-  std::unique_ptr<StopStringWatch> watch;  // null without a tokenizer (ids only)
-  ChoiceDelta held;  // not streaming: the whole choice, posted once when it ends
-};
-
-void append(ChoiceDelta& into, ChoiceDelta&& d) {
+// What a delta adds to the choice so far: a ChoiceResult (HTTP thread) or the ChoiceDelta a
+// whole response holds back (engine thread), which share these fields.
+template <class Choice>
+void merge_delta(Choice& into, ChoiceDelta&& d) {
   into.text += d.text;
   into.ids.insert(into.ids.end(), d.ids.begin(), d.ids.end());
   into.logprobs.insert(into.logprobs.end(), d.logprobs.begin(), d.logprobs.end());
@@ -37,10 +23,22 @@ void append(ChoiceDelta& into, ChoiceDelta&& d) {
     into.finish_reason = std::move(d.finish_reason);
     into.stop_reason = std::move(d.stop_reason);
   }
+}
+
+// Text state of one choice; touched by the engine thread only.
+struct ChoiceText {
+  std::unique_ptr<StopStringWatch> watch;  // null without a tokenizer (ids only)
+  ChoiceDelta held;  // not streaming: the whole choice, posted once when it ends
+};
+
+void append(ChoiceDelta& into, ChoiceDelta&& d) {
   if (d.first_token_seconds >= 0) into.first_token_seconds = d.first_token_seconds;
+  merge_delta(into, std::move(d));
 }
 
 }  // namespace
+
+void ChoiceResult::add(ChoiceDelta&& d) { merge_delta(*this, std::move(d)); }
 
 struct GenerationJob::Shared {
   Mailbox<ChoiceDelta> box;

@@ -42,7 +42,7 @@ struct ChoiceResult {
   std::vector<std::vector<std::pair<int, float>>> top;
   std::string finish_reason;
   StopReason stop_reason;
-  void add(const ChoiceDelta& d);
+  void add(ChoiceDelta&& d);  // takes the delta's pieces
 };
 
 class GenerationJob {

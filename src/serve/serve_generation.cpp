@@ -57,10 +57,10 @@ bool pump(ServerState& s, Stream& st, httplib::DataSink& sink) {
   std::vector<int> order;
   std::vector<ChoiceResult> merged(st.job->choices());
   std::vector<bool> seen(st.job->choices(), false);
-  for (const ChoiceDelta& d : deltas) {
+  for (ChoiceDelta& d : deltas) {
     if (!seen[d.index]) order.push_back(d.index), seen[d.index] = true;
-    merged[d.index].add(d);
     if (d.first_token_seconds >= 0) s.metrics.observe_first_token(d.first_token_seconds);
+    merged[d.index].add(std::move(d));
   }
   for (int i : order) {
     const ChoiceResult& m = merged[i];
@@ -100,9 +100,9 @@ void handle_generation(ServerState& s, const httplib::Request& req, httplib::Res
   if (!call->stream) {
     std::vector<ChoiceResult> choices(job->choices());
     while (!job->finished())
-      for (const ChoiceDelta& d : job->take(1000ms)) {
-        choices[d.index].add(d);
+      for (ChoiceDelta& d : job->take(1000ms)) {
         if (d.first_token_seconds >= 0) s.metrics.observe_first_token(d.first_token_seconds);
+        choices[d.index].add(std::move(d));
       }
     for (const ChoiceResult& c : choices)
       usage.completion_tokens += static_cast<int64_t>(c.ids.size());
