@@ -71,12 +71,17 @@ def test_roofline_fraction_at_most_1_2_on_a_model_past_the_caches(make_model, tm
     they are held to > 0 only (test above)."""
     model = make_model("bench_mid", preset="tiny-qwen2", hidden=512, intermediate=1536, layers=8,
                        heads=8, kv_heads=2, vocab=32000)
-    # The fraction uses the median decode: three timings, as one 16-token sample once read 1.25
-    # in CI (0.91-0.95 in reruns on the same machine).
-    j, _ = bench(tmp_path, "-m", model, "--reps", "3", "--prompt-tokens", "8", "--gen-tokens", "16",
+    # Five repetitions, each with its own read-bandwidth test. A shared host moves both numbers
+    # (one 16-token sample once read 1.25 in CI, 0.91-0.95 in reruns; the read test alone varies
+    # 40-57 GB/s between runs), so the bound compares the median decode with the best read test:
+    # no decode can stream weights faster than the fastest the machine was seen to read.
+    j, _ = bench(tmp_path, "-m", model, "--reps", "5", "--prompt-tokens", "8", "--gen-tokens", "16",
                  env=fast_env())
     (m,) = j["models"]
-    print(f"roofline fraction {m['roofline_fraction']:.3f} at {j['read_bandwidth_gb_s']:.1f} GB/s")
+    best_read = max(j["read_bandwidth_samples_gb_s"]) * 1e9
+    fraction = m["decode"][0]["tok_s"]["median"] * m["weight_bytes_per_token"] / best_read
+    print(f"roofline fraction {m['roofline_fraction']:.3f} at the median {j['read_bandwidth_gb_s']:.1f} GB/s, "
+          f"{fraction:.3f} at the best {best_read / 1e9:.1f} GB/s")
     assert m["weight_bytes_per_token"] > 100e6
     assert m["roofline_fraction"] > 0
     # The bound holds only when the weights cannot stay in the last-level cache. This VM reports a
@@ -89,7 +94,7 @@ def test_roofline_fraction_at_most_1_2_on_a_model_past_the_caches(make_model, tm
     if m["weight_bytes_per_token"] <= llc:
         pytest.skip(f"{m['weight_bytes_per_token'] / 1e6:.0f} MB of weights fit the {llc / 1e6:.0f} MB "
                     "last-level cache: the roofline bound does not apply")
-    assert m["roofline_fraction"] <= 1.2, m
+    assert fraction <= 1.2, (fraction, m)
 
 
 def last_level_cache_bytes():
