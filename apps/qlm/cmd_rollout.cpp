@@ -29,6 +29,7 @@ struct RolloutFlags {
   std::string model, prompts, out, logprobs = "processed", system, expect_quant;
   int samples = 4, max_tokens = 256, top_logprobs = 0, max_batch = 32;
   double kv_cache_memory_gib = 0;
+  double prefix_cache_memory_gib = 1;
   bool resume = false, no_chat = false, ignore_eos = false;
   std::vector<std::string> stop;
   SamplingParams sampling;
@@ -112,7 +113,8 @@ void run_rollout(const RolloutFlags& f) {
   RolloutParams params{.samples_per_prompt = f.samples, .max_new_tokens = f.max_tokens, .sampling = f.sampling,
                        .logprobs = f.logprobs == "raw" ? LogprobMode::Raw : LogprobMode::Processed,
                        .top_logprobs = f.top_logprobs, .max_batch = f.max_batch,
-                       .kv_budget_bytes = f.kv_cache_memory_gib * kBytesPerGiB};
+                       .kv_budget_bytes = f.kv_cache_memory_gib * kBytesPerGiB,
+                       .prefix_cache_bytes = f.prefix_cache_memory_gib * kBytesPerGiB};
   if (f.logprobs != "raw" && f.logprobs != "processed") fail("--logprobs: '", f.logprobs, "' is not raw or processed");
   if (!f.ignore_eos) params.stop_ids = m.stop_ids;
   params.stop_strings = f.stop;
@@ -171,6 +173,9 @@ void run_rollout(const RolloutFlags& f) {
                "%d prompt prefills, batch up to %d\n",
                completed, requests.size(), static_cast<long long>(st.generated_tokens), st.seconds,
                st.generated_tokens / std::max(st.seconds, 1e-9), st.prefills, st.max_batch_seen);
+  if (st.cached_prompt_tokens > 0)
+    std::fprintf(stderr, "rollout: %lld of the %lld prompt tokens were copied from the prefix cache\n",
+                 static_cast<long long>(st.cached_prompt_tokens), static_cast<long long>(st.prompt_tokens));
   if (st.kv_budget_waits > 0)
     std::fprintf(stderr,
                  "rollout: the KV cache budget (%.2f GiB for every admitted sample at max tokens) held "
@@ -201,6 +206,12 @@ void add_rollout(CLI::App& app) {
   cmd->add_option("--kv-cache-memory", f->kv_cache_memory_gib,
                   "GiB the admitted samples' KV caches may take at worst (all at max tokens); a prompt waits "
                   "while its samples would pass it (0 = 80% of the memory available at start)")
+      ->capture_default_str()
+      ->check(gib_amount());
+  cmd->add_option("--prefix-cache-memory", f->prefix_cache_memory_gib,
+                  "GiB of finished prompts' KV caches kept so that prompts starting with the same tokens (a "
+                  "few-shot preamble) copy them instead of computing them again; results are unchanged "
+                  "(0 = off)")
       ->capture_default_str()
       ->check(gib_amount());
   cmd->add_option("--system", f->system, "System prompt for text prompts");

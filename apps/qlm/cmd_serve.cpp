@@ -17,6 +17,7 @@ struct ServeFlags {
   int max_queue = 64;
   int max_body_kb = 1024;
   double kv_cache_memory_gib = 0;
+  double prefix_cache_memory_gib = 1;
 };
 
 }  // namespace
@@ -56,6 +57,13 @@ void add_serve(CLI::App& app) {
                   "waits while it would pass this (0 = 80% of the memory available at start)")
       ->capture_default_str()
       ->check(gib_amount());
+  cmd->add_option("--prefix-cache-memory", f->prefix_cache_memory_gib,
+                  "GiB of finished requests' KV caches kept so that a prompt starting with the same tokens "
+                  "(the next turn of a chat, a shared preamble) copies them instead of computing them "
+                  "again; results are unchanged; usage.prompt_tokens_details.cached_tokens counts them "
+                  "(0 = off)")
+      ->capture_default_str()
+      ->check(gib_amount());
   cmd->add_option("--max-queue", f->max_queue,
                   "Requests waiting for a batch slot; beyond this: 429 + Retry-After")
       ->capture_default_str()
@@ -89,6 +97,7 @@ void add_serve(CLI::App& app) {
       f->options.limits.max_n = std::min(f->options.limits.max_n, f->options.max_batch);
     f->options.max_queue = static_cast<size_t>(f->max_queue);
     f->options.kv_budget_bytes = f->kv_cache_memory_gib * kBytesPerGiB;
+    f->options.prefix_cache_bytes = f->prefix_cache_memory_gib * kBytesPerGiB;
     f->options.max_body = static_cast<size_t>(f->max_body_kb) * 1024;
     const int status = serve::run_server(f->model, f->options, [](const std::string& url) {
       std::printf("qlm serve: listening on %s\n", url.c_str());

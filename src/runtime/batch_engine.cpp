@@ -37,7 +37,9 @@ struct BatchEngine::Admission {
   std::shared_ptr<const EngineRequest> request;
   std::shared_ptr<KVCache> cache;  // outlives the admission while forks share its spans
   size_t prefilled = 0;
-  int chunk = 0;  // rows in the current step
+  int chunk = 0;         // rows in the current step
+  bool started = false;  // the prefix cache was consulted (before the first chunk)
+  int cached = 0;        // prompt positions copied from the prefix cache
   Timer timer;
 };
 
@@ -48,10 +50,13 @@ BatchEngine::BatchEngine(const Transformer& model, EngineOptions options)
       max_rows_(std::max(options.max_batch, options.prefill_chunk)),
       scratch_(model.make_scratch(max_rows_)),
       logits_(static_cast<size_t>(max_rows_) * model.config().vocab_size),
-      row_logits_(model.config().vocab_size) {
+      row_logits_(model.config().vocab_size),
+      prefix_cache_(model.config(), options.prefix_cache_bytes),
+      weights_version_(model.weights_version()) {
   if (options_.max_batch < 1) fail("--max-batch: must be at least 1");
   if (options_.prefill_chunk < 1) fail("prefill chunk: must be at least 1");
   if (!(options_.kv_budget_bytes >= 0)) fail("--kv-cache-memory: must be at least 0");
+  if (!(options_.prefix_cache_bytes >= 0)) fail("--prefix-cache-memory: must be at least 0");
   kv_budget_ = options_.kv_budget_bytes > 0 ? options_.kv_budget_bytes
                                             : 0.8 * static_cast<double>(available_memory_bytes());
   if (kv_budget_ <= 0) kv_budget_ = 1e300;  // no /proc/meminfo: no limit
@@ -137,6 +142,13 @@ void BatchEngine::stop() {
 void BatchEngine::finish(Sequence& q, const char* reason) {
   q.done.finish_reason = reason;
   q.done.seconds = q.timer.seconds();
+  // A single sample's cache (its prompt's own) now holds prompt + reply: what the next turn of
+  // a chat starts with. (The N samples of a prompt would add N entries for little.)
+  if (q.request->samples.size() == 1 && q.cache->first_position() == 0) {
+    std::vector<int> ids = q.request->prompt_ids;
+    ids.insert(ids.end(), q.done.ids.begin(), q.done.ids.end());
+    prefix_cache_.insert(std::move(ids), q.cache, q.cache->size());
+  }
   if (q.request->on_complete) q.request->on_complete(q.done);
 }
 
@@ -198,6 +210,8 @@ bool BatchEngine::admit_waiting() {
     a->cache = std::make_shared<KVCache>(model_.config(), prompt_capacity(*a->request), model_.kv_dtype());
     admitting_samples_ += static_cast<int>(a->request->samples.size());
     admitting_.push_back(std::move(a));
+    // Cached prefixes give way to admitted work.
+    prefix_cache_.shrink_to(kv_budget_ - static_cast<double>(kv_reserved()));
     any = true;
   }
 }
@@ -229,6 +243,34 @@ bool BatchEngine::record_choice(Sequence& q, TokenChoice c) {
   return false;
 }
 
+// Prompts sharing at least this many tokens with an earlier one still being prefilled wait for
+// it, then copy them: a few-shot preamble is computed once, not once per prompt admitted with
+// it. Shorter shared prefixes (a chat template's system prompt) are not worth the delay.
+constexpr int kWaitForSharedPrefix = 256;
+
+bool BatchEngine::start_from_prefix_cache(Admission& a) {
+  const std::vector<int>& ids = a.request->prompt_ids;
+  const int limit = static_cast<int>(ids.size()) - 1;  // the last token runs: its logits
+  if (prefix_cache_.enabled()) {
+    const int cached = std::min(limit, prefix_cache_.longest_match(ids));
+    for (const auto& b : admitting_) {
+      if (b.get() == &a) break;  // only earlier ones, which get their rows first
+      const std::vector<int>& other = b->request->prompt_ids;
+      if (b->prefilled == other.size()) continue;
+      const int shared = static_cast<int>(common_prefix(ids, other, static_cast<size_t>(limit)));
+      if (shared >= kWaitForSharedPrefix && shared > cached) return false;
+    }
+    const PrefixCache::Hit hit = prefix_cache_.lookup(ids, limit);
+    if (hit.cache && hit.cache->dtype() == a.cache->dtype()) {
+      a.cache->copy_prefix_from(*hit.cache, hit.positions);
+      a.prefilled = static_cast<size_t>(hit.positions);
+      a.cached = hit.positions;
+    }
+  }
+  a.started = true;
+  return true;
+}
+
 // A fully prefilled prompt forks into its samples, which take their first token now. The forks
 // share the prompt cache's whole spans and copy the rest.
 void BatchEngine::fork_samples(Admission& a, const float* lg) {
@@ -239,6 +281,10 @@ void BatchEngine::fork_samples(Admission& a, const float* lg) {
   const std::shared_ptr<const KVCache> prompt = a.cache;
   counters_.prefills.fetch_add(1, std::memory_order_relaxed);
   counters_.prompt_tokens.fetch_add(n, std::memory_order_relaxed);
+  counters_.cached_prompt_tokens.fetch_add(a.cached, std::memory_order_relaxed);
+  // Positions below n are never written again, so even a single sample's cache, which goes on
+  // to hold its reply, serves prompts admitted from now on.
+  prefix_cache_.insert(r.prompt_ids, prompt, n);
   for (int k : r.samples) {
     auto q = std::make_unique<Sequence>();
     q->ticket = a.ticket;
@@ -253,6 +299,7 @@ void BatchEngine::fork_samples(Admission& a, const float* lg) {
     q->sampler = std::make_unique<Sampler>(sp, cfg.vocab_size, r.prompt_ids);
     q->done.request = r.tag;
     q->done.sample = k;
+    q->done.cached_prompt_tokens = a.cached;
     q->timer = a.timer;
     if (!step_sequence(*q, lg)) active_.push_back(std::move(q));
   }
@@ -270,6 +317,10 @@ bool BatchEngine::step() {
     }
     worked = true;
   }
+  if (model_.weights_version() != weights_version_) {  // a weight sync: the cached K/V are stale
+    prefix_cache_.clear();
+    weights_version_ = model_.weights_version();
+  }
   admit_waiting();
 
   // One forward: a decode row for every active sequence, then prefill chunks in arrival order.
@@ -284,6 +335,8 @@ bool BatchEngine::step() {
   std::vector<Admission*> completing;  // prompts whose last row is in this step, in logit order
   for (auto& a : admitting_) {
     const std::vector<int>& ids = a->request->prompt_ids;
+    a->chunk = 0;
+    if (!a->started && (budget <= 0 || !start_from_prefix_cache(*a))) continue;
     a->chunk = static_cast<int>(
         std::min<size_t>(static_cast<size_t>(std::max(budget, 0)), ids.size() - a->prefilled));
     for (int i = 0; i < a->chunk; ++i)

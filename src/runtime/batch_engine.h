@@ -16,6 +16,7 @@
 
 #include "base/timer.h"
 #include "model/transformer.h"
+#include "runtime/prefix_cache.h"
 #include "runtime/request_queue.h"
 #include "sampler/sampler.h"
 
@@ -39,6 +40,7 @@ struct Completion {
   std::vector<std::vector<std::pair<int, float>>> top;  // per token, when top_logprobs > 0
   std::string finish_reason;       // "stop", "length" or "cancelled" (empty while running)
   std::string stop_string;         // the stop string that ended it (set by RolloutEngine), or ""
+  int cached_prompt_tokens = 0;    // prompt positions copied from the prefix cache, not computed
   double seconds = 0;              // from the prompt's admission to the end
   double first_token_seconds = 0;  // from the submission to the first token
 };
@@ -64,11 +66,16 @@ struct EngineOptions {
   // max_new_tokens). A request waits while admitting it would pass this; one alone always runs.
   // 0: 80% of the memory available when the engine starts (MemAvailable).
   double kv_budget_bytes = 0;
+  // Cross-request prefix cache (prefix_cache.h): KV of finished prompts kept for later prompts
+  // that start the same way, at most this much (0: off). It gives way to admissions: entries
+  // are dropped before the KV budget would hold a request back.
+  double prefix_cache_bytes = double(size_t{1} << 30);
 };
 
 // Counters readable from any thread (for /metrics and the rollout summary).
 struct EngineCounters {
   std::atomic<int64_t> prefills{0}, prompt_tokens{0}, generated_tokens{0}, steps{0};
+  std::atomic<int64_t> cached_prompt_tokens{0};  // of prompt_tokens: copied from the prefix cache
   std::atomic<int> active{0}, admitting{0}, max_batch_seen{0};  // active: sequences decoding
   std::atomic<int64_t> kv_budget_waits{0};  // admissions the KV budget held back (not max_batch)
 };
@@ -106,6 +113,9 @@ class BatchEngine {
   bool step_sequence(Sequence& q, const float* logits);
   bool record_choice(Sequence& q, TokenChoice c);
   void fork_samples(Admission& a, const float* logits);
+  // Before an admission's first chunk: copies the longest cached prefix of its prompt; false
+  // when it should wait for an earlier admission still prefilling a long shared prefix.
+  bool start_from_prefix_cache(Admission& a);
   void finish(Sequence& q, const char* reason);
   void publish_counts();  // counters_.active/admitting from the engine-thread state
   // Cache capacities: a sample's (prompt + max_new_tokens + 1), and the prompt's own cache
@@ -130,6 +140,8 @@ class BatchEngine {
   std::vector<std::unique_ptr<Admission>> admitting_;
   int admitting_samples_ = 0;
   double kv_budget_ = 0;
+  PrefixCache prefix_cache_;
+  uint64_t weights_version_;  // the model's when prefix_cache_ was filled
 };
 
 // The seed of one sample's sampler: a function of (seed, request id, sample index) only.

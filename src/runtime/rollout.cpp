@@ -50,7 +50,8 @@ RolloutStats RolloutEngine::run(const std::vector<RolloutRequest>& requests,
   Timer total;
   BatchEngine engine(model_, EngineOptions{.max_batch = params_.max_batch,
                                            .prefill_chunk = params_.prefill_chunk,
-                                           .kv_budget_bytes = params_.kv_budget_bytes});
+                                           .kv_budget_bytes = params_.kv_budget_bytes,
+                                           .prefix_cache_bytes = params_.prefix_cache_bytes});
   const SequenceParams seq{.max_new_tokens = params_.max_new_tokens,
                            .sampling = params_.sampling,
                            .stop_ids = params_.stop_ids,
@@ -84,6 +85,7 @@ RolloutStats RolloutEngine::run(const std::vector<RolloutRequest>& requests,
   return RolloutStats{.prefills = static_cast<int>(c.prefills.load()),
                       .prompt_tokens = c.prompt_tokens.load(),
                       .generated_tokens = c.generated_tokens.load(),
+                      .cached_prompt_tokens = c.cached_prompt_tokens.load(),
                       .max_batch_seen = c.max_batch_seen.load(),
                       .kv_budget_waits = c.kv_budget_waits.load(),
                       .kv_budget_bytes = engine.kv_budget_bytes(),

@@ -32,11 +32,13 @@ struct RolloutParams {
   int max_batch = 32;       // sequences decoding at once
   int prefill_chunk = 128;  // prompt tokens prefilled between two decode steps
   double kv_budget_bytes = 0;  // EngineOptions::kv_budget_bytes (0: 80% of available memory)
+  double prefix_cache_bytes = double(size_t{1} << 30);  // EngineOptions::prefix_cache_bytes
 };
 
 struct RolloutStats {
   int prefills = 0;  // prompts prefilled (once per prompt, whatever N is)
   int64_t prompt_tokens = 0, generated_tokens = 0;
+  int64_t cached_prompt_tokens = 0;  // of prompt_tokens: copied from the prefix cache
   int max_batch_seen = 0;
   int64_t kv_budget_waits = 0;  // steps the KV budget held an admission back
   double kv_budget_bytes = 0;   // the budget in force

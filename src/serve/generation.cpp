@@ -33,6 +33,7 @@ struct ChoiceText {
 
 void append(ChoiceDelta& into, ChoiceDelta&& d) {
   if (d.first_token_seconds >= 0) into.first_token_seconds = d.first_token_seconds;
+  if (d.cached_prompt_tokens >= 0) into.cached_prompt_tokens = d.cached_prompt_tokens;
   merge_delta(into, std::move(d));
 }
 
@@ -82,7 +83,10 @@ void GenerationJob::submit() {
       const int id = c.ids.back();
       ChoiceDelta d{.index = index, .ids = {id}, .logprobs = {c.logprobs.back()}};
       if (!c.top.empty()) d.top.push_back(c.top.back());
-      if (c.ids.size() == 1) d.first_token_seconds = c.first_token_seconds;
+      if (c.ids.size() == 1) {
+        d.first_token_seconds = c.first_token_seconds;
+        d.cached_prompt_tokens = c.cached_prompt_tokens;
+      }
       // Stop ids end the text without showing up in it; stop strings are cut by the watch.
       if (t.watch) d.text = t.watch->push(id);
       const bool go_on = !(t.watch && t.watch->stopped());

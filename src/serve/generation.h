@@ -32,6 +32,7 @@ struct ChoiceDelta {
   std::string finish_reason;        // set on a choice's last delta: "stop", "length" or "abort"
   StopReason stop_reason;           // set on the last delta when finish_reason is "stop"
   double first_token_seconds = -1;  // set on the delta of the first token
+  int cached_prompt_tokens = -1;     // the same: the prompt's tokens found in the prefix cache
 };
 
 // A choice put together from its deltas (non-streaming responses).

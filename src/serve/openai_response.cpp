@@ -80,10 +80,16 @@ ojson stop_reason_json(const StopReason& r) {
 
 }  // namespace
 
+void Usage::add(const ChoiceDelta& d, int n) {
+  completion_tokens += static_cast<int64_t>(d.ids.size());
+  if (d.cached_prompt_tokens > 0 && d.index % n == 0) cached_tokens += d.cached_prompt_tokens;
+}
+
 ojson Usage::json() const {
   return {{"prompt_tokens", prompt_tokens},
           {"completion_tokens", completion_tokens},
-          {"total_tokens", prompt_tokens + completion_tokens}};
+          {"total_tokens", prompt_tokens + completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", cached_tokens}}}};
 }
 
 ojson generation_response(const GenerationCall& call, const ResponseHead& head,

@@ -19,6 +19,9 @@ struct ResponseHead {
 
 struct Usage {
   int64_t prompt_tokens = 0, completion_tokens = 0;
+  int64_t cached_tokens = 0;  // of prompt_tokens: copied from the prefix cache
+  // Counts a choice's delta: its tokens, and for a prompt's first sample its cached tokens.
+  void add(const ChoiceDelta& d, int n);
   ojson json() const;
 };
 

@@ -60,11 +60,11 @@ bool pump(ServerState& s, Stream& st, httplib::DataSink& sink) {
   for (ChoiceDelta& d : deltas) {
     if (!seen[d.index]) order.push_back(d.index), seen[d.index] = true;
     if (d.first_token_seconds >= 0) s.metrics.observe_first_token(d.first_token_seconds);
+    st.usage.add(d, call.n);
     merged[d.index].add(std::move(d));
   }
   for (int i : order) {
     const ChoiceResult& m = merged[i];
-    st.usage.completion_tokens += static_cast<int64_t>(m.ids.size());
     if (!write_event(sink,
                      to_json_text(generation_chunk(call, st.head, i, &m, tok, st.text_offset[i]))))
       return false;
@@ -102,10 +102,9 @@ void handle_generation(ServerState& s, const httplib::Request& req, httplib::Res
     while (!job->finished())
       for (ChoiceDelta& d : job->take(1000ms)) {
         if (d.first_token_seconds >= 0) s.metrics.observe_first_token(d.first_token_seconds);
+        usage.add(d, call->n);
         choices[d.index].add(std::move(d));
       }
-    for (const ChoiceResult& c : choices)
-      usage.completion_tokens += static_cast<int64_t>(c.ids.size());
     send_json(res, generation_response(*call, head, choices, s.model->tokenizer.get(), usage));
     s.metrics.add_in_flight(-1);
     s.metrics.observe_latency(timer.seconds());

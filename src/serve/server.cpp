@@ -220,7 +220,8 @@ int run_server(const std::string& model_dir, const ServerOptions& options,
         *s.model->net,
         EngineOptions{.max_batch = options.max_batch,
                       .max_waiting = options.max_queue,
-                      .kv_budget_bytes = options.kv_budget_bytes});
+                      .kv_budget_bytes = options.kv_budget_bytes,
+                      .prefix_cache_bytes = options.prefix_cache_bytes});
     // OpenMP's thread count (--threads) is per thread: a new thread would start from the default
     // (every core), oversubscribing a busy machine. The engine thread takes the caller's.
     const int omp_threads = omp_get_max_threads();

@@ -17,6 +17,7 @@ struct ServerOptions {
   std::string model_name;  // the id in /v1/models; empty: the folder's name
   int max_batch = 32;      // sequences decoding at once
   double kv_budget_bytes = 0;  // EngineOptions::kv_budget_bytes (0: 80% of available memory)
+  double prefix_cache_bytes = double(size_t{1} << 30);  // EngineOptions::prefix_cache_bytes
   size_t max_queue = 64;   // requests waiting for a batch slot before 429
   RequestLimits limits;
   size_t max_body = 1 << 20;              // bytes of a JSON request body

@@ -151,6 +151,33 @@ def test_kv_budget_limits_the_batch_not_the_results(tmp_path):
     assert bad.returncode != 0 and "--kv-cache-memory" in bad.stderr
 
 
+def test_a_shared_preamble_is_computed_once_and_changes_nothing(tmp_path):
+    # Few-shot prompts: a long preamble, then the question. With the prefix cache the first
+    # prompt computes the preamble and the others copy it; the ids and log-probs must equal a run
+    # without the cache, bit for bit.
+    model = shared("models", "stories260K")
+    preamble = " ".join(f"Story {i}: the cat sat on the mat and the dog ran to the park." for i in range(14))
+    prompts = tmp_path / "p.jsonl"
+    with open(prompts, "w") as f:
+        for i, p in enumerate(PROMPTS[:6]):
+            f.write(json.dumps({"id": f"p{i}", "prompt": f"{preamble} Story 14: {p}"}) + "\n")
+    cached = rollout(model, prompts, tmp_path / "cached.jsonl", "--max-batch", 32, max_tokens=12)
+    plain = rollout(model, prompts, tmp_path / "plain.jsonl", "--max-batch", 32, "--prefix-cache-memory", 0,
+                    max_tokens=12)
+    a, b = read(tmp_path / "cached.jsonl"), read(tmp_path / "plain.jsonl")
+    assert len(a) == 24 and a.keys() == b.keys()
+    shared_ids = min(len(j["prompt_ids"]) for j in a.values())
+    while len({tuple(j["prompt_ids"][:shared_ids]) for j in a.values()}) > 1:
+        shared_ids -= 1
+    assert shared_ids >= 256  # long enough for later prompts to wait for the first one's
+    for k in a:
+        assert a[k]["completion_ids"] == b[k]["completion_ids"] and a[k]["logprobs"] == b[k]["logprobs"], k
+    m = re.search(r"rollout: (\d+) of the (\d+) prompt tokens were copied from the prefix cache", cached.stderr)
+    assert m and int(m.group(1)) >= 5 * shared_ids, cached.stderr
+    assert int(m.group(2)) == sum(len(a[(f"p{i}", 0)]["prompt_ids"]) for i in range(6))
+    assert "prefix cache" not in plain.stderr and "6 prompt prefills" in plain.stderr
+
+
 def test_progress_counts_tokens_and_ends_at_what_was_made(tmp_path):
     # The progress line counts generated tokens (redrawn every step, with the aggregate rate);
     # its total starts at every sample's max_tokens and drops by what a sample leaves unused

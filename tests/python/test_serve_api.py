@@ -39,6 +39,8 @@ def test_greedy_equals_generate_while_batched(server, chat_model):
         assert c["text"] == want[p]["text"], p
         assert c["finish_reason"] == want[p]["finish_reason"], p
         u = got[p]["usage"]
+        # Other prompts may be cached by now (they share the first token at least).
+        assert 0 <= u.pop("prompt_tokens_details")["cached_tokens"] < len(want[p]["prompt_ids"])
         assert u == {"prompt_tokens": len(want[p]["prompt_ids"]), "completion_tokens": len(want[p]["ids"]),
                      "total_tokens": len(want[p]["prompt_ids"]) + len(want[p]["ids"])}
     assert got[PROMPTS[0]]["object"] == "text_completion" and got[PROMPTS[0]]["id"].startswith("cmpl-")
@@ -77,6 +79,9 @@ def test_stream_adds_up_to_the_whole_response(server, chat):
     events = server.stream(path, {**body, "stream_options": {"include_usage": True}})
     assert events[-1] == "[DONE]"
     usage = events[-2]
+    # The stream repeats the whole request's prompt: all of it but the last token is cached.
+    assert usage["usage"]["prompt_tokens_details"]["cached_tokens"] == whole["usage"]["prompt_tokens"] - 1
+    usage["usage"].pop("prompt_tokens_details"), whole["usage"].pop("prompt_tokens_details")
     assert usage["choices"] == [] and usage["usage"] == whole["usage"]
     texts, finish = {}, {}
     for e in events[:-2]:
@@ -159,6 +164,27 @@ def test_chat_equals_generate_chat(server, chat_model):
     assert all(len(t["top_logprobs"]) == 2 for t in c["logprobs"]["content"])
 
 
+def test_next_chat_turn_copies_the_previous_one_and_answers_as_a_fresh_run(server, chat_model):
+    """Prefix cache: the second turn resends the first turn's prompt and reply. Those positions
+    are copied (usage.prompt_tokens_details.cached_tokens), and the answer must equal a fresh
+    `qlm generate` of the same prompt ids (another process, no cache)."""
+    first = [{"role": "user", "content": "Tell me about the sea, the waves and the shore"}]
+    body = {"max_tokens": 12, "temperature": 0, "return_token_ids": True}
+    one = server.ok("/v1/chat/completions", {**body, "messages": first})
+    reply = one["choices"][0]["message"]["content"]
+    two = server.ok("/v1/chat/completions", {**body, "messages": first + [
+        {"role": "assistant", "content": reply}, {"role": "user", "content": "And the rivers?"}]})
+    c = two["choices"][0]
+    turn_one_prompt = one["choices"][0]["prompt_token_ids"]
+    assert c["prompt_token_ids"][:len(turn_one_prompt)] == turn_one_prompt
+    cached = two["usage"]["prompt_tokens_details"]["cached_tokens"]
+    assert len(turn_one_prompt) <= cached < len(c["prompt_token_ids"])
+    fresh = run_qlm_json("generate", "-m", chat_model, "--ids", ",".join(map(str, c["prompt_token_ids"])),
+                         "--max-tokens", 12, "--json")
+    assert c["token_ids"] == fresh["ids"]
+    assert server.metrics()["qlm_prefix_cache_hit_tokens_total"] >= cached
+
+
 def test_models_and_health(server, chat_model):
     status, _, j = server.request("GET", "/v1/models")
     assert status == 200 and j["data"][0]["id"] == os.path.basename(chat_model)
@@ -206,7 +232,10 @@ def test_weight_update_switches_to_the_new_model(make_model, tmp_path):
         assert status == 200 and j["updated"] > 0, j
         events = parse_sse((first + r.read()).decode())
         assert [t for e in events[:-1] for ch in e["choices"] for t in ch.get("token_ids", [])] == long_a
-        assert s.ok("/v1/completions", body)["choices"][0]["token_ids"] == want_b
+        after = s.ok("/v1/completions", body)
+        assert after["choices"][0]["token_ids"] == want_b
+        # The prompt was cached under the old weights; the update dropped it.
+        assert after["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
         status, _, j = s.request("POST", "/v1/weights", raw=b"not safetensors",
                                  headers={"Content-Type": "application/octet-stream"})
         assert status == 400 and "safetensors" in j["error"]["message"]

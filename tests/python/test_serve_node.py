@@ -51,6 +51,10 @@ def test_openai_npm_client(chat_model):  # noqa: F811
     chat = run_qlm_json("generate", "-m", chat_model, "-p", "Write a haiku", "--chat", "--max-tokens", 10, "--json")
     assert got["chat"] == chat["text"] and got["chat_streamed"] == chat["text"]
     assert got["chat_stream_roles"] == 1
+    # The streamed chat repeats the whole one: all its prompt but the last token is cached.
+    cached = got["chat_stream_usage"].pop("prompt_tokens_details")["cached_tokens"]
+    assert cached == got["chat_usage"]["prompt_tokens"] - 1
+    got["chat_usage"].pop("prompt_tokens_details")
     assert got["chat_stream_usage"] == got["chat_usage"]
     assert got["n_indices"] == [0, 1, 2] and got["n_texts"] == got["n_repeat"]
     assert got["error"]["status"] == 400 and got["error"]["param"] == "max_tokens"

@@ -145,6 +145,68 @@ TEST(BatchEngine, SamplesOfALongPromptShareItsSpansAndEqualAnUnforkedSample) {
   }
 }
 
+TEST(BatchEngine, PromptsSharingAPrefixCopyItAndGiveWhatAFreshPrefillGives) {
+  // Four prompts share a 280-token preamble (a few-shot prompt): the first computes it, the
+  // others wait for it and copy it from the prefix cache. Every sample must equal what an engine
+  // without the cache gives, bit for bit (F32 and F16 caches). Then a second turn: the first
+  // turn's prompt + reply + more tokens copies all the first turn's positions.
+  if (stories().empty()) GTEST_SKIP() << "shared data not found: stories260K";
+  auto model = Transformer::load(stories());
+  std::vector<int> preamble{1};
+  for (int i = 1; i < 280; ++i) preamble.push_back(3 + (i * 53) % 400);
+  for (KvDtype d : {KvDtype::f32, KvDtype::f16}) {
+    model->set_kv_dtype(d);
+    std::map<std::pair<size_t, int>, Result> out[2];
+    int64_t cached[2];
+    for (int use : {0, 1}) {
+      BatchEngine e(*model, EngineOptions{.max_batch = 8, .prefix_cache_bytes = use ? 1e9 : 0.0});
+      for (size_t i = 0; i < 4; ++i) {
+        std::vector<int> p = preamble;
+        for (int j = 0; j < 5 + int(i); ++j) p.push_back(20 + int(i) * 7 + j);
+        e.submit(make("p" + std::to_string(i), p, 2, 1.0f, 12, out[use], i));
+      }
+      e.run_until_idle();
+      EXPECT_EQ(e.counters().prefills.load(), 4);
+      cached[use] = e.counters().cached_prompt_tokens.load();
+    }
+    EXPECT_EQ(cached[0], 0);
+    EXPECT_EQ(cached[1], 3 * 280) << kv_dtype_name(d);
+    ASSERT_EQ(out[1].size(), 8u);
+    for (auto& [key, r] : out[1]) {
+      EXPECT_EQ(r.ids, out[0][key].ids) << kv_dtype_name(d) << " prompt " << key.first;
+      EXPECT_EQ(r.logprobs, out[0][key].logprobs) << kv_dtype_name(d) << " prompt " << key.first;
+    }
+
+    // Second turn (one sample, greedy): prompt + reply + 4 tokens.
+    std::map<std::pair<size_t, int>, Result> turn[2];
+    for (int use : {0, 1}) {
+      BatchEngine e(*model, EngineOptions{.max_batch = 8, .prefix_cache_bytes = use ? 1e9 : 0.0});
+      std::vector<int> first(preamble.begin(), preamble.begin() + 40);
+      e.submit(make("t1", first, 1, 0.0f, 10, turn[use], 0));
+      e.run_until_idle();
+      std::vector<int> second = first;
+      const std::vector<int>& reply = turn[use][std::make_pair(size_t{0}, 0)].ids;
+      second.insert(second.end(), reply.begin(), reply.end());
+      for (int t : {30, 31, 32, 33}) second.push_back(t);
+      e.submit(make("t2", second, 1, 0.0f, 10, turn[use], 1));
+      e.run_until_idle();
+      // The reply's last token was sampled, never run: 40 + 10 - 1 positions are cached.
+      EXPECT_EQ(e.counters().cached_prompt_tokens.load(), use ? 49 : 0);
+      // A weight sync (here: write access, no change) drops the cache.
+      model->mutable_weights();
+      e.submit(make("t3", second, 1, 0.0f, 10, turn[use], 2));
+      e.run_until_idle();
+      EXPECT_EQ(e.counters().cached_prompt_tokens.load(), use ? 49 : 0);
+    }
+    for (size_t t = 0; t < 3; ++t) {
+      const auto key = std::make_pair(t, 0);
+      EXPECT_EQ(turn[1][key].ids, turn[0][key].ids) << kv_dtype_name(d) << " turn " << t;
+      EXPECT_EQ(turn[1][key].logprobs, turn[0][key].logprobs) << kv_dtype_name(d) << " turn " << t;
+    }
+    EXPECT_EQ(turn[1][std::make_pair(size_t{2}, 0)].ids, turn[1][std::make_pair(size_t{1}, 0)].ids);
+  }
+}
+
 TEST(BatchEngine, KvBudgetCountsEveryAdmittedSampleAtMaxTokens) {
   if (stories().empty()) GTEST_SKIP() << "shared data not found: stories260K";
   auto model = Transformer::load(stories());
