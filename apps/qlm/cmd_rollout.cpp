@@ -213,7 +213,7 @@ void add_rollout(CLI::App& app) {
                   "few-shot preamble) copy them instead of computing them again; results are unchanged "
                   "(0 = off)")
       ->capture_default_str()
-      ->check(gib_amount());
+      ->check(gib_amount("off"));
   cmd->add_option("--system", f->system, "System prompt for text prompts");
   cmd->add_flag("--no-chat", f->no_chat, "Text prompts without the chat template");
   cmd->add_flag("--ignore-eos", f->ignore_eos, "Do not stop at end-of-sequence ids");

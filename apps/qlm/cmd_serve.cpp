@@ -63,7 +63,7 @@ void add_serve(CLI::App& app) {
                   "again; results are unchanged; usage.prompt_tokens_details.cached_tokens counts them "
                   "(0 = off)")
       ->capture_default_str()
-      ->check(gib_amount());
+      ->check(gib_amount("off"));
   cmd->add_option("--max-queue", f->max_queue,
                   "Requests waiting for a batch slot; beyond this: 429 + Retry-After")
       ->capture_default_str()
