@@ -15,7 +15,8 @@ PrefixCache::Hit PrefixCache::lookup(const std::vector<int>& ids, int limit) {
   Hit hit;
   Entry* best = nullptr;
   for (Entry& e : entries_) {
-    const int m = static_cast<int>(common_prefix(ids, e.ids, static_cast<size_t>(std::max(limit, 0))));
+    const int m =
+        static_cast<int>(common_prefix(ids, e.ids, static_cast<size_t>(std::max(limit, 0))));
     if (m > hit.positions) hit = Hit{e.cache, m}, best = &e;
   }
   if (best != nullptr) best->used = ++clock_;
@@ -28,7 +29,8 @@ int PrefixCache::longest_match(const std::vector<int>& ids) const {
   return static_cast<int>(m);
 }
 
-void PrefixCache::insert(std::vector<int> ids, std::shared_ptr<const KVCache> cache, int positions) {
+void PrefixCache::insert(std::vector<int> ids, std::shared_ptr<const KVCache> cache,
+                         int positions) {
   if (!enabled() || positions <= 0) return;
   ids.resize(static_cast<size_t>(positions));
   for (Entry& e : entries_)

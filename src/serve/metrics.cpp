@@ -84,9 +84,11 @@ std::string Metrics::render(const EngineCounters& engine, size_t queue_depth) {
   gauge("qlm_requests_in_flight", "gauge", "HTTP generation requests being answered",
         in_flight_.load());
   gauge("qlm_prompt_tokens_total", "counter",
-        "Prompt tokens (once per prompt, whatever n is; those from the prefix cache too)", engine.prompt_tokens.load());
+        "Prompt tokens (once per prompt, whatever n is; those from the prefix cache too)",
+        engine.prompt_tokens.load());
   gauge("qlm_prefix_cache_hit_tokens_total", "counter",
-        "Prompt tokens copied from the prefix cache instead of prefilled", engine.cached_prompt_tokens.load());
+        "Prompt tokens copied from the prefix cache instead of prefilled",
+        engine.cached_prompt_tokens.load());
   gauge("qlm_generation_tokens_total", "counter", "Tokens generated", tokens);
   gauge("qlm_prefills_total", "counter", "Prompts prefilled", engine.prefills.load());
   gauge("qlm_engine_steps_total", "counter", "Batched forward passes", engine.steps.load());
