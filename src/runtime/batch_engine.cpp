@@ -187,6 +187,7 @@ void BatchEngine::apply_cancellations() {
 void BatchEngine::publish_counts() {
   counters_.active.store(static_cast<int>(active_.size()), std::memory_order_relaxed);
   counters_.admitting.store(static_cast<int>(admitting_.size()), std::memory_order_relaxed);
+  counters_.prefix_cache_bytes.store(static_cast<int64_t>(prefix_cache_.bytes()), std::memory_order_relaxed);
 }
 
 bool BatchEngine::admit_waiting() {

@@ -76,6 +76,7 @@ struct EngineOptions {
 struct EngineCounters {
   std::atomic<int64_t> prefills{0}, prompt_tokens{0}, generated_tokens{0}, steps{0};
   std::atomic<int64_t> cached_prompt_tokens{0};  // of prompt_tokens: copied from the prefix cache
+  std::atomic<int64_t> prefix_cache_bytes{0};    // K/V the prefix cache holds (resident estimate)
   std::atomic<int> active{0}, admitting{0}, max_batch_seen{0};  // active: sequences decoding
   std::atomic<int64_t> kv_budget_waits{0};  // admissions the KV budget held back (not max_batch)
 };

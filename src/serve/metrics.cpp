@@ -89,6 +89,8 @@ std::string Metrics::render(const EngineCounters& engine, size_t queue_depth) {
   gauge("qlm_prefix_cache_hit_tokens_total", "counter",
         "Prompt tokens copied from the prefix cache instead of prefilled",
         engine.cached_prompt_tokens.load());
+  gauge("qlm_prefix_cache_bytes", "gauge", "K/V memory the prefix cache holds for later prompts",
+        engine.prefix_cache_bytes.load());
   gauge("qlm_generation_tokens_total", "counter", "Tokens generated", tokens);
   gauge("qlm_prefills_total", "counter", "Prompts prefilled", engine.prefills.load());
   gauge("qlm_engine_steps_total", "counter", "Batched forward passes", engine.steps.load());

@@ -182,7 +182,9 @@ def test_next_chat_turn_copies_the_previous_one_and_answers_as_a_fresh_run(serve
     fresh = run_qlm_json("generate", "-m", chat_model, "--ids", ",".join(map(str, c["prompt_token_ids"])),
                          "--max-tokens", 12, "--json")
     assert c["token_ids"] == fresh["ids"]
-    assert server.metrics()["qlm_prefix_cache_hit_tokens_total"] >= cached
+    metrics = server.metrics()
+    assert metrics["qlm_prefix_cache_hit_tokens_total"] >= cached
+    assert metrics["qlm_prefix_cache_bytes"] > 0
 
 
 def test_models_and_health(server, chat_model):
