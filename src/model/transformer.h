@@ -4,6 +4,7 @@
 // and single-token decode run through the same code.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,12 +47,11 @@ class Transformer {
   const ModelConfig& config() const { return cfg_; }
   const ModelWeights& weights() const { return weights_; }
   // For weight_update.h only: callers must not run the model while they change its weights.
-  // Counts as a change (weights_version), which drops what was computed with the old ones.
-  ModelWeights& mutable_weights() {
-    ++weights_version_;
-    return weights_;
-  }
-  uint64_t weights_version() const { return weights_version_; }
+  ModelWeights& mutable_weights() { return weights_; }
+  // Counts a change of the weights, so that what was computed with the old ones (the engine's
+  // prefix cache) is dropped; update_weights calls it.
+  void mark_weights_changed() { weights_version_.fetch_add(1); }
+  uint64_t weights_version() const { return weights_version_.load(); }
   const TensorStore& store() const { return *store_; }
 
   ForwardScratch make_scratch(int max_tokens) const;
@@ -78,7 +78,7 @@ class Transformer {
   std::unique_ptr<TensorStore> store_;  // owns the mappings the weights point into
   ModelWeights weights_;
   KvDtype kv_dtype_ = default_kv_dtype();
-  uint64_t weights_version_ = 0;
+  std::atomic<uint64_t> weights_version_{0};
 };
 
 }  // namespace qlm

@@ -158,6 +158,7 @@ void update_weights(Transformer& model, std::span<const TensorUpdate> updates, Q
   check_updates(model, updates);
   const ModelConfig& cfg = model.config();
   ModelWeights& w = model.mutable_weights();
+  model.mark_weights_changed();
   // Tied: lm_head.weight is the embedding; when both come, the embedding alone is enough.
   const bool has_embed = std::any_of(updates.begin(), updates.end(), [](const TensorUpdate& u) {
     return u.name == "model.embed_tokens.weight";

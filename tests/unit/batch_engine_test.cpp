@@ -192,8 +192,8 @@ TEST(BatchEngine, PromptsSharingAPrefixCopyItAndGiveWhatAFreshPrefillGives) {
       e.run_until_idle();
       // The reply's last token was sampled, never run: 40 + 10 - 1 positions are cached.
       EXPECT_EQ(e.counters().cached_prompt_tokens.load(), use ? 49 : 0);
-      // A weight sync (here: write access, no change) drops the cache.
-      model->mutable_weights();
+      // A weight sync (here: marked, no change) drops the cache.
+      model->mark_weights_changed();
       e.submit(make("t3", second, 1, 0.0f, 10, turn[use], 2));
       e.run_until_idle();
       EXPECT_EQ(e.counters().cached_prompt_tokens.load(), use ? 49 : 0);
