@@ -26,6 +26,7 @@ struct GenerateArgs {
   std::string system;
   bool stop_at_eos = true;
   std::vector<std::string> stop;
+  double prefix_cache_gib = 1;
 };
 
 // Python messages (list of {role, content, ...} dicts) -> JSON, through the json module so any
@@ -85,6 +86,8 @@ py::list generate(const PyModel& self, const py::object& prompts, const Generate
     fail("generate: logprobs must be 'raw' or 'processed', got '", a.logprobs, "'");
   if (a.n < 1) fail("generate: n must be at least 1, got ", a.n);
   if (a.top_logprobs < 0) fail("generate: top_logprobs must be >= 0, got ", a.top_logprobs);
+  if (!(a.prefix_cache_gib >= 0))
+    fail("generate: prefix_cache_memory must be a number of GiB >= 0, got ", a.prefix_cache_gib);
   std::vector<RolloutRequest> requests;
   size_t index = 0;
   for (const py::handle& p : py::sequence(prompts)) {
@@ -105,7 +108,8 @@ py::list generate(const PyModel& self, const py::object& prompts, const Generate
                                                   .seed = a.seed},
                        .logprobs = a.logprobs == "raw" ? LogprobMode::Raw : LogprobMode::Processed,
                        .top_logprobs = a.top_logprobs,
-                       .max_batch = a.max_batch};
+                       .max_batch = a.max_batch,
+                       .prefix_cache_bytes = a.prefix_cache_gib * double(size_t{1} << 30)};
   if (a.stop_at_eos) params.stop_ids = self.m.stop_ids;
   params.stop_strings = a.stop;
   params.tokenizer = self.m.tokenizer.get();
@@ -156,7 +160,7 @@ void bind_generate(py::class_<PyModel>& cls) {
          float top_p, int top_k, float min_p, uint64_t seed, const std::string& logprobs,
          int top_logprobs, std::optional<bool> chat, const std::string& system, bool stop_at_eos,
          float repetition_penalty, float presence_penalty, float frequency_penalty, int max_batch,
-         const py::object& stop) {
+         const py::object& stop, double prefix_cache_memory) {
         return generate(self, prompts,
                         GenerateArgs{.n = n,
                                      .max_tokens = max_tokens,
@@ -174,7 +178,8 @@ void bind_generate(py::class_<PyModel>& cls) {
                                      .chat = chat,
                                      .system = system,
                                      .stop_at_eos = stop_at_eos,
-                                     .stop = stop_list(stop)});
+                                     .stop = stop_list(stop),
+                                     .prefix_cache_gib = prefix_cache_memory});
       },
       py::arg("prompts"), py::arg("n") = 1, py::arg("max_tokens") = 256,
       py::arg("temperature") = 0.0f, py::arg("top_p") = 1.0f, py::arg("top_k") = 0,
@@ -182,7 +187,7 @@ void bind_generate(py::class_<PyModel>& cls) {
       py::arg("top_logprobs") = 0, py::arg("chat") = py::none(), py::arg("system") = "",
       py::arg("stop_at_eos") = true, py::arg("repetition_penalty") = 1.0f,
       py::arg("presence_penalty") = 0.0f, py::arg("frequency_penalty") = 0.0f,
-      py::arg("max_batch") = 32, py::arg("stop") = py::none(),
+      py::arg("max_batch") = 32, py::arg("stop") = py::none(), py::arg("prefix_cache_memory") = 1.0,
       "n completions per prompt. prompts: a list of str (the chat template is applied when the "
       "model has "
       "one, unless chat=False), of token-id lists, or of message lists. Returns per prompt a list "
@@ -190,7 +195,9 @@ void bind_generate(py::class_<PyModel>& cls) {
       "{text, token_ids, prompt_ids, logprobs, finish_reason, stop_string} (+ top_logprobs). stop: "
       "a string or list of strings; a sample ends on the token completing one (kept in token_ids, "
       "with its log-prob), its text is cut before it and stop_string names it. Samples are seeded "
-      "by (seed, prompt index, sample index). The GIL is released while the engine runs.");
+      "by (seed, prompt index, sample index). prefix_cache_memory: GiB of prompts' K/V kept for "
+      "later prompts of the call that start the same way (0 = off; results unchanged). The GIL "
+      "is released while the engine runs.");
 }
 
 }  // namespace qlm::py_binding

@@ -324,8 +324,21 @@ def test_chat_prompts_use_the_template(qlm, tmp_path):
     assert plain["prompt_ids"] == m.tokenize("Tell a story", add_bos=True)
 
 
+def test_prompts_sharing_a_preamble_equal_a_call_without_the_prefix_cache(qlm):
+    m = qlm.Model(stories())
+    preamble = " ".join(f"Story {i}: the cat sat on the mat and the dog ran to the park." for i in range(14))
+    prompts = [f"{preamble} Story 14: {p}" for p in PROMPTS]
+    kw = dict(n=3, max_tokens=16, temperature=1.0, seed=3, stop_at_eos=False, logprobs="raw")
+    cached = m.generate(prompts, **kw)
+    plain = m.generate(prompts, prefix_cache_memory=0, **kw)
+    assert len(cached[0][0]["prompt_ids"]) > 300
+    assert cached == plain  # ids, log-probs and text, bit for bit
+
+
 def test_bad_generate_arguments(qlm):
     m = qlm.Model(stories())
+    with pytest.raises(ValueError, match="prefix_cache_memory"):
+        m.generate(["Once"], prefix_cache_memory=-1)
     with pytest.raises(TypeError):
         m.generate("Once upon a time")  # a bare str, not a list
     with pytest.raises(ValueError, match="logprobs"):
