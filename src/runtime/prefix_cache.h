@@ -33,9 +33,10 @@ class PrefixCache {
   // The longest prefix `ids` shares with any entry (no copy, no use mark).
   int longest_match(const std::vector<int>& ids) const;
 
-  // Keeps `cache` (not a fork; nobody writes to it any more), whose first `positions`
-  // positions hold the K/V of ids[0 .. positions). Entries it extends are dropped; if one
-  // already covers it, nothing changes.
+  // Keeps `cache` (not a fork), whose first `positions` positions hold the K/V of
+  // ids[0 .. positions) and are never written again (a single sample may still be appending
+  // its reply after them). Entries it extends are dropped; if one already covers it, nothing
+  // changes.
   void insert(std::vector<int> ids, std::shared_ptr<const KVCache> cache, int positions);
 
   // Drops least recently used entries until at most `bytes` are held.
@@ -57,7 +58,7 @@ class PrefixCache {
   };
   void drop(size_t i);
 
-  const ModelConfig& cfg_;
+  ModelConfig cfg_;  // a copy: the cache may outlive whatever config it was made from
   double max_bytes_;
   double bytes_ = 0;
   uint64_t clock_ = 0;
