@@ -16,6 +16,7 @@
 #include "runtime/generator.h"
 #include "runtime/loaded_model.h"
 #include "runtime/prompt.h"
+#include "runtime/token_ids.h"
 
 namespace qlm::cli {
 
@@ -77,8 +78,7 @@ void run_chat(const ChatFlags& f) {
       continue;
     }
     // Reuse the longest cached prefix; prefill only what follows it.
-    size_t keep = 0;
-    while (keep < cached.size() && keep < ids.size() - 1 && cached[keep] == ids[keep]) ++keep;
+    const size_t keep = common_prefix(cached, ids, ids.size() - 1);
     cache.set_size(static_cast<int>(keep));
     cached.resize(keep);
     StreamDecoder decoder(tok, /*skip_special=*/true);

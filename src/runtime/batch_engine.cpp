@@ -253,15 +253,14 @@ bool BatchEngine::start_from_prefix_cache(Admission& a) {
   const std::vector<int>& ids = a.request->prompt_ids;
   const int limit = static_cast<int>(ids.size()) - 1;  // the last token runs: its logits
   if (prefix_cache_.enabled()) {
-    const int cached = std::min(limit, prefix_cache_.longest_match(ids));
+    const PrefixCache::Hit hit = prefix_cache_.lookup(ids, limit);
     for (const auto& b : admitting_) {
       if (b.get() == &a) break;  // only earlier ones, which get their rows first
       const std::vector<int>& other = b->request->prompt_ids;
       if (b->prefilled == other.size()) continue;
       const int shared = static_cast<int>(common_prefix(ids, other, static_cast<size_t>(limit)));
-      if (shared >= kWaitForSharedPrefix && shared > cached) return false;
+      if (shared >= kWaitForSharedPrefix && shared > hit.positions) return false;
     }
-    const PrefixCache::Hit hit = prefix_cache_.lookup(ids, limit);
     if (hit.cache && hit.cache->dtype() == a.cache->dtype()) {
       a.cache->copy_prefix_from(*hit.cache, hit.positions);
       a.prefilled = static_cast<size_t>(hit.positions);

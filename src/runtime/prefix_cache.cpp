@@ -4,29 +4,24 @@
 
 namespace qlm {
 
-size_t common_prefix(const std::vector<int>& a, const std::vector<int>& b, size_t n) {
-  n = std::min({n, a.size(), b.size()});
-  size_t i = 0;
-  while (i < n && a[i] == b[i]) ++i;
-  return i;
+std::pair<size_t, size_t> PrefixCache::best_match(const std::vector<int>& ids, size_t limit) const {
+  std::pair<size_t, size_t> best{entries_.size(), 0};
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const size_t m = common_prefix(ids, entries_[i].ids, limit);
+    if (m > best.second) best = {i, m};
+  }
+  return best;
 }
 
 PrefixCache::Hit PrefixCache::lookup(const std::vector<int>& ids, int limit) {
-  Hit hit;
-  Entry* best = nullptr;
-  for (Entry& e : entries_) {
-    const int m =
-        static_cast<int>(common_prefix(ids, e.ids, static_cast<size_t>(std::max(limit, 0))));
-    if (m > hit.positions) hit = Hit{e.cache, m}, best = &e;
-  }
-  if (best != nullptr) best->used = ++clock_;
-  return hit;
+  const auto [i, m] = best_match(ids, static_cast<size_t>(std::max(limit, 0)));
+  if (i == entries_.size()) return Hit{};
+  entries_[i].used = ++clock_;
+  return Hit{entries_[i].cache, static_cast<int>(m)};
 }
 
 int PrefixCache::longest_match(const std::vector<int>& ids) const {
-  size_t m = 0;
-  for (const Entry& e : entries_) m = std::max(m, common_prefix(ids, e.ids));
-  return static_cast<int>(m);
+  return static_cast<int>(best_match(ids, SIZE_MAX).second);
 }
 
 void PrefixCache::insert(std::vector<int> ids, std::shared_ptr<const KVCache> cache,

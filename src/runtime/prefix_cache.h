@@ -11,9 +11,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "model/kv_cache.h"
+#include "runtime/token_ids.h"
 
 namespace qlm {
 
@@ -57,6 +59,9 @@ class PrefixCache {
     uint64_t used = 0;
   };
   void drop(size_t i);
+  // Index of the entry sharing the longest prefix with ids (capped at limit) and that length;
+  // (size(), 0) when none shares a token.
+  std::pair<size_t, size_t> best_match(const std::vector<int>& ids, size_t limit) const;
 
   ModelConfig cfg_;  // a copy: the cache may outlive whatever config it was made from
   double max_bytes_;
@@ -64,8 +69,5 @@ class PrefixCache {
   uint64_t clock_ = 0;
   std::vector<Entry> entries_;
 };
-
-// Length of the common prefix of a and b, at most n.
-size_t common_prefix(const std::vector<int>& a, const std::vector<int>& b, size_t n = SIZE_MAX);
 
 }  // namespace qlm
